@@ -1,0 +1,64 @@
+# Two commands: `make run` serves the API on the embedded default, `make test` checks everything.
+# Both bootstrap uv and the .venv from uv.lock on a fresh machine.
+
+SHELL := /bin/bash
+UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+PY := .venv/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+WORKERS ?= 1
+
+.PHONY: help bootstrap run dev test lint typecheck unit integration migrate bench redis-server clean
+
+help:
+	@echo "make run      serve the API on http://$(HOST):$(PORT) (SQLite + in-process stores)"
+	@echo "make test     lint, type-check and run the whole test suite"
+	@echo "make migrate  apply database migrations (needed once for PostgreSQL)"
+	@echo "make bench    run the benchmarks (see docs/benchmarks.md)"
+
+$(UV):
+	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
+
+.venv/.synced: pyproject.toml uv.lock | $(UV)
+	@$$(command -v uv || echo $(UV)) sync --frozen
+	@touch $@
+
+bootstrap: .venv/.synced
+
+run: bootstrap
+	HOST=$(HOST) PORT=$(PORT) $(PY) -m app serve --workers $(WORKERS)
+
+dev: bootstrap
+	HOST=$(HOST) PORT=$(PORT) $(PY) -m app serve --reload
+
+migrate: bootstrap
+	$(PY) -m app migrate
+
+# Integration tests start their own redis-server; install the binary when it is missing.
+redis-server:
+	@command -v redis-server >/dev/null 2>&1 || { \
+	  echo "redis-server not found: installing it with apt-get"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server) \
+	  || { echo "could not install redis-server; integration tests need it" >&2; exit 1; }; }
+
+lint: bootstrap
+	$(PY) -m ruff check app tests bench
+	$(PY) -m ruff format --check app tests bench
+
+typecheck: bootstrap
+	$(PY) -m mypy
+
+test: bootstrap redis-server lint typecheck
+	$(PY) -m pytest
+
+unit: bootstrap
+	$(PY) -m pytest -m unit
+
+integration: bootstrap redis-server
+	$(PY) -m pytest -m integration
+
+bench: bootstrap redis-server
+	$(PY) -m bench.run_all
+
+clean:
+	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache raidesk.db raidesk.db-*

@@ -1,0 +1,3 @@
+"""RAiDesk server."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,153 @@
+"""Typed settings: every knob comes from the environment (or `.env`), documented in `.env.example`."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from functools import lru_cache
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_SECRET_KEY = "change-me-in-production"  # noqa: S105 - a sentinel, refused outside development
+
+Environment = Literal["development", "test", "staging", "production"]
+
+
+def _split_list(value: Any) -> Any:
+    """Accept a JSON list or a comma-separated string for list settings."""
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return []
+        if text.startswith("["):
+            return json.loads(text)
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """All configuration of the service; read once at startup."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        populate_by_name=True,
+    )
+
+    # --- service -----------------------------------------------------------
+    app_name: str = "RAiDesk server"
+    environment: Environment = "development"
+    secret_key: str = DEFAULT_SECRET_KEY
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+    # --- storage -----------------------------------------------------------
+    database_url: str = "sqlite+aiosqlite:///./raidesk.db"
+    database_pool_size: int = Field(default=10, ge=1, le=500)
+    database_echo: bool = False
+    sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
+    run_migrations_on_startup: bool = True
+    redis_url: str = ""
+    redis_max_connections: int = Field(default=100, ge=1, le=100_000)
+    redis_socket_timeout_s: float = Field(default=2.0, gt=0)
+    redis_health_check_interval_s: int = Field(default=30, ge=0)
+    session_storage: Literal["sql", "redis"] | None = None
+    session_ttl_s: int = Field(default=86_400, ge=1, alias="SESSION_TTL")
+
+    # --- HTTP ---------------------------------------------------------------
+    cors_origins: Annotated[list[str], NoDecode] = [
+        "http://localhost:3000",
+        "http://localhost:3001",
+    ]
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    trusted_proxies: Annotated[list[str], NoDecode] = []
+    request_id_header: str = "X-Request-ID"
+
+    # --- logging ------------------------------------------------------------
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["json", "console"] = "json"
+
+    # --- metrics ------------------------------------------------------------
+    metrics_enabled: bool = True
+
+    @field_validator("cors_origins", "trusted_proxies", mode="before")
+    @classmethod
+    def _parse_list(cls, value: Any) -> Any:
+        return _split_list(value)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            ipaddress.ip_network(item, strict=False)
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _valid_redis_url(cls, value: str) -> str:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be empty or start with redis://, rediss:// or unix://")
+        return value
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> Settings:
+        if self.environment not in ("development", "test") and (
+            self.secret_key == DEFAULT_SECRET_KEY or len(self.secret_key) < 32
+        ):
+            raise ValueError(
+                "SECRET_KEY must be set to a random value of at least 32 characters "
+                f"when ENVIRONMENT={self.environment}"
+            )
+        if self.session_storage == "redis" and not self.redis_url:
+            raise ValueError("SESSION_STORAGE=redis needs REDIS_URL")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether the SQL store is the embedded SQLite file."""
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def effective_session_storage(self) -> Literal["sql", "redis"]:
+        """Sessions live in Redis when it is configured, unless told otherwise."""
+        if self.session_storage is not None:
+            return self.session_storage
+        return "redis" if self.redis_url else "sql"
+
+
+class ConfigurationError(RuntimeError):
+    """Raised at startup when the environment holds an invalid setting."""
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings, turning pydantic errors into one message that names each variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            name = "_".join(str(p) for p in err["loc"]).upper() or "SETTINGS"
+            problems.append(f"{name}: {err['msg']}")
+        raise ConfigurationError("Invalid configuration: " + "; ".join(problems)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Process-wide settings from the environment."""
+    return load_settings()

@@ -1,0 +1,178 @@
+"""One error hierarchy and the RFC 9457 problem body every error response uses.
+
+Services raise `AppError` subclasses; they never build HTTP responses. Each subclass carries
+a stable symbolic `code` (e.g. ``SESSION_NOT_FOUND``), a numbered `error_code` (``ERR_1002``)
+and an HTTP status. `docs/errors.md` lists every code (a test keeps the two in step).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from app.context import current_request_id
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+class AppError(Exception):
+    """Base of every error the service reports to a client."""
+
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "INTERNAL_ERROR"
+    error_code: ClassVar[str] = "ERR_1000"
+    title: ClassVar[str] = "Internal server error"
+    registry: ClassVar[dict[str, type[AppError]]] = {}
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        details: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.detail = detail or self.title
+        self.details = details
+        self.headers = dict(headers or {})
+        super().__init__(self.detail)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        other = AppError.registry.get(cls.error_code)
+        if other is not None and other.code != cls.code:
+            raise TypeError(f"{cls.__name__} reuses {cls.error_code} of {other.__name__}")
+        AppError.registry[cls.error_code] = cls
+
+    @property
+    def error_name(self) -> str:
+        """The short type name clients switch on (the `error` member)."""
+        return type(self).__name__.removesuffix("Error") or "Error"
+
+
+AppError.registry[AppError.error_code] = AppError
+
+
+# --- platform (1xxx) ---------------------------------------------------------
+class ValidationFailedError(AppError):
+    status = 400
+    code = "VALIDATION_ERROR"
+    error_code = "ERR_1001"
+    title = "Request validation failed"
+
+    @property
+    def error_name(self) -> str:
+        return "ValidationError"
+
+
+class NotFoundError(AppError):
+    status = 404
+    code = "NOT_FOUND"
+    error_code = "ERR_1003"
+    title = "Not found"
+
+
+class SessionNotFoundError(NotFoundError):
+    code = "SESSION_NOT_FOUND"
+    error_code = "ERR_1002"
+    title = "Session not found"
+
+
+class MethodNotAllowedError(AppError):
+    status = 405
+    code = "METHOD_NOT_ALLOWED"
+    error_code = "ERR_1004"
+    title = "Method not allowed"
+
+
+class PayloadTooLargeError(AppError):
+    status = 413
+    code = "PAYLOAD_TOO_LARGE"
+    error_code = "ERR_1005"
+    title = "Request body too large"
+
+
+class UnsupportedMediaTypeError(AppError):
+    status = 415
+    code = "UNSUPPORTED_MEDIA_TYPE"
+    error_code = "ERR_1006"
+    title = "Unsupported media type"
+
+
+class ServiceUnavailableError(AppError):
+    status = 503
+    code = "SERVICE_UNAVAILABLE"
+    error_code = "ERR_1007"
+    title = "Service unavailable"
+
+
+class ConflictError(AppError):
+    status = 409
+    code = "CONFLICT"
+    error_code = "ERR_1008"
+    title = "Conflict"
+
+
+class RateLimitExceededError(AppError):
+    status = 429
+    code = "RATE_LIMIT_EXCEEDED"
+    error_code = "ERR_1009"
+    title = "Too many requests"
+
+
+class HTTPStatusError(AppError):
+    """Any other framework-level HTTP error (e.g. 400 from a malformed form)."""
+
+    status = 400
+    code = "HTTP_ERROR"
+    error_code = "ERR_1010"
+    title = "Bad request"
+
+    def __init__(self, status: int, detail: str | None = None, **kwargs: Any) -> None:
+        super().__init__(detail, **kwargs)
+        self.instance_status = status
+
+
+def _slug(code: str) -> str:
+    return code.lower().replace("_", "-")
+
+
+def problem_body(error: AppError, *, instance: str, status: int | None = None) -> dict[str, Any]:
+    """Build the RFC 9457 body with the extension members older clients read."""
+    status = status or getattr(error, "instance_status", None) or error.status
+    return {
+        "type": f"urn:raidesk:error:{_slug(error.code)}",
+        "title": error.title,
+        "status": status,
+        "detail": error.detail,
+        "instance": instance,
+        "error": error.error_name,
+        "code": error.code,
+        "error_code": error.error_code,
+        "message": error.detail,
+        "details": error.details if error.details is not None else {},
+        "trace_id": current_request_id(),
+        "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
+def problem_bytes(error: AppError, *, instance: str) -> tuple[int, bytes]:
+    """Status and encoded body of a problem response."""
+    body = problem_body(error, instance=instance)
+    return body["status"], json.dumps(body, ensure_ascii=False, default=str).encode()
+
+
+def validation_details(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
+    """Turn pydantic/FastAPI error dicts into `[{field, message, type}]` without echoing input."""
+    details = []
+    for err in errors:
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
+        details.append(
+            {
+                "field": ".".join(loc) or str(err.get("loc", ("body",))[0]),
+                "message": str(err.get("msg", "invalid value")),
+                "type": str(err.get("type", "value_error")),
+            }
+        )
+    return details

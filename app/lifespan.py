@@ -1,0 +1,103 @@
+"""Create every client in the lifespan and close it on shutdown (never at import time)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from app.config import Settings
+from app.logging import get_logger
+from app.metrics import mark_process_dead
+from app.resources import HealthCheck, Resources
+from app.storage.factory import build_kv_store
+from app.storage.migrate import is_up_to_date, run_migrations
+from app.storage.redis.client import create_redis
+from app.storage.sql.engine import create_engine
+
+_log = get_logger("app.lifespan")
+
+
+async def build_resources(settings: Settings) -> Resources:
+    """Open clients, migrate SQLite, and wire stores; nothing here runs at import time."""
+    engine = create_engine(settings)
+    redis = create_redis(settings) if settings.redis_url else None
+    resources = Resources(
+        settings=settings,
+        engine=engine,
+        redis=redis,
+        kv=build_kv_store(settings, redis=redis, engine=engine),
+    )
+    if settings.is_sqlite and settings.run_migrations_on_startup:
+        await run_migrations(engine)
+        resources.migrations_applied = True
+    else:
+        # PostgreSQL is migrated by `python -m app migrate`; readiness waits for it.
+        with contextlib.suppress(Exception):
+            resources.migrations_applied = await is_up_to_date(engine)
+    resources.health_checks.append(HealthCheck("database", _database_probe(resources)))
+    if redis is not None:
+        resources.health_checks.append(HealthCheck("redis", _redis_probe(resources)))
+    return resources
+
+
+def _database_probe(resources: Resources) -> Any:
+    async def probe() -> dict[str, Any] | None:
+        async with resources.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        if not resources.migrations_applied:
+            resources.migrations_applied = await is_up_to_date(resources.engine)
+        return {"migrations_applied": resources.migrations_applied}
+
+    return probe
+
+
+def _redis_probe(resources: Resources) -> Any:
+    async def probe() -> dict[str, Any] | None:
+        assert resources.redis is not None
+        await resources.redis.ping()
+        return None
+
+    return probe
+
+
+async def close_resources(resources: Resources) -> None:
+    """Stop background work, then close clients; each step runs even if another fails."""
+    for task in resources.background_tasks:
+        task.cancel()
+    for task in resources.background_tasks:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+    if resources.redis is not None:
+        with contextlib.suppress(Exception):
+            await resources.redis.aclose()
+    await resources.engine.dispose()
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Build resources on startup, close them on shutdown."""
+    settings: Settings = app.state.settings
+    started = time.perf_counter()
+    resources = await build_resources(settings)
+    app.state.resources = resources
+    _log.info(
+        "startup",
+        environment=settings.environment,
+        database="sqlite" if settings.is_sqlite else "postgresql",
+        redis=bool(settings.redis_url),
+        duration_ms=round((time.perf_counter() - started) * 1000, 1),
+    )
+    try:
+        yield
+    finally:
+        await close_resources(resources)
+        mark_process_dead(os.getpid())
+        _log.info("shutdown")

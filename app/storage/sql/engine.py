@@ -1,0 +1,74 @@
+"""The async SQL engine: SQLite (WAL, busy timeout, foreign keys) by default, PostgreSQL to scale."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from app.config import Settings
+
+
+def sqlite_path(database_url: str) -> Path | None:
+    """The file behind a SQLite URL (None for in-memory or non-SQLite URLs)."""
+    url = make_url(database_url)
+    if not url.drivername.startswith("sqlite") or url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database)
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    """Create the engine for `DATABASE_URL`; nothing connects until first use."""
+    if settings.is_sqlite:
+        path = sqlite_path(settings.database_url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(
+            settings.database_url,
+            echo=settings.database_echo,
+            connect_args={"timeout": settings.sqlite_busy_timeout_ms / 1000},
+            pool_size=settings.database_pool_size,
+            max_overflow=0,
+        )
+        _install_sqlite_pragmas(engine, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+        return engine
+    return create_async_engine(
+        settings.database_url,
+        echo=settings.database_echo,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_pool_size,
+        pool_pre_ping=True,
+    )
+
+
+def _install_sqlite_pragmas(engine: AsyncEngine, *, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control from the driver so that every transaction starts with
+        # BEGIN IMMEDIATE: a deferred transaction that reads and then writes can fail at once
+        # with SQLITE_BUSY instead of waiting for busy_timeout.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def pool_stats(engine: AsyncEngine) -> dict[str, int]:
+    """Connections in use and idle in the engine's pool."""
+    pool: Any = engine.pool
+    stats = {}
+    for name in ("size", "checkedin", "checkedout", "overflow"):
+        method = getattr(pool, name, None)
+        if callable(method):
+            stats[name] = int(method())
+    return stats
