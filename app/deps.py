@@ -1,4 +1,4 @@
-"""`Annotated` dependency aliases: how routers reach settings, resources and services."""
+"""`Annotated` dependency aliases: how routers reach settings, resources, services and the caller."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app.config import Settings
+from app.errors import AuthenticationError, PermissionDeniedError
+from app.principal import Principal, PrincipalResolver
 from app.resources import Resources
 
 
@@ -24,3 +26,38 @@ def get_app_settings(request: Request) -> Settings:
 
 ResourcesDep = Annotated[Resources, Depends(get_resources)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+
+
+async def get_optional_principal(request: Request) -> Principal | None:
+    """The caller if credentials were sent (resolved once per request, shared with middleware)."""
+    state = request.scope.setdefault("state", {})
+    if "principal" in state:
+        cached: Principal | None = state["principal"]
+        return cached
+    resolver: PrincipalResolver | None = getattr(request.app.state, "principal_resolver", None)
+    principal = await resolver(request.scope) if resolver is not None else None
+    state["principal"] = principal
+    return principal
+
+
+async def get_current_principal(
+    principal: Annotated[Principal | None, Depends(get_optional_principal)],
+) -> Principal:
+    """The caller; 401 when no credentials were sent."""
+    if principal is None:
+        raise AuthenticationError("Send a bearer token or an X-API-Key header.")
+    return principal
+
+
+async def get_admin_principal(
+    principal: Annotated[Principal, Depends(get_current_principal)],
+) -> Principal:
+    """The caller, who must be an admin; 403 otherwise."""
+    if not principal.is_admin:
+        raise PermissionDeniedError("This action needs the admin role.")
+    return principal
+
+
+OptionalUser = Annotated[Principal | None, Depends(get_optional_principal)]
+CurrentUser = Annotated[Principal, Depends(get_current_principal)]
+AdminUser = Annotated[Principal, Depends(get_admin_principal)]

@@ -134,6 +134,25 @@ class HTTPStatusError(AppError):
         self.instance_status = status
 
 
+# --- accounts (2xxx) -----------------------------------------------------------------
+class AuthenticationError(AppError):
+    status = 401
+    code = "AUTHENTICATION_REQUIRED"
+    error_code = "ERR_2001"
+    title = "Authentication required"
+
+    def __init__(self, detail: str | None = None, **kwargs: Any) -> None:
+        super().__init__(detail, **kwargs)
+        self.headers.setdefault("WWW-Authenticate", 'Bearer realm="raidesk"')
+
+
+class PermissionDeniedError(AppError):
+    status = 403
+    code = "PERMISSION_DENIED"
+    error_code = "ERR_2002"
+    title = "Permission denied"
+
+
 def _slug(code: str) -> str:
     return code.lower().replace("_", "-")
 
