@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     trusted_proxies: Annotated[list[str], NoDecode] = []
     request_id_header: str = "X-Request-ID"
 
+    # --- accounts -----------------------------------------------------------
+    # When true, the regulatory endpoints need a user too (the existing frontend sends none).
+    auth_required: bool = False
+
     # --- logging ------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["json", "console"] = "json"
