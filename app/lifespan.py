@@ -16,11 +16,20 @@ from sqlalchemy import text
 from app.config import Settings
 from app.logging import get_logger
 from app.metrics import mark_process_dead
+from app.ratelimit.limiter import RateLimiter
 from app.resources import HealthCheck, Resources
+from app.services.auth import AuthService
+from app.services.locks import LockManager
 from app.storage.factory import build_kv_store
+from app.storage.memory.lock import MemoryLockStore
+from app.storage.memory.rate_limit import MemoryRateLimitStore
 from app.storage.migrate import is_up_to_date, run_migrations
 from app.storage.redis.client import create_redis
+from app.storage.redis.lock import RedisLockStore
+from app.storage.redis.rate_limit import RedisRateLimitStore
+from app.storage.sql.api_keys import SqlApiKeyRepository
 from app.storage.sql.engine import create_engine
+from app.storage.sql.users import SqlUserRepository
 
 _log = get_logger("app.lifespan")
 
@@ -34,6 +43,13 @@ async def build_resources(settings: Settings) -> Resources:
         engine=engine,
         redis=redis,
         kv=build_kv_store(settings, redis=redis, engine=engine),
+        locks=LockManager(RedisLockStore(redis) if redis is not None else MemoryLockStore()),
+    )
+    resources.rate_limiter = RateLimiter(
+        store=RedisRateLimitStore(redis) if redis is not None else MemoryRateLimitStore(),
+        fail_open_reads=settings.rate_limit_fail_open,
+        fail_open_writes=settings.rate_limit_fail_open_writes,
+        store_retry_s=settings.rate_limit_store_retry_s,
     )
     if settings.is_sqlite and settings.run_migrations_on_startup:
         await run_migrations(engine)
@@ -42,6 +58,11 @@ async def build_resources(settings: Settings) -> Resources:
         # PostgreSQL is migrated by `python -m app migrate`; readiness waits for it.
         with contextlib.suppress(Exception):
             resources.migrations_applied = await is_up_to_date(engine)
+    # Users are durable: always SQL. Several workers may bootstrap the admin at once (upsert).
+    resources.auth = AuthService.from_settings(
+        settings, users=SqlUserRepository(engine), api_keys=SqlApiKeyRepository(engine)
+    )
+    await resources.auth.start(settings, schema_ready=resources.migrations_applied)
     resources.health_checks.append(HealthCheck("database", _database_probe(resources)))
     if redis is not None:
         resources.health_checks.append(HealthCheck("redis", _redis_probe(resources)))
@@ -77,7 +98,7 @@ async def close_resources(resources: Resources) -> None:
             await task
     if resources.redis is not None:
         with contextlib.suppress(Exception):
-            await resources.redis.aclose()
+            await resources.redis.aclose(close_connection_pool=True)
     await resources.engine.dispose()
 
 
@@ -88,6 +109,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     started = time.perf_counter()
     resources = await build_resources(settings)
     app.state.resources = resources
+    if resources.auth is not None:
+        app.state.principal_resolver = resources.auth.resolve_principal
     _log.info(
         "startup",
         environment=settings.environment,

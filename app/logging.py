@@ -119,6 +119,9 @@ def configure_logging(*, level: str = "INFO", fmt: str = "json") -> None:
         logging.getLogger(name).propagate = True
     # Our access-log middleware replaces uvicorn's, which would log raw query strings.
     logging.getLogger("uvicorn.access").disabled = True
+    # httpx logs every outgoing URL at INFO; URLs can carry credentials.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 
 def get_logger(name: str | None = None) -> Any:

@@ -10,6 +10,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -103,6 +104,7 @@ class LiveServer:
     factory: str = "app.main:create_app"
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    _log_file: Any = None
 
     @property
     def url(self) -> str:
@@ -110,7 +112,9 @@ class LiveServer:
 
     def start(self, *, timeout: float = 30.0) -> None:
         env = {**os.environ, **self.env}
-        log = open(self.log_path, "wb") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        log: Any = subprocess.DEVNULL
+        if self.log_path is not None:
+            log = self._log_file = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -151,3 +155,6 @@ class LiveServer:
                 self.process.kill()
                 self.process.wait(timeout=5)
             self.process = None
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None

@@ -1,0 +1,84 @@
+"""The service over real HTTP (uvicorn on a port), one and several workers."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def test_make_run_shape_answers_health_docs_and_openapi(live_server_factory) -> None:  # type: ignore[no-untyped-def]
+    server = live_server_factory()
+    with httpx.Client(base_url=server.url, timeout=5) as http:
+        health = http.get("/health")
+        assert health.status_code == 200
+        assert health.json()["status"] == "healthy"
+        assert health.json()["checks"]["database"]["status"] == "up"
+        assert http.get("/health/live").json() == {"status": "alive"}
+        assert http.get("/health/ready").status_code == 200
+        docs = http.get("/docs")
+        assert docs.status_code == 200 and "swagger-ui" in docs.text
+        spec = http.get("/openapi.json").json()
+        assert spec["info"]["title"] == "RAiDesk server"
+        assert "/health" in spec["paths"]
+        index = http.get("/").json()
+        assert index["docs"] == "/docs" and index["backends"]["database"] == "sqlite"
+
+
+def _counter(text: str, route: str) -> float:
+    pattern = re.compile(
+        r'^http_requests_total\{method="GET",route="'
+        + re.escape(route)
+        + r'",status="200"\} (\S+)$',
+        re.M,
+    )
+    return sum(float(v) for v in pattern.findall(text))
+
+
+async def test_metrics_add_up_across_two_workers(live_server_factory) -> None:  # type: ignore[no-untyped-def]
+    server = live_server_factory(workers=2)
+    # Fresh connections per request so the kernel spreads them over both workers.
+    async with httpx.AsyncClient(
+        base_url=server.url, timeout=10, limits=httpx.Limits(max_keepalive_connections=0)
+    ) as http:
+        responses = await asyncio.gather(*(http.get("/ping") for _ in range(120)))
+        assert all(r.status_code == 200 for r in responses)
+        pids = set()
+        for _ in range(20):
+            detailed = (await http.get("/health/detailed")).json()
+            pids.add(detailed["process"]["pid"])
+        text = (await http.get("/metrics")).text
+    assert len(pids) == 2, "both workers should have served requests"
+    assert _counter(text, "/ping") == 120
+
+
+async def test_health_turns_unhealthy_when_redis_dies(
+    live_server_factory,
+    tmp_path,  # type: ignore[no-untyped-def]
+) -> None:
+    from tests.support.servers import RedisServer
+
+    redis = RedisServer(tmp_path / "redis-health")
+    (tmp_path / "redis-health").mkdir()
+    redis.start()
+    try:
+        server = live_server_factory(REDIS_URL=redis.url)
+        async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
+            up = await http.get("/health")
+            assert up.status_code == 200
+            assert up.json()["checks"]["redis"]["status"] == "up"
+            redis.stop()
+            down = await http.get("/health")
+            assert down.status_code == 503
+            assert down.json()["status"] == "unhealthy"
+            assert down.json()["checks"]["redis"]["status"] == "down"
+            assert (await http.get("/health/ready")).status_code == 503
+            assert (await http.get("/health/live")).status_code == 200
+            redis.start()
+            assert (await http.get("/health")).status_code == 200
+    finally:
+        redis.stop()

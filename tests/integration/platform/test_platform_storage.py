@@ -1,0 +1,89 @@
+"""Storage plumbing: SQLite pragmas, migrations and readiness, lifespan-owned clients."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.lifespan import build_resources, close_resources
+from app.storage.migrate import current_revision, head_revision, run_migrations
+from app.storage.sql.engine import create_engine
+from tests.conftest import POSTGRES_ADMIN_URL, _exec_autocommit, make_settings, running_app
+
+pytestmark = pytest.mark.integration
+
+
+async def test_sqlite_runs_wal_with_busy_timeout_and_foreign_keys(
+    sqlite_engine: AsyncEngine,
+) -> None:
+    async with sqlite_engine.connect() as conn:
+        assert (await conn.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+        assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+        assert (await conn.execute(text("PRAGMA busy_timeout"))).scalar() == 5000
+
+
+async def test_migrations_reach_head_and_are_idempotent(sqlite_engine: AsyncEngine) -> None:
+    assert await current_revision(sqlite_engine) == head_revision()
+    await run_migrations(sqlite_engine)
+    assert await current_revision(sqlite_engine) == head_revision()
+
+
+async def test_startup_migrates_sqlite(tmp_path: Path) -> None:
+    async with running_app(make_settings(tmp_path)) as (_app, client):
+        ready = await client.get("/health/ready")
+    assert ready.status_code == 200
+    assert ready.json()["migrations_applied"] is True
+
+
+async def test_postgres_is_not_ready_until_migrated(tmp_path: Path) -> None:
+    name = f"raidesk_unmigrated_{secrets.token_hex(4)}"
+    await _exec_autocommit(POSTGRES_ADMIN_URL, f'CREATE DATABASE "{name}"')
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        async with running_app(make_settings(tmp_path, database_url=url)) as (_app, client):
+            before = await client.get("/health/ready")
+            assert before.status_code == 503
+            assert before.json()["migrations_applied"] is False
+            engine = create_engine(make_settings(tmp_path, database_url=url))
+            await run_migrations(engine)
+            await engine.dispose()
+            after = await client.get("/health/ready")
+            assert after.status_code == 200
+            assert (await client.get("/")).json()["backends"]["database"] == "postgresql"
+    finally:
+        await _exec_autocommit(POSTGRES_ADMIN_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def test_lifespan_closes_the_clients_it_opened(tmp_path: Path, redis_client) -> None:  # type: ignore[no-untyped-def]
+    url = redis_client.connection_pool.connection_kwargs
+    settings = make_settings(tmp_path, redis_url=f"redis://{url['host']}:{url['port']}/0")
+
+    async def clients() -> int:
+        return len(await redis_client.client_list())
+
+    before = await clients()
+    resources = await build_resources(settings)
+    assert resources.redis is not None
+    await resources.redis.ping()
+    async with resources.engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+    assert await clients() == before + 1
+    await close_resources(resources)
+    assert await clients() == before
+    assert resources.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+async def test_detailed_health_reports_pools_disk_and_memory(tmp_path: Path, redis_server) -> None:  # type: ignore[no-untyped-def]
+    async with running_app(make_settings(tmp_path, redis_url=redis_server.url)) as (_app, client):
+        body = (await client.get("/health/detailed")).json()
+    assert body["status"] == "healthy"
+    assert set(body["checks"]) >= {"database", "redis"}
+    assert body["checks"]["redis"]["latency_ms"] >= 0
+    assert body["pools"]["redis"]["max"] == 100
+    assert "checkedout" in body["pools"]["database"]
+    assert body["disk"]["free_bytes"] > 0
+    assert body["memory"]["rss_bytes"] > 0
