@@ -7,7 +7,7 @@ import json
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "change-me-in-production"  # noqa: S105 - a sentinel, refused outside development
@@ -70,6 +70,19 @@ class Settings(BaseSettings):
     # --- accounts -----------------------------------------------------------
     # When true, the regulatory endpoints need a user too (the existing frontend sends none).
     auth_required: bool = False
+    # Lifetime of an access token (JWT, HS256 signed with SECRET_KEY; the algorithm is fixed).
+    access_token_expire_minutes: int = Field(default=60, ge=1, le=10_080)
+    jwt_algorithm: Literal["HS256"] = "HS256"
+    # Both set: this admin is created (or promoted, password reset) at every startup.
+    admin_username: str = ""
+    admin_password: SecretStr | None = None
+    # argon2id cost; below OWASP's minimum (t=2, m=19 MiB) is refused outside development/test.
+    argon2_time_cost: int = Field(default=3, ge=1, le=20)
+    argon2_memory_cost: int = Field(default=65_536, ge=64, le=4_194_304)  # KiB
+    # Seconds a worker may reuse a looked-up user / API key; bounds how late a revocation made
+    # in ANOTHER worker takes effect here (this worker's own revocations are immediate).
+    auth_cache_ttl_s: float = Field(default=5.0, ge=0, le=300)
+    api_keys_per_user_max: int = Field(default=25, ge=1, le=1000)
 
     # --- logging ------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
@@ -120,6 +133,20 @@ class Settings(BaseSettings):
             )
         if self.session_storage == "redis" and not self.redis_url:
             raise ValueError("SESSION_STORAGE=redis needs REDIS_URL")
+        return self
+
+    @model_validator(mode="after")
+    def _check_accounts(self) -> Settings:
+        has_password = self.admin_password is not None and self.admin_password.get_secret_value()
+        if bool(self.admin_username) != bool(has_password):
+            raise ValueError("set both ADMIN_USERNAME and ADMIN_PASSWORD, or neither")
+        if self.environment not in ("development", "test") and (
+            self.argon2_time_cost < 2 or self.argon2_memory_cost < 19_456
+        ):
+            raise ValueError(
+                "ARGON2_TIME_COST >= 2 and ARGON2_MEMORY_COST >= 19456 are needed "
+                f"when ENVIRONMENT={self.environment}"
+            )
         return self
 
     @property

@@ -153,6 +153,57 @@ class PermissionDeniedError(AppError):
     title = "Permission denied"
 
 
+class InvalidCredentialsError(AuthenticationError):
+    # One answer for an unknown user and a wrong password: no user enumeration.
+    code = "INVALID_CREDENTIALS"
+    error_code = "ERR_2003"
+    title = "Invalid username or password"
+
+
+class UsernameTakenError(ConflictError):
+    code = "USERNAME_TAKEN"
+    error_code = "ERR_2004"
+    title = "Username already taken"
+
+
+class WeakPasswordError(AppError):
+    status = 400
+    code = "WEAK_PASSWORD"
+    error_code = "ERR_2005"
+    title = "Password does not meet the password policy"
+
+
+class InvalidUsernameError(AppError):
+    status = 400
+    code = "INVALID_USERNAME"
+    error_code = "ERR_2006"
+    title = "Username does not meet the username rules"
+
+
+class ApiKeyNotFoundError(NotFoundError):
+    code = "API_KEY_NOT_FOUND"
+    error_code = "ERR_2007"
+    title = "API key not found"
+
+
+class ApiKeyLimitError(ConflictError):
+    code = "API_KEY_LIMIT_REACHED"
+    error_code = "ERR_2008"
+    title = "Too many API keys"
+
+
+class UserNotFoundError(NotFoundError):
+    code = "USER_NOT_FOUND"
+    error_code = "ERR_2009"
+    title = "User not found"
+
+
+class SelfModificationError(ConflictError):
+    code = "SELF_MODIFICATION"
+    error_code = "ERR_2010"
+    title = "Admins cannot change their own role or status"
+
+
 def _slug(code: str) -> str:
     return code.lower().replace("_", "-")
 

@@ -16,7 +16,7 @@ from app.middleware.observability import ObservabilityMiddleware
 from app.middleware.request_context import RequestContextMiddleware
 from app.middleware.security_headers import SecurityHeadersMiddleware
 from app.middleware.server_errors import ServerErrorMiddleware
-from app.routers import health
+from app.routers import auth, health
 
 DESCRIPTION = (
     "Regulatory planning for medical-device makers, flash-sale commerce with zero oversell, "
@@ -34,6 +34,8 @@ def _base_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(auth.router)
+    auth.install_openapi_security(app)
     return app
 
 

@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import Settings
+from app.services.auth import AuthService
 from app.storage.base import KeyValueStore
 
 HealthProbe = Callable[[], Awaitable[dict[str, Any] | None]]
@@ -40,3 +41,5 @@ class Resources:
     # Long-running tasks started by the lifespan (reconcilers, workers); cancelled on shutdown.
     background_tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     # Each product area adds its typed stores / services below (built in app.lifespan).
+    # Accounts: users, tokens, API keys; `auth.resolve_principal` is the app's principal resolver.
+    auth: AuthService | None = None
