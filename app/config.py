@@ -84,6 +84,89 @@ class Settings(BaseSettings):
     auth_cache_ttl_s: float = Field(default=5.0, ge=0, le=300)
     api_keys_per_user_max: int = Field(default=25, ge=1, le=1000)
 
+    # --- regulatory: AI providers, cache, streaming ------------------------
+    # rules = the offline rules engine; ollama / openai = a model server over HTTP.
+    ai_provider: Literal["rules", "ollama", "openai"] = "rules"
+    ollama_base_url: str = "http://localhost:11434"
+    ollama_model: str = "qwen2.5:7b-instruct"
+    # Any OpenAI-compatible server (vLLM, llama.cpp, LM Studio); the URL includes /v1.
+    openai_base_url: str = "https://api.openai.com/v1"
+    openai_api_key: SecretStr = SecretStr("")
+    openai_model: str = "gpt-4o-mini"
+    # Per model call: connect, and the longest wait for the next byte (per chunk when streaming).
+    ai_timeout_s: float = Field(default=60.0, gt=0, le=600)
+    # none = 503 AI_UNAVAILABLE when the model server fails; rules = answer from the rules engine.
+    ai_fallback: Literal["none", "rules"] = "none"
+    # AI-result cache: seconds an answer is reused (0 = no cache); entry bound of the memory cache.
+    cache_ttl_s: int = Field(default=3600, ge=0)
+    cache_max_entries: int = Field(default=10_000, ge=1)
+    # Seconds between SSE keep-alive comments while a stream waits for the model.
+    sse_keepalive_s: float = Field(default=15.0, gt=0, le=300)
+
+    # --- commerce -----------------------------------------------------------
+    # lua (Redis script) | lock (pessimistic, for comparison) | sql (conditional UPDATE).
+    # Empty = lua when REDIS_URL is set, else sql.
+    purchase_strategy: Literal["lua", "lock", "sql"] | None = None
+    # How long a Redis reservation may wait for its SQL row before the reconciler returns it.
+    reservation_ttl_s: int = Field(default=30, ge=5, le=3600)
+    # Seconds between reconciler runs (one instance at a time); 0 = only on demand.
+    reconcile_interval_s: float = Field(default=60.0, ge=0)
+    # How long a successful purchase's Idempotency-Key is remembered.
+    idempotency_ttl_s: int = Field(default=86_400, ge=60)
+    # Group commit: most purchase rows per transaction, and how long to wait for more.
+    purchase_batch_max: int = Field(default=128, ge=1, le=10_000)
+    purchase_batch_window_ms: float = Field(default=0.0, ge=0, le=1000)
+    # Largest quantity one purchase may ask for.
+    purchase_max_quantity: int = Field(default=100, ge=1, le=1_000_000)
+    # PURCHASE_STRATEGY=lock: lease TTL and how long a buyer waits for the product's lock.
+    purchase_lock_ttl_ms: int = Field(default=5000, ge=100)
+    purchase_lock_wait_ms: int = Field(default=2000, ge=0)
+
+    # --- rate limiting (docs/rate-limits.md) -------------------------------
+    # false = no limit anywhere (local load tests, benchmarks); the admin allowlist still applies.
+    rate_limit_enabled: bool = True
+    # Limits are "N/unit" (second, minute, hour, day; "100/2 hours"), several joined by ";".
+    # Anonymous callers, per client IP.
+    rate_limit_default: str = "60/minute;1000/hour;10000/day"
+    # Authenticated callers, per user (replaces the per-IP tier); admins get their own tier.
+    rate_limit_authenticated: str = "5000/hour"
+    rate_limit_admin: str = "20000/hour"
+    # Per route family, per user (else per IP); an empty value turns the family's limit off.
+    rate_limit_classify: str = "10/minute;100/hour"
+    rate_limit_purpose: str = "15/minute;100/hour"
+    rate_limit_standards: str = "5/minute;100/hour"
+    rate_limit_refine: str = "20/minute;100/hour"
+    rate_limit_purchase: str = "10/minute"
+    rate_limit_inventory: str = "100/minute"
+    # Login: counted per client IP and, separately, per username.
+    rate_limit_login: str = "5/minute"
+    # More routes: JSON {"METHOD /path/{param}*": "limits"}; replaces @limit on the same route.
+    rate_limit_routes: dict[str, str] = {}
+    # Never limited (patterns: "[METHOD ]/path", {param} = one segment, * = anything).
+    rate_limit_exempt_paths: Annotated[list[str], NoDecode] = [
+        "/health*",
+        "/metrics",
+        "/docs*",
+        "/redoc*",
+        "/openapi.json",
+        "/favicon.ico",
+    ]
+    # When the limiter's store (Redis) fails: true = let the request through (counted, logged).
+    # Reads are GET/HEAD/OPTIONS; writes (AI calls, purchases, logins) fail closed (503) by default.
+    rate_limit_fail_open: bool = True
+    rate_limit_fail_open_writes: bool = False
+    # After a store failure, seconds to apply the fail policy without trying the store again.
+    rate_limit_store_retry_s: float = Field(default=1.0, ge=0, le=60)
+    # Seconds of random extra added to Retry-After (at most), so rejected clients spread out.
+    rate_limit_retry_jitter_s: float = Field(default=1.0, ge=0, le=60)
+    # When set, admin paths answer 403 to every other client IP (CIDRs or addresses).
+    admin_ip_allowlist: Annotated[list[str], NoDecode] = []
+    admin_paths: Annotated[list[str], NoDecode] = [
+        "/api/admin*",
+        "POST /api/inventory/reconcile",
+        "DELETE /api/cache*",
+    ]
+
     # --- logging ------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["json", "console"] = "json"
@@ -95,6 +178,57 @@ class Settings(BaseSettings):
     @classmethod
     def _parse_list(cls, value: Any) -> Any:
         return _split_list(value)
+
+    @field_validator("rate_limit_exempt_paths", "admin_ip_allowlist", "admin_paths", mode="before")
+    @classmethod
+    def _parse_rate_limit_lists(cls, value: Any) -> Any:
+        return _split_list(value)
+
+    @field_validator(
+        "rate_limit_default",
+        "rate_limit_authenticated",
+        "rate_limit_admin",
+        "rate_limit_classify",
+        "rate_limit_purpose",
+        "rate_limit_standards",
+        "rate_limit_refine",
+        "rate_limit_purchase",
+        "rate_limit_inventory",
+        "rate_limit_login",
+    )
+    @classmethod
+    def _valid_limits(cls, value: str) -> str:
+        from app.ratelimit.items import parse_limits
+
+        parse_limits(value)
+        return value
+
+    @field_validator("rate_limit_routes")
+    @classmethod
+    def _valid_route_limits(cls, value: dict[str, str]) -> dict[str, str]:
+        from app.ratelimit.items import parse_limits
+        from app.ratelimit.patterns import compile_pattern
+
+        for pattern, limits in value.items():
+            compile_pattern(pattern)
+            parse_limits(limits)
+        return value
+
+    @field_validator("rate_limit_exempt_paths", "admin_paths")
+    @classmethod
+    def _valid_patterns(cls, value: list[str]) -> list[str]:
+        from app.ratelimit.patterns import compile_pattern
+
+        for item in value:
+            compile_pattern(item)
+        return value
+
+    @field_validator("admin_ip_allowlist")
+    @classmethod
+    def _valid_allowlist(cls, value: list[str]) -> list[str]:
+        for item in value:
+            ipaddress.ip_network(item, strict=False)
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -148,6 +282,24 @@ class Settings(BaseSettings):
                 f"when ENVIRONMENT={self.environment}"
             )
         return self
+
+    @field_validator("purchase_strategy", mode="before")
+    @classmethod
+    def _empty_strategy_is_default(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _check_commerce(self) -> Settings:
+        if self.purchase_strategy in ("lua", "lock") and not self.redis_url:
+            raise ValueError(f"PURCHASE_STRATEGY={self.purchase_strategy} needs REDIS_URL")
+        return self
+
+    @property
+    def effective_purchase_strategy(self) -> Literal["lua", "lock", "sql"]:
+        """Stock lives in Redis (Lua script) when it is configured, else in SQL."""
+        if self.purchase_strategy is not None:
+            return self.purchase_strategy
+        return "lua" if self.redis_url else "sql"
 
     @property
     def is_sqlite(self) -> bool:

@@ -204,6 +204,145 @@ class SelfModificationError(ConflictError):
     title = "Admins cannot change their own role or status"
 
 
+# --- commerce (4xxx): locks -------------------------------------------------------------
+class LockTimeoutError(ConflictError):
+    """A named lock stayed held by someone else for the whole bounded wait."""
+
+    code = "LOCK_TIMEOUT"
+    error_code = "ERR_4090"
+    title = "Resource busy"
+
+
+# --- commerce (4xxx): products, stock, purchases ---------------------------------------
+class ProductNotFoundError(NotFoundError):
+    code = "PRODUCT_NOT_FOUND"
+    error_code = "ERR_4001"
+    title = "Product not found"
+
+
+class PurchaseNotFoundError(NotFoundError):
+    code = "PURCHASE_NOT_FOUND"
+    error_code = "ERR_4002"
+    title = "Purchase not found"
+
+
+class InsufficientStockError(AppError):
+    status = 400
+    code = "INSUFFICIENT_STOCK"
+    error_code = "ERR_4003"
+    title = "Insufficient stock"
+
+
+class PurchaseLimitReachedError(ConflictError):
+    code = "PURCHASE_LIMIT_REACHED"
+    error_code = "ERR_4004"
+    title = "Purchase limit reached"
+
+
+class SaleNotActiveError(ConflictError):
+    code = "SALE_NOT_ACTIVE"
+    error_code = "ERR_4005"
+    title = "Sale not active"
+
+
+class IdempotencyKeyReusedError(AppError):
+    status = 422
+    code = "IDEMPOTENCY_KEY_REUSED"
+    error_code = "ERR_4006"
+    title = "Idempotency key reused with a different request"
+
+
+class IdempotencyInFlightError(ConflictError):
+    code = "IDEMPOTENCY_IN_FLIGHT"
+    error_code = "ERR_4007"
+    title = "A request with this idempotency key is still in progress"
+
+
+class StockStoreUnavailableError(ServiceUnavailableError):
+    code = "STOCK_STORE_UNAVAILABLE"
+    error_code = "ERR_4008"
+    title = "Stock store unavailable"
+
+
+class PurchaseNotRecordedError(ServiceUnavailableError):
+    code = "PURCHASE_NOT_RECORDED"
+    error_code = "ERR_4009"
+    title = "Purchase not recorded"
+
+
+class InvalidIdempotencyKeyError(AppError):
+    status = 400
+    code = "INVALID_IDEMPOTENCY_KEY"
+    error_code = "ERR_4010"
+    title = "Invalid Idempotency-Key header"
+
+
+# --- regulatory (3xxx) ------------------------------------------------------------------
+class PlanNotFoundError(NotFoundError):
+    code = "PLAN_NOT_FOUND"
+    error_code = "ERR_3001"
+    title = "Plan not found"
+
+
+class PlanVersionNotFoundError(NotFoundError):
+    code = "PLAN_VERSION_NOT_FOUND"
+    error_code = "ERR_3002"
+    title = "Plan version not found"
+
+
+class DeviceNotMedicalError(AppError):
+    status = 400
+    code = "DEVICE_NOT_MEDICAL"
+    error_code = "ERR_3003"
+    title = "Not a medical device"
+
+
+class InvalidCategoryError(AppError):
+    status = 400
+    code = "INVALID_CATEGORY"
+    error_code = "ERR_3004"
+    title = "Invalid device category"
+
+
+class AIUnavailableError(ServiceUnavailableError):
+    code = "AI_UNAVAILABLE"
+    error_code = "ERR_3005"
+    title = "AI model server unavailable"
+
+
+class AIInvalidOutputError(AppError):
+    status = 502
+    code = "AI_INVALID_OUTPUT"
+    error_code = "ERR_3006"
+    title = "AI model returned invalid output"
+
+
+class PlanVersionConflictError(ConflictError):
+    code = "PLAN_VERSION_CONFLICT"
+    error_code = "ERR_3007"
+    title = "Plan changed concurrently"
+
+
+class SessionDataTooLargeError(AppError):
+    status = 413
+    code = "SESSION_DATA_TOO_LARGE"
+    error_code = "ERR_3008"
+    title = "Session data too large"
+
+
+# --- rate limiting (5xxx) ---------------------------------------------------------------
+class IpNotAllowedError(PermissionDeniedError):
+    code = "IP_NOT_ALLOWED"
+    error_code = "ERR_5001"
+    title = "Address not allowed"
+
+
+class RateLimiterUnavailableError(ServiceUnavailableError):
+    code = "RATE_LIMITER_UNAVAILABLE"
+    error_code = "ERR_5002"
+    title = "Rate limiter unavailable"
+
+
 def _slug(code: str) -> str:
     return code.lower().replace("_", "-")
 

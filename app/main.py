@@ -13,6 +13,7 @@ from app.logging import configure_logging
 from app.middleware.body_limit import BodyLimitMiddleware
 from app.middleware.client_ip import parse_networks
 from app.middleware.observability import ObservabilityMiddleware
+from app.middleware.rate_limit import RateLimitMiddleware
 from app.middleware.request_context import RequestContextMiddleware
 from app.middleware.security_headers import SecurityHeadersMiddleware
 from app.middleware.server_errors import ServerErrorMiddleware
@@ -47,6 +48,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # add_middleware puts each new layer outside the previous one: listed innermost first.
     app.add_middleware(ServerErrorMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if settings.rate_limit_enabled or settings.admin_ip_allowlist:
+        # Off entirely when disabled: benchmarks compare against no layer at all.
+        app.add_middleware(RateLimitMiddleware, settings=settings)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
@@ -58,6 +62,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "Retry-After",
             "RateLimit",
             "RateLimit-Policy",
+            "X-RateLimit-Limit",
+            "X-RateLimit-Remaining",
+            "X-RateLimit-Reset",
             "Idempotent-Replayed",
         ],
     )

@@ -63,6 +63,38 @@ REDIS_POOL_CONNECTIONS = Gauge(
     ["state"],
     multiprocess_mode="livesum",
 )
+# Locks: `name` is the lock's family (text before the first ':'), never a per-item name.
+LOCK_ACQUIRE = Counter(
+    "lock_acquire_total",
+    "Bounded lock waits by lock family and outcome (acquired | timeout).",
+    ["name", "outcome"],
+)
+LOCK_WAIT = Histogram(
+    "lock_wait_seconds",
+    "Time spent waiting for a lock, whether it was acquired or timed out.",
+    ["name"],
+    buckets=_LATENCY_BUCKETS,
+)
+
+# Rate limiting: `route` is the rule family ("classify", "login", ...) or "global".
+RATE_LIMIT_DECISIONS = Counter(
+    "rate_limit_decisions_total",
+    "Rate-limit decisions by route family and outcome "
+    "(allowed | rejected | error_open | error_closed | ip_denied).",
+    ["route", "outcome"],
+)
+
+# Regulatory AI: outcome is ok | repaired | invalid_output | unavailable | fallback.
+AI_REQUESTS = Counter(
+    "ai_requests_total",
+    "Regulatory answers by provider, model, endpoint and outcome.",
+    ["provider", "model", "endpoint", "outcome"],
+)
+AI_TOKENS = Counter(
+    "ai_tokens_total",
+    "Tokens reported by the model server, by kind (prompt | completion).",
+    ["provider", "model", "kind"],
+)
 
 
 def render_latest() -> tuple[bytes, str]:

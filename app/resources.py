@@ -13,7 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import Settings
 from app.services.auth import AuthService
+from app.services.locks import LockManager
+from app.ratelimit.limiter import RateLimiter
 from app.storage.base import KeyValueStore
+from app.storage.memory.lock import MemoryLockStore
 
 HealthProbe = Callable[[], Awaitable[dict[str, Any] | None]]
 
@@ -41,5 +44,9 @@ class Resources:
     # Long-running tasks started by the lifespan (reconcilers, workers); cancelled on shutdown.
     background_tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     # Each product area adds its typed stores / services below (built in app.lifespan).
+    # Rate limiting: Redis when REDIS_URL is set, else in-process (see docs/rate-limits.md).
+    rate_limiter: RateLimiter | None = None
+    # Named locks (Redis when REDIS_URL is set, else in-process): `async with locks.hold(...)`.
+    locks: LockManager = field(default_factory=lambda: LockManager(MemoryLockStore()))
     # Accounts: users, tokens, API keys; `auth.resolve_principal` is the app's principal resolver.
     auth: AuthService | None = None
