@@ -82,3 +82,43 @@ async def test_health_turns_unhealthy_when_redis_dies(
             assert (await http.get("/health")).status_code == 200
     finally:
         redis.stop()
+
+
+def test_python_m_app_serve_is_what_make_run_starts(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import subprocess
+    import sys
+
+    from tests.support.servers import ROOT, free_port, wait_until
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "ENVIRONMENT": "development",
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'run.db'}",
+        "REDIS_URL": "",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app", "serve"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+
+        def up() -> bool:
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/health", timeout=0.5).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_until(up, timeout=30, what="python -m app serve")
+        assert httpx.get(f"http://127.0.0.1:{port}/openapi.json").status_code == 200
+        assert httpx.get(f"http://127.0.0.1:{port}/docs").status_code == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+    assert (tmp_path / "run.db").exists()
