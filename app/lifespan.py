@@ -20,6 +20,7 @@ from app.ratelimit.limiter import RateLimiter
 from app.resources import HealthCheck, Resources
 from app.services.auth import AuthService
 from app.services.locks import LockManager
+from app.services.regulatory_service import build_regulatory_service
 from app.storage.factory import build_kv_store
 from app.storage.memory.lock import MemoryLockStore
 from app.storage.memory.rate_limit import MemoryRateLimitStore
@@ -45,6 +46,9 @@ async def build_resources(settings: Settings) -> Resources:
         kv=build_kv_store(settings, redis=redis, engine=engine),
         locks=LockManager(RedisLockStore(redis) if redis is not None else MemoryLockStore()),
     )
+    resources.regulatory = build_regulatory_service(
+        settings, engine=engine, redis=redis, kv=resources.kv
+    )
     resources.rate_limiter = RateLimiter(
         store=RedisRateLimitStore(redis) if redis is not None else MemoryRateLimitStore(),
         fail_open_reads=settings.rate_limit_fail_open,
@@ -62,7 +66,11 @@ async def build_resources(settings: Settings) -> Resources:
     resources.auth = AuthService.from_settings(
         settings, users=SqlUserRepository(engine), api_keys=SqlApiKeyRepository(engine)
     )
-    await resources.auth.start(settings, schema_ready=resources.migrations_applied)
+    try:
+        await resources.auth.start(settings, schema_ready=resources.migrations_applied)
+    except Exception:
+        await close_resources(resources)  # e.g. a weak ADMIN_PASSWORD: refuse to start, cleanly
+        raise
     resources.health_checks.append(HealthCheck("database", _database_probe(resources)))
     if redis is not None:
         resources.health_checks.append(HealthCheck("redis", _redis_probe(resources)))
@@ -96,6 +104,9 @@ async def close_resources(resources: Resources) -> None:
     for task in resources.background_tasks:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
+    if resources.regulatory is not None:
+        with contextlib.suppress(Exception):
+            await resources.regulatory.aclose()
     if resources.redis is not None:
         with contextlib.suppress(Exception):
             await resources.redis.aclose(close_connection_pool=True)

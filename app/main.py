@@ -17,7 +17,8 @@ from app.middleware.rate_limit import RateLimitMiddleware
 from app.middleware.request_context import RequestContextMiddleware
 from app.middleware.security_headers import SecurityHeadersMiddleware
 from app.middleware.server_errors import ServerErrorMiddleware
-from app.routers import auth, health
+from app.routers import auth, health, plans, regulatory, sessions, stream
+from app.routers import cache as cache_router
 
 DESCRIPTION = (
     "Regulatory planning for medical-device makers, flash-sale commerce with zero oversell, "
@@ -36,6 +37,11 @@ def _base_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(auth.router)
+    app.include_router(regulatory.router)
+    app.include_router(stream.router)
+    app.include_router(sessions.router)
+    app.include_router(plans.router)
+    app.include_router(cache_router.router)
     auth.install_openapi_security(app)
     return app
 
@@ -66,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "X-RateLimit-Remaining",
             "X-RateLimit-Reset",
             "Idempotent-Replayed",
+            "Cache-Status",
         ],
     )
     app.add_middleware(SecurityHeadersMiddleware)

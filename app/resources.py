@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.config import Settings
 from app.services.auth import AuthService
 from app.services.locks import LockManager
+from app.services.regulatory_service import RegulatoryService
 from app.ratelimit.limiter import RateLimiter
 from app.storage.base import KeyValueStore
 from app.storage.memory.lock import MemoryLockStore
@@ -50,3 +51,5 @@ class Resources:
     locks: LockManager = field(default_factory=lambda: LockManager(MemoryLockStore()))
     # Accounts: users, tokens, API keys; `auth.resolve_principal` is the app's principal resolver.
     auth: AuthService | None = None
+    # Regulatory: sessions, plans, AI provider and its cache (app.services.regulatory_service).
+    regulatory: RegulatoryService | None = None

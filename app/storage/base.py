@@ -230,7 +230,7 @@ class PlanRecord:
     created_at: datetime
 
 
-class PlanVersionConflict(Exception):  # noqa: N818 - a storage signal, not a client error
+class PlanVersionConflict(Exception):
     """`add_version` was based on a version that is no longer the latest."""
 
 
@@ -376,7 +376,7 @@ class ProductRepository(Protocol):
     async def get_many(self, product_ids: Sequence[int]) -> dict[int, ProductRecord]:
         """The products that exist among `product_ids`, by id."""
 
-    async def list(self, *, limit: int, offset: int) -> list[ProductRecord]:
+    async def list_page(self, *, limit: int, offset: int) -> list[ProductRecord]:
         """Products in id order."""
 
     async def all_ids(self) -> list[int]:
@@ -393,8 +393,14 @@ class ProductRepository(Protocol):
     ) -> StockLedger | None:
         """Everything a stock rebuild needs, read in one transaction; None for unknown ids."""
 
-    async def set_sql_stock(self, product_id: int, stock: int) -> int | None:
-        """Overwrite the SQL stock column (reconciliation); the old value, or None if unknown."""
+    async def reconcile_sql_stock(self, product_id: int) -> tuple[int, int] | None:
+        """SQL strategy: in one transaction that holds the product row, compute
+        `initial + restocks − Σ purchases` and write it to the stock column if it differs;
+        (expected, old stock), or None for an unknown product."""
+
+
+class DuplicatePurchase(Exception):
+    """The row broke a unique key: same id, or same (product, user, Idempotency-Key)."""
 
 
 class PurchaseRepository(Protocol):
@@ -417,7 +423,7 @@ class PurchaseRepository(Protocol):
     ) -> PurchaseRecord | None:
         """The purchase this user made for this product with this Idempotency-Key, or None."""
 
-    async def list(
+    async def list_page(
         self, *, user_id: str | None, product_id: int | None, limit: int, offset: int
     ) -> list[PurchaseRecord]:
         """Purchases matching every given filter, newest first."""
@@ -435,7 +441,7 @@ class StockEventLog(Protocol):
     async def append(self, events: Sequence[StockEvent]) -> None:
         """Add events (their `id` is assigned by the store)."""
 
-    async def list(
+    async def recent(
         self, *, product_id: int | None, limit: int, before: str | None = None
     ) -> list[StockEvent]:
         """Newest first; `before` pages back from an event id."""
@@ -480,6 +486,10 @@ class StockSnapshot:
     stock: int | None
     version: str
     reservations: list[Reservation]
+
+
+class StockStoreUnavailable(Exception):
+    """The stock store did not answer (connection refused, timeout, still loading)."""
 
 
 class StockStore(Protocol):

@@ -6,9 +6,12 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import Settings
-from app.storage.base import KeyValueStore
+from app.storage.base import KeyValueStore, PlanRepository, SessionStore
 from app.storage.memory.kv import MemoryKeyValueStore
 from app.storage.redis.kv import RedisKeyValueStore
+from app.storage.redis.sessions import RedisSessionStore
+from app.storage.sql.plans import SqlPlanRepository
+from app.storage.sql.sessions import SqlSessionStore
 
 
 def build_kv_store(
@@ -19,6 +22,30 @@ def build_kv_store(
     if redis is not None:
         return RedisKeyValueStore(redis)
     return MemoryKeyValueStore()
+
+
+def build_session_store(
+    settings: Settings, *, redis: Redis | None, engine: AsyncEngine
+) -> SessionStore:
+    """SESSION_STORAGE decides; the default is Redis when REDIS_URL is set, else SQL."""
+    if settings.effective_session_storage == "redis" and redis is not None:
+        return RedisSessionStore(redis)
+    return SqlSessionStore(engine)
+
+
+def build_plan_repository(engine: AsyncEngine) -> PlanRepository:
+    """Plans are durable records: always SQL."""
+    return SqlPlanRepository(engine)
+
+
+def build_ai_cache_kv(
+    settings: Settings, *, kv: KeyValueStore, redis: Redis | None
+) -> KeyValueStore:
+    """The shared Redis store, or a private in-process LRU so cache entries can never evict
+    other in-memory state (idempotency records, ...)."""
+    if redis is not None:
+        return kv
+    return MemoryKeyValueStore(max_entries=settings.cache_max_entries)
 
 
 def backends_in_use(settings: Settings) -> dict[str, str]:

@@ -10,9 +10,12 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Index,
+    Integer,
+    Numeric,
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 from app.storage.sql.metadata import metadata
@@ -58,4 +61,120 @@ api_keys = Table(
     Column("rotated_at", DateTime(timezone=True), nullable=True),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
     Index("ix_api_keys_user_id", "user_id"),
+)
+
+
+# --- commerce --------------------------------------------------------------------
+products = Table(
+    "products",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("price", Numeric(12, 2), nullable=False),
+    Column("initial_stock", Integer, nullable=False),
+    # Sum of every restock; the ledger is `restocks`, this copy keeps inventory reads cheap.
+    Column("restocked", Integer, nullable=False, server_default="0"),
+    # Live stock under PURCHASE_STRATEGY=sql only (Redis holds it under lua/lock).
+    Column("stock", Integer, nullable=False),
+    Column("per_user_limit", Integer, nullable=True),
+    Column("starts_at", DateTime(timezone=True), nullable=True),
+    Column("ends_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("price > 0", name="price_positive"),
+    CheckConstraint("initial_stock >= 0", name="initial_stock_nonnegative"),
+    # The last line of defence against oversell on the SQL strategy.
+    CheckConstraint("stock >= 0", name="stock_nonnegative"),
+)
+
+restocks = Table(
+    "restocks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("product_id", Integer, ForeignKey("products.id"), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("created_by", String(64), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("quantity > 0", name="quantity_positive"),
+    Index("ix_restocks_product_id", "product_id"),
+)
+
+purchases = Table(
+    "purchases",
+    metadata,
+    # Chosen by the service before the stock is reserved: it is also the reservation's id.
+    Column("id", String(40), primary_key=True),
+    Column("product_id", Integer, ForeignKey("products.id"), nullable=False),
+    # No foreign key to users: a purchase is a financial record that outlives its account.
+    Column("user_id", String(64), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("unit_price", Numeric(12, 2), nullable=False),
+    Column("total_price", Numeric(12, 2), nullable=False),
+    Column("idempotency_key", String(255), nullable=True),
+    Column("purchased_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("quantity > 0", name="quantity_positive"),
+    # NULL keys never collide, so purchases without a key are unconstrained; with a key this
+    # is the durable exactly-once guard that survives a Redis that lost its idempotency keys.
+    UniqueConstraint("product_id", "user_id", "idempotency_key", name="uq_purchases_idempotency"),
+    Index("ix_purchases_product_user", "product_id", "user_id"),
+    Index("ix_purchases_user_purchased_at", "user_id", "purchased_at"),
+    Index("ix_purchases_purchased_at", "purchased_at"),
+)
+
+stock_events = Table(
+    "stock_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("product_id", Integer, nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("delta", Integer, nullable=False),
+    Column("stock_after", Integer, nullable=True),
+    Column("purchase_id", String(40), nullable=True),
+    Column("user_id", String(64), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_stock_events_product_id", "product_id", "id"),
+)
+
+
+# --- regulatory ------------------------------------------------------------------
+# No foreign key from owner_id to users: anonymous rows have none, and the accounts area
+# owns the users table's lifecycle.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("owner_id", String(64), nullable=True),
+    Column("data", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    # Unix seconds (a float compares the same on SQLite and PostgreSQL); TTL since last write.
+    Column("expires_at", Float, nullable=False),
+    Index("ix_sessions_owner_id", "owner_id"),
+    Index("ix_sessions_expires_at", "expires_at"),
+)
+
+plans = Table(
+    "plans",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("session_id", String(64), nullable=True),
+    Column("owner_id", String(64), nullable=True),
+    Column("tier", String(20), nullable=False),
+    Column("latest_version", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_plans_session_id", "session_id"),
+    Index("ix_plans_owner_id", "owner_id"),
+)
+
+plan_versions = Table(
+    "plan_versions",
+    metadata,
+    Column("plan_id", String(64), ForeignKey("plans.id", ondelete="CASCADE"), primary_key=True),
+    # Part of the primary key: two concurrent refines can never both write version n+1.
+    Column("version", Integer, primary_key=True),
+    Column("data", Text, nullable=False),
+    Column("modifications", Text, nullable=True),
+    Column("applied_changes", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("version >= 1", name="version_positive"),
 )

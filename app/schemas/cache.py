@@ -1,0 +1,46 @@
+"""AI-result cache statistics and invalidation."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+
+class CacheStats(BaseModel):
+    """GET /api/cache/stats: hits and misses of this process, size of the shared store."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "backend": "memory",
+                    "enabled": True,
+                    "hits": 12,
+                    "misses": 4,
+                    "hit_ratio": 0.75,
+                    "size": 4,
+                    "ttl_s": 3600,
+                    "max_entries": 10000,
+                    "counted_per": "process",
+                }
+            ]
+        }
+    )
+
+    backend: Literal["memory", "redis"]
+    enabled: bool
+    hits: int
+    misses: int
+    hit_ratio: float
+    size: int
+    ttl_s: float
+    max_entries: int | None
+    counted_per: Literal["process"]
+
+
+class CacheInvalidated(BaseModel):
+    """DELETE /api/cache: how many entries were dropped."""
+
+    prefix: str
+    deleted: int
