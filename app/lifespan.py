@@ -19,6 +19,7 @@ from app.metrics import mark_process_dead
 from app.ratelimit.limiter import RateLimiter
 from app.resources import HealthCheck, Resources
 from app.services.auth import AuthService
+from app.services.commerce import build_commerce, start_reconciler
 from app.services.locks import LockManager
 from app.services.regulatory_service import build_regulatory_service
 from app.storage.factory import build_kv_store
@@ -71,6 +72,14 @@ async def build_resources(settings: Settings) -> Resources:
     except Exception:
         await close_resources(resources)  # e.g. a weak ADMIN_PASSWORD: refuse to start, cleanly
         raise
+    resources.commerce = build_commerce(
+        settings, engine=engine, redis=redis, kv=resources.kv, locks=resources.locks
+    )
+    reconciler = start_reconciler(
+        resources.commerce, locks=resources.locks, interval_s=settings.reconcile_interval_s
+    )
+    if reconciler is not None:
+        resources.background_tasks.append(reconciler)
     resources.health_checks.append(HealthCheck("database", _database_probe(resources)))
     if redis is not None:
         resources.health_checks.append(HealthCheck("redis", _redis_probe(resources)))
@@ -99,6 +108,9 @@ def _redis_probe(resources: Resources) -> Any:
 
 async def close_resources(resources: Resources) -> None:
     """Stop background work, then close clients; each step runs even if another fails."""
+    if resources.commerce is not None:
+        with contextlib.suppress(Exception):
+            await resources.commerce.aclose()  # purchases in progress finish first
     for task in resources.background_tasks:
         task.cancel()
     for task in resources.background_tasks:

@@ -19,6 +19,7 @@ from app.middleware.security_headers import SecurityHeadersMiddleware
 from app.middleware.server_errors import ServerErrorMiddleware
 from app.routers import auth, health, plans, regulatory, sessions, stream
 from app.routers import cache as cache_router
+from app.routers import inventory, products, purchases
 
 DESCRIPTION = (
     "Regulatory planning for medical-device makers, flash-sale commerce with zero oversell, "
@@ -42,6 +43,9 @@ def _base_app(settings: Settings) -> FastAPI:
     app.include_router(sessions.router)
     app.include_router(plans.router)
     app.include_router(cache_router.router)
+    app.include_router(products.router)
+    app.include_router(inventory.router)
+    app.include_router(purchases.router)
     auth.install_openapi_security(app)
     return app
 

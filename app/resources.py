@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import Settings
 from app.services.auth import AuthService
+from app.services.commerce import CommerceServices
 from app.services.locks import LockManager
 from app.services.regulatory_service import RegulatoryService
 from app.ratelimit.limiter import RateLimiter
@@ -53,3 +54,5 @@ class Resources:
     auth: AuthService | None = None
     # Regulatory: sessions, plans, AI provider and its cache (app.services.regulatory_service).
     regulatory: RegulatoryService | None = None
+    # Commerce: products, inventory, purchases, reconciler (app.services.commerce).
+    commerce: CommerceServices | None = None
