@@ -40,13 +40,16 @@ class CamelModel(BaseModel):
         return self.model_dump(mode="json", by_alias=True)
 
 
-_CLASSIFY_EXAMPLE = {"concept": "CT 영상에서 폐결절을 검출하는 AI 소프트웨어", "context": None}
-
-
 class ClassifyRequest(CamelModel):
     """A free-text device concept to classify."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [_CLASSIFY_EXAMPLE]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"concept": "CT 영상에서 폐결절을 검출하는 AI 소프트웨어", "context": None}
+            ]
+        }
+    )
 
     concept: RequiredText
     context: dict[str, Any] | ShortText | None = None
@@ -186,7 +189,8 @@ class ClassificationInput(CamelModel):
     """A classification as echoed back by the client: only the core is required."""
 
     is_medical_device: bool
-    reasoning: ShortText = ""
+    # Echoed from our own output, which may exceed the 2000-char limit of user text.
+    reasoning: str = ""
     confidence: float | None = Field(default=None, ge=0.0, le=1.0)
     category: ShortText = ""
     risk_class: RiskClass | None = None

@@ -6,6 +6,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 Lang = Literal["ko", "en"]
@@ -91,44 +92,112 @@ def word_count(text: str) -> int:
     return len(_WORD.findall(text))
 
 
+_TOKEN = re.compile(r"[a-z0-9]+")
+
+
+@dataclass(frozen=True, slots=True)
+class _Indexed:
+    """One text prepared for term lookups: its tokens and a space-joined token string."""
+
+    tokens: frozenset[str]
+    joined: str
+    prefixes: dict[str, frozenset[str]]
+
+
+@lru_cache(maxsize=256)
+def _index(norm_text: str) -> _Indexed:
+    tokens = _TOKEN.findall(norm_text)
+    prefixes: dict[str, set[str]] = {}
+    for tok in set(tokens):
+        for n in range(2, len(tok) + 1):
+            stem = tok[:n]
+            if stem in _ALL_STEMS:
+                prefixes.setdefault(stem, set()).add(tok)
+    return _Indexed(
+        tokens=frozenset(tokens),
+        joined=" " + " ".join(tokens) + " ",
+        prefixes={k: frozenset(v) for k, v in prefixes.items()},
+    )
+
+
+# Every English stem of every lexicon: lets one pass over a text's tokens serve them all.
+_ALL_STEMS: set[str] = set()
+
+
 @dataclass(frozen=True, slots=True)
 class Lexicon:
-    """A compiled set of Korean substrings and English word stems that mean one thing."""
+    """A set of Korean substrings and English words, phrases and stems that mean one thing.
+
+    Korean has no spaces between stem and particle ("폐결절을"), so Hangul terms match as
+    substrings; English terms match whole tokens so "ct" does not fire inside "detect".
+    Lookups use set membership and `in` rather than one big regex: a 2000-character
+    concept must still classify in a few milliseconds.
+    """
 
     name: str
-    pattern: re.Pattern[str]
+    substrings: tuple[str, ...]
+    words: frozenset[str]
+    stems: tuple[str, ...]
+    phrases: tuple[str, ...]
+    phrase_stems: tuple[str, ...]
 
     def find(self, norm_text: str) -> list[str]:
         """Every distinct matched term in an already-normalised text."""
-        return sorted({m.group(0).strip() for m in self.pattern.finditer(norm_text)})
+        hits = {t for t in self.substrings if t in norm_text}
+        if self.words or self.stems or self.phrases or self.phrase_stems:
+            idx = _index(norm_text)
+            hits |= self.words & idx.tokens
+            for stem in self.stems:
+                hits |= idx.prefixes.get(stem, frozenset())
+            hits |= {p for p in self.phrases if f" {p} " in idx.joined or f" {p}s " in idx.joined}
+            hits |= {p for p in self.phrase_stems if f" {p}" in idx.joined}
+        return sorted(hits)
 
     def hit(self, norm_text: str) -> bool:
         """Whether any term of the lexicon occurs."""
-        return self.pattern.search(norm_text) is not None
+        return bool(self.find(norm_text))
 
 
 def compile_terms(name: str, terms: Iterable[str]) -> Lexicon:
-    """Compile terms: Hangul terms match as substrings, Latin ones on word boundaries.
-
-    Korean has no spaces between stem and particle ("폐결절을"), so substring matching is
-    the right unit there; English needs boundaries so "ct" does not fire inside "detect".
-    A trailing "*" on an English term allows any suffix ("diagnos*").
-    """
-    parts: list[str] = []
+    """Sort terms into lookup kinds. A trailing "*" on an English term allows any suffix."""
+    substrings: set[str] = set()
+    words: set[str] = set()
+    stems: set[str] = set()
+    phrases: set[str] = set()
+    phrase_stems: set[str] = set()
     for raw in terms:
         term = normalise(raw)
         if not term:
             continue
-        stem = term.endswith("*")
-        body = re.escape(term.rstrip("*")).replace(r"\ ", r"[\s\-]?")
         if _HANGUL.search(term):
-            parts.append(body)
+            body = term.rstrip("*")
+            substrings.add(body)
+            if " " in body:  # "유방 보형물" also written "유방보형물"
+                substrings.add(body.replace(" ", ""))
+            continue
+        is_stem = term.endswith("*")
+        tokens = _TOKEN.findall(term.rstrip("*"))
+        if not tokens:
+            continue
+        key = " ".join(tokens)
+        if len(tokens) == 1 and is_stem:
+            stems.add(key)
+        elif len(tokens) == 1:
+            words.update({key, key + "s", key + "es"})
+        elif is_stem:
+            phrase_stems.add(key)
         else:
-            tail = r"[a-z0-9\-]*" if stem else r"(?:s|es)?"
-            parts.append(rf"(?<![a-z0-9]){body}{tail}(?![a-z0-9])")
-    # Longest first so the reported hit is the most specific spelling.
-    parts.sort(key=len, reverse=True)
-    return Lexicon(name=name, pattern=re.compile("|".join(parts) if parts else r"(?!x)x"))
+            phrases.add(key)
+    _ALL_STEMS.update(stems)
+    _index.cache_clear()
+    return Lexicon(
+        name=name,
+        substrings=tuple(sorted(substrings)),
+        words=frozenset(words),
+        stems=tuple(sorted(stems)),
+        phrases=tuple(sorted(phrases)),
+        phrase_stems=tuple(sorted(phrase_stems)),
+    )
 
 
 @dataclass(frozen=True, slots=True)
