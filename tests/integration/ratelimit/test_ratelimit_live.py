@@ -1,0 +1,128 @@
+"""Real processes: two uvicorn workers sharing one Redis, and a Redis that dies and comes back."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client import REGISTRY
+from redis.asyncio import Redis
+
+from tests.conftest import TEST_SECRET, AppFactory
+from tests.support.servers import LiveServer, RedisServer
+
+pytestmark = pytest.mark.integration
+
+
+def start_server(tmp_path: Path, **env: str) -> LiveServer:
+    """uvicorn with 2 workers; like `live_server_factory`, with a start timeout that survives
+    a machine shared by many test runs (worker start-up alone took 30 s under load)."""
+    metrics_dir = tmp_path / "prom"
+    metrics_dir.mkdir()
+    server = LiveServer(
+        env={
+            "ENVIRONMENT": "test",
+            "SECRET_KEY": TEST_SECRET,
+            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'live.db'}",
+            "LOG_FORMAT": "json",
+            "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+            **env,
+        },
+        workers=2,
+        log_path=tmp_path / "server.log",
+    )
+    try:
+        server.start(timeout=120)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+@pytest.mark.slow
+async def test_two_workers_and_200_concurrent_clients_let_exactly_50_through(
+    tmp_path: Path,
+    redis_server: RedisServer,
+    redis_client: Redis,  # empties the shared Redis first
+) -> None:
+    server = start_server(
+        tmp_path,
+        REDIS_URL=redis_server.url,
+        RATE_LIMIT_ENABLED="true",
+        RATE_LIMIT_DEFAULT="50/minute",
+    )
+    try:
+        await _burst(server, redis_client)
+    finally:
+        server.stop()
+
+
+async def _burst(server: LiveServer, redis_client: Redis) -> None:
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=0)
+    async with httpx.AsyncClient(base_url=server.url, limits=limits, timeout=30) as client:
+        responses = await asyncio.gather(*(client.get("/ping") for _ in range(200)))
+    statuses = Counter(r.status_code for r in responses)
+    assert statuses == {200: 50, 429: 150}
+    for response in responses:
+        assert response.headers["x-ratelimit-limit"] == "50"
+        assert response.headers["ratelimit-policy"] == '"global-60s";q=50;w=60'
+        if response.status_code == 429:
+            body = response.json()
+            assert response.headers["content-type"] == "application/problem+json"
+            assert body["error_code"] == "ERR_1009" and body["status"] == 429
+            assert int(response.headers["retry-after"]) >= 1
+            assert response.headers["x-ratelimit-remaining"] == "0"
+    remaining = sorted(int(r.headers["x-ratelimit-remaining"]) for r in responses if r.is_success)
+    assert remaining == list(range(50))
+    # The counter lives in Redis, not in either worker.
+    assert await redis_client.hget("rl:global:ip:127.0.0.1:60", "c") == "50"
+
+
+def decisions(route: str, outcome: str) -> float:
+    value = REGISTRY.get_sample_value(
+        "rate_limit_decisions_total", {"route": route, "outcome": outcome}
+    )
+    return value or 0.0
+
+
+async def test_redis_down_fails_reads_open_writes_closed_and_recovers(
+    app_factory: AppFactory, tmp_path: Path
+) -> None:
+    own = RedisServer(tmp_path)  # ours to kill: the session's Redis stays up for others
+    own.start()
+    try:
+        async with app_factory(
+            redis_url=own.url,
+            rate_limit_enabled=True,
+            rate_limit_default="100/minute",
+            rate_limit_store_retry_s=0.2,
+            redis_socket_timeout_s=0.5,
+        ) as (_app, client):
+            up = await client.get("/ping")
+            assert up.status_code == 200 and up.headers["x-ratelimit-remaining"] == "99"
+            own.stop()
+            opened, closed = decisions("global", "error_open"), decisions("login", "error_closed")
+            down = await client.get("/ping")
+            assert down.status_code == 200
+            assert "ratelimit" not in down.headers
+            write = await client.post("/api/auth/login", json={"username": "a", "password": "b"})
+            assert write.status_code == 503
+            assert write.json()["code"] == "RATE_LIMITER_UNAVAILABLE"
+            assert decisions("global", "error_open") == opened + 1
+            assert decisions("login", "error_closed") == closed + 1
+            own.start()  # same port, empty: the limiter must find it again by itself
+            deadline = time.monotonic() + 10
+            while True:
+                r = await client.get("/ping")
+                assert r.status_code == 200
+                if "x-ratelimit-remaining" in r.headers:
+                    break
+                assert time.monotonic() < deadline, "limiter never used Redis again"
+                await asyncio.sleep(0.05)
+            assert r.headers["x-ratelimit-remaining"] == "99"  # a fresh, empty Redis
+    finally:
+        own.stop()

@@ -1,0 +1,143 @@
+"""One contract, both rate-limit stores: in-process memory and Redis (the Lua script)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+from redis.asyncio import BlockingConnectionPool, Redis
+
+from app.ratelimit.items import LimitCheck, RateLimitItem
+from app.storage.base import RateLimitStore
+from app.storage.memory.rate_limit import MemoryRateLimitStore
+from app.storage.redis.rate_limit import RedisRateLimitStore
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def store(request: pytest.FixtureRequest) -> AsyncIterator[RateLimitStore]:
+    if request.param == "memory":
+        yield MemoryRateLimitStore()
+        return
+    server = request.getfixturevalue("redis_server")
+    if server.process is None or server.process.poll() is not None:
+        server.start()
+    # A bounded, blocking pool like the app's (create_redis): 200 callers wait for 64 sockets.
+    pool = BlockingConnectionPool.from_url(
+        server.url, max_connections=64, timeout=5, decode_responses=True
+    )
+    client = Redis(connection_pool=pool)
+    await client.flushall()
+    yield RedisRateLimitStore(client)
+    await client.aclose(close_connection_pool=True)
+
+
+def check(key: str, amount: int, window_s: int) -> LimitCheck:
+    return LimitCheck(key=key, item=RateLimitItem(amount, window_s), policy=key)
+
+
+async def test_allows_exactly_the_limit_then_rejects(store: RateLimitStore) -> None:
+    limits = [check("ip:a:60", 5, 60)]
+    remaining = []
+    for _ in range(5):
+        decision = await store.hit(limits)
+        assert decision.allowed
+        remaining.append(decision.results[0].remaining)
+    assert remaining == [4, 3, 2, 1, 0]
+    rejected = await store.hit(limits)
+    assert not rejected.allowed
+    assert rejected.results[0].remaining == 0
+    assert 0 < rejected.results[0].retry_ms <= 120_000
+    assert 0 < rejected.results[0].rollover_ms <= 60_000
+    other = await store.hit([check("ip:b:60", 5, 60)])
+    assert other.allowed and other.results[0].remaining == 4
+
+
+async def test_a_rejected_request_consumes_nothing_in_any_limit(store: RateLimitStore) -> None:
+    minute, hour = check("ip:a:60", 10, 60), check("ip:a:3600", 3, 3600)
+    outcomes = [(await store.hit([minute, hour])).allowed for _ in range(8)]
+    assert outcomes == [True] * 3 + [False] * 5
+    # The five requests the hourly limit blocked left the minute limit untouched.
+    decision = await store.hit([minute])
+    assert decision.allowed and decision.results[0].remaining == 10 - 3 - 1
+
+
+async def test_all_or_nothing_across_keys(store: RateLimitStore) -> None:
+    await store.hit([check("u:1:60", 1, 60)])  # the user's limit is now used up
+    both = [check("ip:x:60", 5, 60), check("u:1:60", 1, 60)]
+    decision = await store.hit(both)
+    assert not decision.allowed
+    assert decision.results[0].remaining == 5  # nothing was counted for the IP
+    assert decision.results[1].retry_ms > 0
+
+
+async def test_two_hundred_concurrent_requests_pass_exactly_fifty(store: RateLimitStore) -> None:
+    limits = [check("ip:burst:60", 50, 60), check("ip:burst:3600", 1000, 3600)]
+    decisions = await asyncio.gather(*(store.hit(limits) for _ in range(200)))
+    assert sum(d.allowed for d in decisions) == 50
+    remaining = sorted(d.results[0].remaining for d in decisions if d.allowed)
+    assert remaining == list(range(50))  # every pass saw a distinct count: no lost update
+    hour = await store.hit([check("ip:burst:3600", 1000, 3600)])
+    assert hour.results[0].remaining == 1000 - 50 - 1
+
+
+async def test_cost_counts_several_units_and_an_impossible_cost_never_passes(
+    store: RateLimitStore,
+) -> None:
+    limits = [check("k:60", 10, 60)]
+    assert (await store.hit(limits, cost=4)).results[0].remaining == 6
+    assert (await store.hit(limits, cost=6)).allowed
+    assert not (await store.hit(limits, cost=1)).allowed
+    huge = await store.hit([check("k2:60", 10, 60)], cost=11)
+    assert not huge.allowed and huge.results[0].retry_ms == 120_000
+
+
+async def test_the_window_slides_with_time(store: RateLimitStore) -> None:
+    limits = [check("ip:slide:1", 4, 1)]
+    for _ in range(4):
+        assert (await store.hit(limits)).allowed
+    rejected = await store.hit(limits)
+    assert not rejected.allowed
+    wait_ms = rejected.results[0].retry_ms
+    assert 0 < wait_ms <= 2000
+    # Waiting out the reported time is the behaviour under test, not a synchronisation.
+    await asyncio.sleep(wait_ms / 1000 + 0.02)
+    assert (await store.hit(limits)).allowed
+
+
+async def test_long_run_rate_never_exceeds_the_limit_per_window(store: RateLimitStore) -> None:
+    """Saturate a 20/s limit for 2.5 s: the weighted window admits at most one extra window's
+    worth in total (cold start), and never more than twice the limit in any 1-s span."""
+    limits = [check("ip:sat:1", 20, 1)]
+    allowed_at: list[float] = []
+    started = time.monotonic()
+    while time.monotonic() - started < 2.5:
+        if (await store.hit(limits)).allowed:
+            allowed_at.append(time.monotonic())
+        await asyncio.sleep(0.002)
+    span = allowed_at[-1] - started
+    assert len(allowed_at) <= 20 * (span + 1) + 1
+    worst = max(sum(1 for t in allowed_at if start <= t < start + 1.0) for start in allowed_at)
+    assert 20 <= worst <= 40
+
+
+async def test_redis_keys_expire_after_two_windows(redis_client) -> None:  # type: ignore[no-untyped-def]
+    store = RedisRateLimitStore(redis_client)
+    await store.hit([check("ip:ttl:60", 5, 60)])
+    ttl = await redis_client.pttl("rl:ip:ttl:60")
+    assert 60_000 < ttl <= 120_000
+    assert await redis_client.hgetall("rl:ip:ttl:60") == {
+        "w": str(int(time.time() * 1000) // 60_000),
+        "c": "1",
+        "p": "0",
+    }
+
+
+async def test_redis_script_survives_a_script_flush(redis_client) -> None:  # type: ignore[no-untyped-def]
+    store = RedisRateLimitStore(redis_client)
+    assert (await store.hit([check("k:60", 5, 60)])).allowed
+    await redis_client.script_flush()
+    assert (await store.hit([check("k:60", 5, 60)])).results[0].remaining == 3
