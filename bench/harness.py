@@ -1,0 +1,432 @@
+"""Benchmark plumbing: start uvicorn with N workers on a free port, drive it with wrk on
+loopback, parse wrk's own percentiles, stop the server. Used by every `bench/` script.
+
+wrk (C, epoll) is the load generator: on a 2-core machine a Python generator would be the
+bottleneck, not the server. Results come from a Lua `done()` hook that prints one JSON line
+(exact HdrHistogram percentiles in microseconds), so nothing depends on wrk's text layout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULT_MARK = "BENCH_RESULT "
+
+
+class BenchError(RuntimeError):
+    """A benchmark could not run (tool missing, server did not start, wrk failed)."""
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def ensure_wrk() -> str:
+    """The path of wrk, installing the Debian package when missing and allowed (root)."""
+    found = shutil.which("wrk")
+    if found:
+        return found
+    can_install = hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get")
+    if can_install:
+        print("wrk not found: installing it with apt-get (Debian package 'wrk')", flush=True)
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        install = ["apt-get", "install", "-y", "-qq", "wrk"]
+        if subprocess.run(install, env=env, check=False, capture_output=True).returncode:
+            # A fresh machine has no package lists yet.
+            subprocess.run(["apt-get", "update", "-qq"], env=env, check=False, capture_output=True)
+            subprocess.run(install, env=env, check=False, capture_output=True)
+        found = shutil.which("wrk")
+        if found:
+            return found
+    raise BenchError(
+        "the load generator wrk is not installed and could not be installed here: "
+        "run `sudo apt-get install -y wrk` (Debian/Ubuntu) or `brew install wrk` (macOS)"
+    )
+
+
+def ensure_redis_server() -> str:
+    """The path of redis-server (the benches that need real Redis start a private one)."""
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    raise BenchError("redis-server is not installed: run `make redis-server` or apt-get it")
+
+
+# --- servers -------------------------------------------------------------------------
+def _wait_until(predicate: Any, *, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise BenchError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+@dataclass
+class RedisProcess:
+    """A private redis-server (no persistence) on a free port, for one bench run."""
+
+    workdir: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        binary = ensure_redis_server()
+        self.process = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+                "--loglevel",
+                "warning",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+        def up() -> bool:
+            with socket.socket() as sock:
+                sock.settimeout(0.2)
+                return sock.connect_ex(("127.0.0.1", self.port)) == 0
+
+        _wait_until(up, timeout=15, what=f"redis-server on port {self.port}")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+@dataclass
+class Server:
+    """uvicorn serving an app factory with N workers on a free loopback port."""
+
+    factory: str
+    workers: int
+    env: dict[str, str]
+    workdir: Path
+    name: str = "server"
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / f"{self.name}.log"
+
+    def start(self, *, timeout: float = 60.0) -> None:
+        env = {**os.environ, **self.env}
+        if self.workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in self.env:
+            metrics_dir = self.workdir / f"{self.name}-prom"
+            metrics_dir.mkdir(exist_ok=True)
+            env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+        log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                self.factory,
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(self.workers),
+                "--no-access-log",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+
+        def ready() -> bool:
+            if self.process is not None and self.process.poll() is not None:
+                tail = self.log_path.read_text(errors="replace")[-3000:]
+                raise BenchError(f"{self.name} exited with {self.process.returncode}:\n{tail}")
+            try:
+                return httpx.get(self.url + "/health/live", timeout=1.0).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        _wait_until(ready, timeout=timeout, what=f"{self.name} on {self.url}")
+        if self.workers > 1:
+            self._wait_for_all_workers()
+
+    def _wait_for_all_workers(self) -> None:
+        # /health/live answering means one worker is up; the others may still be importing.
+        def all_started() -> bool:
+            text = self.log_path.read_text(errors="replace")
+            return text.count("Application startup complete") >= self.workers
+
+        _wait_until(all_started, timeout=60, what=f"{self.workers} workers of {self.name}")
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
+        self.process = None
+
+
+@contextlib.contextmanager
+def workdir(prefix: str = "raidesk-bench-") -> Iterator[Path]:
+    """A scratch directory for databases, logs and wrk scripts; removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as path:
+        yield Path(path)
+
+
+@contextlib.contextmanager
+def running(*servers: Server | RedisProcess) -> Iterator[None]:
+    """Start each in order; stop them all (in reverse) however the block ends."""
+    started: list[Server | RedisProcess] = []
+    try:
+        for server in servers:
+            server.start()
+            started.append(server)
+        yield
+    finally:
+        for server in reversed(started):
+            with contextlib.suppress(Exception):
+                server.stop()
+
+
+def base_env(work: Path, name: str, **extra: str) -> dict[str, str]:
+    """Settings every bench server shares: its own SQLite file, a random secret, JSON logs."""
+    return {
+        "ENVIRONMENT": "production",
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "DATABASE_URL": f"sqlite+aiosqlite:///{work / (name + '.db')}",
+        "REDIS_URL": "",
+        "LOG_FORMAT": "json",
+        **extra,
+    }
+
+
+# --- wrk -----------------------------------------------------------------------------
+# Appended to every wrk script: each thread counts its statuses; done() prints one JSON line.
+_DONE_LUA = r"""
+local __threads = {}
+local __user_setup = setup
+setup = function(thread)
+  table.insert(__threads, thread)
+  if __user_setup then __user_setup(thread) end
+end
+
+local function __json(v)
+  local t = type(v)
+  if t == "table" then
+    local parts = {}
+    for k, x in pairs(v) do
+      table.insert(parts, string.format("%q:%s", tostring(k), __json(x)))
+    end
+    return "{" .. table.concat(parts, ",") .. "}"
+  elseif t == "number" then
+    return string.format("%.17g", v)
+  elseif t == "string" then
+    return string.format("%q", v)
+  end
+  return "null"
+end
+
+done = function(summary, latency, requests)
+  local statuses = {}
+  for _, thread in ipairs(__threads) do
+    local counts = thread:get("__statuses")
+    if counts then
+      for code, n in pairs(counts) do statuses[code] = (statuses[code] or 0) + n end
+    end
+  end
+  local result = {
+    requests = summary.requests,
+    duration_us = summary.duration,
+    bytes = summary.bytes,
+    errors = summary.errors,
+    p50_us = latency:percentile(50),
+    p90_us = latency:percentile(90),
+    p99_us = latency:percentile(99),
+    max_us = latency.max,
+    mean_us = latency.mean,
+    statuses = statuses,
+  }
+  io.write("BENCH_RESULT " .. __json(result) .. "\n")
+end
+"""
+
+# Counting statuses needs a response() hook, which makes wrk parse every body; only enabled
+# when the caller asks for it (the middleware bench leaves wrk on its fastest path).
+_STATUS_LUA = r"""
+__statuses = {}
+local __user_response = response
+response = function(status, headers, body)
+  local key = tostring(status)
+  __statuses[key] = (__statuses[key] or 0) + 1
+  if __user_response then return __user_response(status, headers, body) end
+end
+"""
+
+
+@dataclass(frozen=True)
+class WrkResult:
+    """One wrk run: totals, throughput and latency percentiles (milliseconds)."""
+
+    requests: int
+    duration_s: float
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    max_ms: float
+    errors: dict[str, int]
+    statuses: dict[str, int]
+
+    @property
+    def rps(self) -> float:
+        """Requests per second over the run."""
+        return self.requests / self.duration_s if self.duration_s else 0.0
+
+    @property
+    def error_count(self) -> int:
+        """Socket errors and timeouts (wrk also counts non-2xx/3xx statuses as 'status')."""
+        return sum(v for k, v in self.errors.items() if k != "status")
+
+
+def run_wrk(
+    url: str,
+    *,
+    duration_s: float,
+    connections: int,
+    threads: int = 2,
+    script: str = "",
+    script_args: list[str] | None = None,
+    count_statuses: bool = False,
+    timeout_s: float = 10.0,
+    scratch: Path,
+    extra_env: Mapping[str, str] | None = None,
+) -> WrkResult:
+    """Run wrk against `url` and return its parsed result; raise BenchError when it fails."""
+    wrk = ensure_wrk()
+    threads = max(1, min(threads, connections))
+    lua = script + ("\n" + _STATUS_LUA if count_statuses else "") + "\n" + _DONE_LUA
+    script_path = scratch / f"wrk-{secrets.token_hex(4)}.lua"
+    script_path.write_text(lua, encoding="utf-8")
+    cmd = [
+        wrk,
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{max(1, round(duration_s))}s",
+        f"--timeout={max(1, round(timeout_s))}s",
+        "-s",
+        str(script_path),
+        url,
+    ]
+    if script_args:
+        cmd += ["--", *script_args]
+    proc = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=duration_s + timeout_s + 60,
+        env={**os.environ, **(extra_env or {})},
+    )
+    for line in proc.stdout.splitlines():
+        if line.startswith(RESULT_MARK):
+            raw = json.loads(line[len(RESULT_MARK) :])
+            return WrkResult(
+                requests=int(raw["requests"]),
+                duration_s=float(raw["duration_us"]) / 1e6,
+                p50_ms=float(raw["p50_us"]) / 1000,
+                p90_ms=float(raw["p90_us"]) / 1000,
+                p99_ms=float(raw["p99_us"]) / 1000,
+                max_ms=float(raw["max_us"]) / 1000,
+                errors={k: int(v) for k, v in (raw.get("errors") or {}).items()},
+                statuses={k: int(v) for k, v in (raw.get("statuses") or {}).items()},
+            )
+    raise BenchError(
+        f"wrk failed (exit {proc.returncode}): {proc.stderr.strip()[-1000:]}\n"
+        f"{proc.stdout.strip()[-1000:]}"
+    )
+
+
+# --- reporting -----------------------------------------------------------------------
+@dataclass
+class Series:
+    """Repeated measurements of one variant; the median of each metric is reported."""
+
+    name: str
+    runs: list[WrkResult] = field(default_factory=list)
+
+    def median(self, attr: str) -> float:
+        """Median of a WrkResult attribute over the runs."""
+        return float(statistics.median(getattr(r, attr) for r in self.runs))
+
+    @property
+    def requests(self) -> int:
+        """All requests over all runs."""
+        return sum(r.requests for r in self.runs)
+
+    @property
+    def errors(self) -> int:
+        """All socket errors and timeouts over all runs."""
+        return sum(r.error_count for r in self.runs)
+
+
+def format_table(rows: list[list[str]], header: list[str]) -> str:
+    """A plain aligned text table (also valid Markdown)."""
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(c.rjust(w) for c, w in zip(cells, widths, strict=True)) + " |"
+
+    sep = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+    return "\n".join([line(header), sep, *(line(r) for r in rows)])
+
+
+def machine_note() -> str:
+    """CPU count and load average at the time of the run (the machine may be shared)."""
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
+    return f"{os.cpu_count()} CPUs, load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}"

@@ -1,0 +1,52 @@
+"""The benchmark harness runs end to end: two real uvicorn servers, wrk, parsed results.
+Not a performance assertion — only that `make bench` would produce its numbers."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_middleware_overhead_bench_prints_a_ratio_line(tmp_path: Path) -> None:
+    out_json = tmp_path / "result.json"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.middleware_overhead",
+            "--workers",
+            "1",
+            "--duration",
+            "1",
+            "--rounds",
+            "1",
+            "--warmup",
+            "0",
+            "--connections",
+            "4",
+            "--threads",
+            "1",
+            "--json",
+            str(out_json),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:] + proc.stdout[-3000:]
+    match = re.search(r"ratio full/bare throughput: (\d+\.\d+)", proc.stdout)
+    assert match is not None, proc.stdout
+    assert float(match.group(1)) > 0
+    assert re.search(r"\|\s+bare \|\s+\d+ \|", proc.stdout), proc.stdout
+    assert re.search(r"\|\s+full \|\s+\d+ \|", proc.stdout), proc.stdout
+    assert '"ratio"' in out_json.read_text()
