@@ -8,6 +8,7 @@ and an HTTP status. `docs/errors.md` lists every code (a test keeps the two in s
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -347,19 +348,29 @@ def _slug(code: str) -> str:
     return code.lower().replace("_", "-")
 
 
+# A JWT or an API key that a client put into a URL is not echoed back into error bodies
+# (`instance`, and details that quote the path), which clients and proxies tend to log.
+_CREDENTIAL_RE = re.compile(r"eyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]*|\brdk_[\w-]{8,}")
+
+
+def _redact(text: str) -> str:
+    return _CREDENTIAL_RE.sub("***", text)
+
+
 def problem_body(error: AppError, *, instance: str, status: int | None = None) -> dict[str, Any]:
     """Build the RFC 9457 body with the extension members older clients read."""
     status = status or getattr(error, "instance_status", None) or error.status
+    detail = _redact(error.detail)
     return {
         "type": f"urn:raidesk:error:{_slug(error.code)}",
         "title": error.title,
         "status": status,
-        "detail": error.detail,
-        "instance": instance,
+        "detail": detail,
+        "instance": _redact(instance),
         "error": error.error_name,
         "code": error.code,
         "error_code": error.error_code,
-        "message": error.detail,
+        "message": detail,
         "details": error.details if error.details is not None else {},
         "trace_id": current_request_id(),
         "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),

@@ -73,7 +73,13 @@ def _key_created(key: ApiKeyRecord, secret: str) -> ApiKeyCreated:
 
 
 def _invalid(exc: ValidationError) -> ValidationFailedError:
-    details = validation_details(exc.errors())
+    # Located under "body" like FastAPI's own errors (a JSON syntax error has no field at all);
+    # include_input=False: pydantic's errors carry the raw input, which here is a password.
+    errors = [
+        {**err, "loc": ("body", *err.get("loc", ()))}
+        for err in exc.errors(include_input=False, include_url=False)
+    ]
+    details = validation_details(errors)
     first = details[0] if details else {"field": "body", "message": "invalid"}
     summary = f"{first['field']}: {first['message']}"
     if len(details) > 1:

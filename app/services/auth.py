@@ -54,10 +54,10 @@ _USERNAME_RE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{2,31}")
 PASSWORD_MIN_CHARS: Final = 10
 PASSWORD_MAX_CHARS: Final = 128
 PASSWORD_RULES: Final = (
-    f"{PASSWORD_MIN_CHARS} to {PASSWORD_MAX_CHARS} characters",
-    "not containing the username",
-    "not a commonly used password",
-    "at least 4 different characters",
+    f"be {PASSWORD_MIN_CHARS} to {PASSWORD_MAX_CHARS} characters long",
+    "not contain the username",
+    "not be a commonly used password",
+    "have at least 4 different characters",
 )
 # The most common leaked passwords of 10+ characters; the length rule already stops the rest.
 _COMMON_PASSWORDS: Final = frozenset(
