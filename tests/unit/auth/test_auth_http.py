@@ -334,3 +334,22 @@ async def test_key_limit_is_409(app_factory: Any) -> None:
             assert ok.status_code == 201
         full = await http.post("/api/auth/api-keys", json={"name": "k"}, headers=auth(token))
         assert_problem(full, 409, "API_KEY_LIMIT_REACHED")
+
+
+async def test_auth_required_turns_anonymous_regulatory_use_off(app_factory: Any) -> None:
+    async with app_factory(**FAST_HASH, auth_required=True) as (_app, http):
+        anonymous = await http.post("/api/sessions", json={"data": {}})
+        assert_problem(anonymous, 401, "AUTHENTICATION_REQUIRED")
+        assert anonymous.headers["www-authenticate"].startswith("Bearer")
+        await register(http)
+        token = await token_for(http, "alice")
+        created = await http.post("/api/sessions", json={"data": {}}, headers=auth(token))
+        assert created.status_code == 201
+
+
+async def test_sessions_stay_anonymous_by_default_but_listing_needs_a_user(
+    http: httpx.AsyncClient,
+) -> None:
+    anonymous = await http.post("/api/sessions", json={"data": {}})
+    assert anonymous.status_code == 201
+    assert_problem(await http.get("/api/sessions"), 401, "AUTHENTICATION_REQUIRED")
