@@ -59,7 +59,8 @@ def build_commerce(
         # Rows committed within this window count as settled when a stock key is rebuilt; a
         # confirm can only still be pending for rows younger than the reservation TTL.
         window_s = 2 * settings.reservation_ttl_s
-        store = RedisStockStore(redis, settled_retention_ms=int(max(600, 4 * window_s) * 1000))
+        # Settled ids only need to outlive a late or repeated confirm, i.e. that same window.
+        store = RedisStockStore(redis, settled_retention_ms=int(max(120, 2 * window_s) * 1000))
         keeper = StockKeeper(store=store, products=product_repo, settle_window_s=window_s)
     products = ProductService(repository=product_repo, keeper=keeper)
     purchases = PurchaseService(
