@@ -132,7 +132,7 @@ def check_password_policy(password: str, *, username: str) -> None:
     failed = password_problems(password, username=username)
     if failed:
         raise WeakPasswordError(
-            "The password is too weak: it must be " + "; ".join(failed) + ".",
+            "The password is too weak: it must " + "; ".join(failed) + ".",
             details={"failed": failed, "rules": list(PASSWORD_RULES)},
         )
 
