@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -351,3 +352,39 @@ async def test_admins_manage_others_but_not_themselves(service: AuthService) -> 
         await service.update_user(actor=admin, user_id=admin_user.id, is_active=False)
     with pytest.raises(UserNotFoundError):
         await service.update_user(actor=admin, user_id="usr_nope", role="user")
+
+
+async def test_verified_tokens_are_reused_but_never_past_their_expiry(
+    make_service: Callable[..., AuthService], clock: Clock
+) -> None:
+    fixed_now = datetime.now(UTC)
+    service = make_service(now=lambda: fixed_now)
+    await service.register(username="alice", password=PASSWORD)
+    token = (await service.login(username="alice", password=PASSWORD)).access_token
+    codec = service._tokens
+    calls = 0
+    real_verify = codec.verify
+
+    def counting_verify(raw: str) -> Any:
+        nonlocal calls
+        calls += 1
+        return real_verify(raw)
+
+    codec.verify = counting_verify  # type: ignore[method-assign]
+    for _ in range(3):
+        await service.resolve_principal(bearer(token))
+    assert calls == 1  # cached for AUTH_CACHE_TTL_S
+    clock.now += 5.01
+    await service.resolve_principal(bearer(token))
+    assert calls == 2
+    # A token 1 s from expiry is kept 1 s, not the full 5 s.
+    fixed_now = datetime.fromtimestamp(codec.verify(token).expires_at - 1, UTC)
+    calls = 0
+    clock.now += 10
+    await service.resolve_principal(bearer(token))
+    clock.now += 1.01
+    await service.resolve_principal(bearer(token))
+    assert calls == 2
+    # A forged variant never hits the cache of the real one.
+    with pytest.raises(AuthenticationError):
+        await service.resolve_principal(bearer(token[:-2] + "xx"))
