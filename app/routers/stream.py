@@ -116,7 +116,14 @@ class EventStreamResponse(Response):
             for task in (producer, watcher):
                 with contextlib.suppress(asyncio.CancelledError, OSError, Exception):
                     await task
-        if watcher in done and not producer.done():
+        # Gone either way: the disconnect message came first, or a write to the closed socket
+        # failed (servers on ASGI spec 2.4 raise OSError from send instead).
+        gone = (
+            producer.done()
+            and not producer.cancelled()
+            and isinstance(producer.exception(), OSError)
+        )
+        if watcher in done or gone:
             _log.info("stream_client_disconnected", path=scope.get("path"))
 
 
