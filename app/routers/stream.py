@@ -12,9 +12,9 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
@@ -171,12 +171,18 @@ async def stream_purpose(
 
 @router.post("/api/stream/standards", summary="Four plans (SSE)", responses=_SSE_DOC)
 async def stream_standards(
-    body: StandardsRequest, service: RegulatoryDep, settings: SettingsDep, caller: RegulatoryCaller
+    body: StandardsRequest,
+    service: RegulatoryDep,
+    settings: SettingsDep,
+    caller: RegulatoryCaller,
+    session_id: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
 ) -> EventStreamResponse:
     """status → token* → plan × 4 (each already stored) → done, then [DONE]."""
 
     async def run(sink: TokenSink) -> Any:
-        return await service.standards(req=body, principal=caller, on_token=sink)
+        return await service.standards(
+            req=body, principal=caller, session_id=session_id, on_token=sink
+        )
 
     return _stream(service, settings, "standards", run)
 

@@ -22,6 +22,22 @@ _SPACES = str.maketrans({c: " " for c in "\t\n\r\x0b\x0c\u00a0\u3000"})
 CacheOutcome = Literal["hit", "miss", "bypass"]
 
 
+def nesting_depth(value: Any, *, stop_at: int = 1000) -> int:
+    """How deeply lists/objects nest in a JSON value (iterative: safe on hostile input)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest >= stop_at:
+            return deepest
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend((v, depth + 1) for v in item)
+    return deepest
+
+
 def normalise_input(value: Any) -> Any:
     """The part of a request that decides the answer, with spelling noise removed: Unicode NFC,
     whitespace runs collapsed, ends stripped; dict keys sorted when serialised."""

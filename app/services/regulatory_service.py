@@ -30,7 +30,7 @@ from app.services.ai import prompts
 from app.services.ai.base import Endpoint, Provider, TokenSink
 from app.services.ai.factory import build_http_client, build_provider
 from app.services.ai.rules import RulesProvider
-from app.services.cache import AICache, CacheOutcome, cache_key
+from app.services.cache import AICache, CacheOutcome, cache_key, nesting_depth
 from app.services.plans import PlanService, plan_body
 from app.services.regulatory.errors import InvalidCategoryError as EngineInvalidCategory
 from app.services.regulatory.errors import NotAMedicalDeviceError
@@ -41,6 +41,8 @@ from app.storage.factory import build_ai_cache_kv, build_plan_repository, build_
 T = TypeVar("T")
 _log = get_logger("app.regulatory")
 _REFINE_ATTEMPTS = 8
+# Far deeper than any real context object; bounds the recursion of hashing and prompting.
+MAX_INPUT_DEPTH = 32
 
 
 @dataclass
@@ -128,6 +130,13 @@ class RegulatoryService:
         dump: Callable[[T], Any],
     ) -> tuple[Any, Answer]:
         """(JSON value, answer meta): from the cache, or asked and stored unless a fallback."""
+        if nesting_depth(payload, stop_at=MAX_INPUT_DEPTH + 1) > MAX_INPUT_DEPTH:
+            raise errors.ValidationFailedError(
+                f"The input is nested more than {MAX_INPUT_DEPTH} levels deep.",
+                details=[
+                    {"field": "body", "message": "nested too deeply", "type": "value_error"}
+                ],
+            )
         key = cache_key(
             provider=self.provider.name,
             model=self.provider.model,

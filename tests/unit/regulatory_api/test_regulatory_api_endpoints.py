@@ -283,3 +283,24 @@ async def test_auth_required_needs_a_user(app_factory: Any) -> None:
             "/api/classify", json={"concept": LUNG}, headers={"Authorization": "Bearer garbage"}
         )
         assert r.status_code == 401
+
+
+@pytest.mark.parametrize("depth", [40, 900])
+async def test_deeply_nested_input_is_a_400(reg: Reg, depth: int) -> None:
+    _app, client = reg
+    nested = "[" * depth + "]" * depth
+    standards = json.dumps({**STANDARDS_BODY, "purposeMechanism": {"a": "NESTED"}})
+    for path, raw in (
+        ("/api/classify", json.dumps({"concept": "x", "context": {"a": "NESTED"}})),
+        ("/api/standards", standards),
+    ):
+        raw = raw.replace('"NESTED"', nested)
+        r = await client.post(path, content=raw, headers={"content-type": "application/json"})
+        assert_problem(r, 400, "VALIDATION_ERROR")
+        r = await client.post(
+            path.replace("/api/", "/api/stream/"),
+            content=raw,
+            headers={"content-type": "application/json"},
+        )
+        assert r.status_code == 200
+        assert '"code":"VALIDATION_ERROR"' in r.text and r.text.endswith("data: [DONE]\n\n")
