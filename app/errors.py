@@ -387,10 +387,11 @@ def validation_details(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, st
     """Turn pydantic/FastAPI error dicts into `[{field, message, type}]` without echoing input."""
     details = []
     for err in errors:
-        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
+        raw_loc = tuple(err.get("loc") or ("body",))
+        loc = [str(p) for p in raw_loc if p not in ("body", "query", "path", "header")]
         details.append(
             {
-                "field": ".".join(loc) or str(err.get("loc", ("body",))[0]),
+                "field": ".".join(loc) or str(raw_loc[0]),
                 "message": str(err.get("msg", "invalid value")),
                 "type": str(err.get("type", "value_error")),
             }

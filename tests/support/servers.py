@@ -110,7 +110,7 @@ class LiveServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, *, timeout: float = 30.0) -> None:
+    def start(self, *, timeout: float = 120.0) -> None:
         env = {**os.environ, **self.env}
         log: Any = subprocess.DEVNULL
         if self.log_path is not None:
@@ -144,7 +144,11 @@ class LiveServer:
             except httpx.HTTPError:
                 return False
 
-        wait_until(ready, timeout=timeout, what=f"uvicorn on {self.url}")
+        try:
+            wait_until(ready, timeout=timeout, what=f"uvicorn on {self.url}")
+        except BaseException:
+            self.stop()  # never leave a half-started server or its log file behind
+            raise
 
     def stop(self) -> None:
         if self.process is not None:

@@ -55,3 +55,12 @@ def test_log_lines_are_json_with_masking(capsys: pytest.CaptureFixture[str]) -> 
     assert record["level"] == "info"
     assert "timestamp" in record
     assert "hunter2" not in line and JWT not in line and "lee@" not in line
+
+
+def test_validation_details_handle_errors_without_a_location() -> None:
+    from app.errors import validation_details
+
+    details = validation_details([{"loc": (), "msg": "Invalid JSON", "type": "json_invalid"}])
+    assert details == [{"field": "body", "message": "Invalid JSON", "type": "json_invalid"}]
+    nested = validation_details([{"loc": ("body", "items", 0, "qty"), "msg": "bad", "type": "x"}])
+    assert nested[0]["field"] == "items.0.qty"
