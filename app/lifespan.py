@@ -50,6 +50,11 @@ async def build_resources(settings: Settings) -> Resources:
     resources.regulatory = build_regulatory_service(
         settings, engine=engine, redis=redis, kv=resources.kv
     )
+    if settings.ai_provider != "rules":
+        # Not critical: with the model down the rest of the API (and AI_FALLBACK) still works.
+        resources.health_checks.append(
+            HealthCheck("ai_model", resources.regulatory.probe_model, critical=False)
+        )
     resources.rate_limiter = RateLimiter(
         store=RedisRateLimitStore(redis) if redis is not None else MemoryRateLimitStore(),
         fail_open_reads=settings.rate_limit_fail_open,
@@ -119,6 +124,9 @@ async def close_resources(resources: Resources) -> None:
     if resources.regulatory is not None:
         with contextlib.suppress(Exception):
             await resources.regulatory.aclose()
+    if resources.rate_limiter is not None:
+        with contextlib.suppress(Exception):
+            await resources.rate_limiter.aclose()
     if resources.redis is not None:
         with contextlib.suppress(Exception):
             await resources.redis.aclose(close_connection_pool=True)

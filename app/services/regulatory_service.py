@@ -92,6 +92,14 @@ class RegulatoryService:
         self.sessions = sessions
         self._on_close = on_close
 
+    async def probe_model(self) -> dict[str, Any] | None:
+        """Health probe of the model server (None for the rules engine, which is in-process)."""
+        ping = getattr(self.provider, "ping", None)
+        if ping is None:
+            return None
+        result: dict[str, Any] = await ping()
+        return result
+
     async def aclose(self) -> None:
         """Close the provider's HTTP client (called by the lifespan)."""
         if self._on_close is not None:
@@ -133,9 +141,7 @@ class RegulatoryService:
         if nesting_depth(payload, stop_at=MAX_INPUT_DEPTH + 1) > MAX_INPUT_DEPTH:
             raise errors.ValidationFailedError(
                 f"The input is nested more than {MAX_INPUT_DEPTH} levels deep.",
-                details=[
-                    {"field": "body", "message": "nested too deeply", "type": "value_error"}
-                ],
+                details=[{"field": "body", "message": "nested too deeply", "type": "value_error"}],
             )
         key = cache_key(
             provider=self.provider.name,

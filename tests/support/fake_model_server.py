@@ -135,7 +135,9 @@ class FakeModelServer:
             length = int(headers.get("content-length", "0"))
             raw = await reader.readexactly(length) if length else b""
             body = json.loads(raw) if raw else {}
-            reply = self._next_reply()
+            probe = path.endswith(("/api/version", "/models"))
+            # Health probes never use up a scripted reply.
+            reply = Reply(content="{}") if probe else self._next_reply()
             with self._lock:
                 self.requests.append(Seen(path=path, headers=headers, body=body, reply=reply))
             # EOF on the socket = the client hung up; watched while we are slow or streaming.
@@ -174,6 +176,9 @@ class FakeModelServer:
     ) -> bool:
         if not await self._pause(reply.delay_s, hangup):
             return False
+        if path.endswith(("/api/version", "/models")):
+            await self._send(writer, 200, b'{"version":"fake","data":[]}', "application/json")
+            return True
         ollama = path.endswith("/api/chat")
         if not ollama and not path.endswith("/chat/completions"):
             await self._send(writer, 404, b'{"error":"not found"}', "application/json")

@@ -15,6 +15,12 @@ class OllamaProvider(ChatModelProvider):
 
     name = "ollama"
 
+    async def ping(self) -> dict[str, Any]:
+        """Ask the server its version (health check); raises when unreachable."""
+        response = await self.client.get(f"{self.base_url}/api/version", timeout=self.timeout)
+        response.raise_for_status()
+        return {"provider": self.name, "model": self.model}
+
     async def _chat(
         self,
         messages: list[Message],

@@ -33,6 +33,14 @@ class OpenAIProvider(ChatModelProvider):
     def __repr__(self) -> str:  # never show the key
         return f"OpenAIProvider(base_url={self.base_url!r}, model={self.model!r})"
 
+    async def ping(self) -> dict[str, Any]:
+        """List the server's models (health check); raises when unreachable."""
+        response = await self.client.get(
+            f"{self.base_url}/models", headers=self._headers, timeout=self.timeout
+        )
+        response.raise_for_status()
+        return {"provider": self.name, "model": self.model}
+
     async def _chat(
         self,
         messages: list[Message],

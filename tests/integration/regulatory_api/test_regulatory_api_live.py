@@ -201,9 +201,10 @@ async def test_client_disconnect_stops_the_model_request(
     else:
         env |= {"OPENAI_BASE_URL": fake_model.openai_url, "OPENAI_MODEL": "fake"}
     server = live_server_factory(**env)
-    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client, client.stream(
-        "POST", "/api/stream/classify", json={"concept": LUNG}
-    ) as response:
+    async with (
+        httpx.AsyncClient(base_url=server.url, timeout=30) as client,
+        client.stream("POST", "/api/stream/classify", json={"concept": LUNG}) as response,
+    ):
         tokens = 0
         async for line in response.aiter_lines():
             if line.startswith('data: {"type":"token"'):

@@ -221,3 +221,20 @@ async def test_stream_error_event_when_model_is_down(app_factory: Any, kind: str
         events = _sse_events(r.text)
     assert [e["type"] for e in events] == ["status", "error"]
     assert events[1]["status"] == 503 and events[1]["code"] == "AI_UNAVAILABLE"
+
+
+@pytest.mark.parametrize("kind", PROVIDERS)
+async def test_health_reports_the_model_server(
+    app_factory: Any, fake_model: FakeModelServer, kind: str
+) -> None:
+    async with app_factory(**provider_settings(kind, fake_model)) as (_app, client):
+        r = await client.get("/health")
+        assert r.json()["checks"]["ai_model"]["status"] == "up"
+    assert fake_model.requests[-1].path in ("/api/version", "/v1/models")
+    dead = FakeModelServer()
+    dead.port = free_port()
+    async with app_factory(**provider_settings(kind, dead)) as (_app, client):
+        r = await client.get("/health")
+        assert r.status_code == 200  # degraded, not unhealthy: the model is not critical
+        assert r.json()["status"] == "degraded"
+        assert r.json()["checks"]["ai_model"]["status"] != "up"
