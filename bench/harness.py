@@ -19,6 +19,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULT_MARK = "BENCH_RESULT "
+# A script that ends early prints this once per wrk thread (then wrk is told to report).
+THREAD_DONE_MARK = "WRK_THREAD_DONE"
 
 
 class BenchError(RuntimeError):
@@ -140,6 +143,8 @@ class Server:
     env: dict[str, str]
     workdir: Path
     name: str = "server"
+    # uvicorn's --loop: auto (uvloop when installed, as in production) or asyncio.
+    loop: str = "auto"
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
@@ -172,6 +177,8 @@ class Server:
                 "--workers",
                 str(self.workers),
                 "--no-access-log",
+                "--loop",
+                self.loop,
             ],
             cwd=ROOT,
             env=env,
@@ -215,9 +222,15 @@ class Server:
 
 @contextlib.contextmanager
 def workdir(prefix: str = "raidesk-bench-") -> Iterator[Path]:
-    """A scratch directory for databases, logs and wrk scripts; removed afterwards."""
-    with tempfile.TemporaryDirectory(prefix=prefix) as path:
-        yield Path(path)
+    """A scratch directory for databases, logs and wrk scripts; removed afterwards unless
+    BENCH_KEEP=1 is set (then its path is printed, for reading the server logs)."""
+    if os.environ.get("BENCH_KEEP") == "1":
+        path = Path(tempfile.mkdtemp(prefix=prefix))
+        print(f"keeping the bench's files in {path}", flush=True)
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        yield Path(tmp)
 
 
 @contextlib.contextmanager
@@ -257,28 +270,41 @@ setup = function(thread)
   if __user_setup then __user_setup(thread) end
 end
 
+local function __str(s)
+  s = string.gsub(s, '[%c"\\]', function(c)
+    if c == '"' then return '\\"' elseif c == '\\' then return '\\\\' end
+    return string.format("\\u%04x", string.byte(c))
+  end)
+  return '"' .. s .. '"'
+end
+
 local function __json(v)
   local t = type(v)
   if t == "table" then
     local parts = {}
     for k, x in pairs(v) do
-      table.insert(parts, string.format("%q:%s", tostring(k), __json(x)))
+      table.insert(parts, __str(tostring(k)) .. ":" .. __json(x))
     end
     return "{" .. table.concat(parts, ",") .. "}"
   elseif t == "number" then
     return string.format("%.17g", v)
   elseif t == "string" then
-    return string.format("%q", v)
+    return __str(v)
   end
   return "null"
 end
 
 done = function(summary, latency, requests)
   local statuses = {}
+  local samples = {}
   for _, thread in ipairs(__threads) do
     local counts = thread:get("__statuses")
     if counts then
       for code, n in pairs(counts) do statuses[code] = (statuses[code] or 0) + n end
+    end
+    local bodies = thread:get("__samples")
+    if bodies then
+      for code, body in pairs(bodies) do samples[code] = samples[code] or body end
     end
   end
   local result = {
@@ -292,6 +318,7 @@ done = function(summary, latency, requests)
     max_us = latency.max,
     mean_us = latency.mean,
     statuses = statuses,
+    samples = samples,
   }
   io.write("BENCH_RESULT " .. __json(result) .. "\n")
 end
@@ -301,10 +328,12 @@ end
 # when the caller asks for it (the middleware bench leaves wrk on its fastest path).
 _STATUS_LUA = r"""
 __statuses = {}
+__samples = {}
 local __user_response = response
 response = function(status, headers, body)
   local key = tostring(status)
   __statuses[key] = (__statuses[key] or 0) + 1
+  if __samples[key] == nil and body ~= nil then __samples[key] = string.sub(body, 1, 240) end
   if __user_response then return __user_response(status, headers, body) end
 end
 """
@@ -322,6 +351,8 @@ class WrkResult:
     max_ms: float
     errors: dict[str, int]
     statuses: dict[str, int]
+    # The first body (cut to 240 chars) seen for each status, when statuses are counted.
+    samples: dict[str, str] = field(default_factory=dict)
 
     @property
     def rps(self) -> float:
@@ -343,11 +374,17 @@ def run_wrk(
     script: str = "",
     script_args: list[str] | None = None,
     count_statuses: bool = False,
+    stop_when_threads_done: bool = False,
     timeout_s: float = 10.0,
     scratch: Path,
     extra_env: Mapping[str, str] | None = None,
 ) -> WrkResult:
-    """Run wrk against `url` and return its parsed result; raise BenchError when it fails."""
+    """Run wrk against `url` and return its parsed result; raise BenchError when it fails.
+
+    With `stop_when_threads_done`, the script calls `wrk.thread:stop()` and prints
+    THREAD_DONE_MARK per thread when its work is done; the run then ends at once instead of
+    after `duration_s`, which is only an upper bound.
+    """
     wrk = ensure_wrk()
     threads = max(1, min(threads, connections))
     lua = script + ("\n" + _STATUS_LUA if count_statuses else "") + "\n" + _DONE_LUA
@@ -365,15 +402,36 @@ def run_wrk(
     ]
     if script_args:
         cmd += ["--", *script_args]
-    proc = subprocess.run(
+    proc = subprocess.Popen(
         cmd,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        check=False,
-        timeout=duration_s + timeout_s + 60,
+        encoding="utf-8",
+        errors="replace",
         env={**os.environ, **(extra_env or {})},
     )
-    for line in proc.stdout.splitlines():
+    assert proc.stdout is not None and proc.stderr is not None
+    lines: list[str] = []
+    finished = 0
+    grace: threading.Timer | None = None
+    for line in proc.stdout:
+        lines.append(line)
+        # wrk runs for its full -d even when every thread stopped; SIGINT makes it report now.
+        if stop_when_threads_done and line.startswith(THREAD_DONE_MARK):
+            finished += 1
+            if finished >= threads:
+                proc.send_signal(signal.SIGINT)
+            elif grace is None:
+                # A request lost to a broken connection would keep a thread waiting for its
+                # last answer forever; the caller sees the shortfall in the status counts.
+                grace = threading.Timer(timeout_s, proc.send_signal, args=(signal.SIGINT,))
+                grace.start()
+    if grace is not None:
+        grace.cancel()
+    proc.wait(timeout=timeout_s + 60)
+    stderr = proc.stderr.read()
+    for line in lines:
         if line.startswith(RESULT_MARK):
             raw = json.loads(line[len(RESULT_MARK) :])
             return WrkResult(
@@ -385,10 +443,11 @@ def run_wrk(
                 max_ms=float(raw["max_us"]) / 1000,
                 errors={k: int(v) for k, v in (raw.get("errors") or {}).items()},
                 statuses={k: int(v) for k, v in (raw.get("statuses") or {}).items()},
+                samples={k: str(v) for k, v in (raw.get("samples") or {}).items()},
             )
     raise BenchError(
-        f"wrk failed (exit {proc.returncode}): {proc.stderr.strip()[-1000:]}\n"
-        f"{proc.stdout.strip()[-1000:]}"
+        f"wrk failed (exit {proc.returncode}): {stderr.strip()[-1000:]}\n"
+        f"{''.join(lines).strip()[-1000:]}"
     )
 
 
