@@ -101,3 +101,9 @@ class RateLimiter:
         outcome = "error_open" if fail_open else "error_closed"
         RATE_LIMIT_DECISIONS.labels(route, outcome).inc()
         return LimitOutcome(outcome, checks)
+
+    async def aclose(self) -> None:
+        """Close the store's own connections, if it has any."""
+        close = getattr(self.store, "aclose", None)
+        if close is not None:
+            await close()

@@ -5,19 +5,23 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from app.ratelimit.items import LimitCheck, RateLimitItem
 from app.storage.base import RateLimitStore
 from app.storage.memory.rate_limit import MemoryRateLimitStore
 from app.storage.redis.rate_limit import RedisRateLimitStore
+from tests.support.servers import RedisServer
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(params=["memory", "redis"])
+# "redis" is the pipelined connection the app uses; "redis-py" the fallback path (e.g. TLS).
+@pytest.fixture(params=["memory", "redis", "redis-py"])
 async def store(request: pytest.FixtureRequest) -> AsyncIterator[RateLimitStore]:
     if request.param == "memory":
         yield MemoryRateLimitStore()
@@ -31,7 +35,10 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[RateLimitStore]
     )
     client = Redis(connection_pool=pool)
     await client.flushall()
-    yield RedisRateLimitStore(client)
+    store = RedisRateLimitStore(client, pipelined=request.param == "redis")
+    assert store.pipelined is (request.param == "redis")
+    yield store
+    await store.aclose()
     await client.aclose(close_connection_pool=True)
 
 
@@ -134,10 +141,80 @@ async def test_redis_keys_expire_after_two_windows(redis_client) -> None:  # typ
         "c": "1",
         "p": "0",
     }
+    await store.aclose()
 
 
-async def test_redis_script_survives_a_script_flush(redis_client) -> None:  # type: ignore[no-untyped-def]
-    store = RedisRateLimitStore(redis_client)
+@pytest.mark.parametrize("pipelined", [True, False])
+async def test_redis_script_survives_a_script_flush(redis_client, pipelined: bool) -> None:  # type: ignore[no-untyped-def]
+    store = RedisRateLimitStore(redis_client, pipelined=pipelined)
     assert (await store.hit([check("k:60", 5, 60)])).allowed
     await redis_client.script_flush()
     assert (await store.hit([check("k:60", 5, 60)])).results[0].remaining == 3
+    await store.aclose()
+
+
+async def test_pipelined_connection_uses_the_configured_db_and_password(
+    tmp_path: Path,
+) -> None:
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        admin = Redis.from_url(server.url, decode_responses=True)
+        await admin.config_set("requirepass", "s3cret-pass")
+        await admin.aclose()
+        url = f"redis://:s3cret-pass@127.0.0.1:{server.port}/5"
+        client = Redis.from_url(url, decode_responses=True)
+        store = RedisRateLimitStore(client)
+        assert (await store.hit([check("k:60", 5, 60)])).results[0].remaining == 4
+        assert await client.hget("rl:k:60", "c") == "1"  # written to db 5, seen by redis-py
+        await store.aclose()
+        wrong = Redis.from_url(url.replace("s3cret", "wrong"), decode_responses=True)
+        bad = RedisRateLimitStore(wrong)
+        with pytest.raises(RedisConnectionError):
+            await bad.hit([check("k:60", 5, 60)])
+        await client.aclose()
+        await wrong.aclose()
+    finally:
+        server.stop()
+
+
+async def test_pipelined_connection_fails_fast_and_reconnects(tmp_path: Path) -> None:
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        client = Redis.from_url(server.url, decode_responses=True)
+        store = RedisRateLimitStore(client, timeout_s=1.0)
+        assert (await store.hit([check("k:60", 5, 60)])).allowed
+        server.stop()
+        with pytest.raises(RedisConnectionError):
+            await store.hit([check("k:60", 5, 60)])
+        server.start()
+        decision = await store.hit([check("k:60", 5, 60)])
+        assert decision.results[0].remaining == 4  # a new, empty server
+        await store.aclose()
+        await client.aclose()
+    finally:
+        server.stop()
+
+
+def test_pipelined_store_works_on_uvloop(redis_server: RedisServer) -> None:
+    """uvicorn runs on uvloop, whose transports are not asyncio.Transport subclasses."""
+    import uvloop
+
+    async def run() -> list[int]:
+        client = Redis.from_url(redis_server.url, decode_responses=True)
+        store = RedisRateLimitStore(client)
+        try:
+            limits = [check("uvloop:60", 3, 60)]
+            decisions = await asyncio.gather(*(store.hit(limits) for _ in range(5)))
+            await client.delete("rl:uvloop:60")
+            return [d.results[0].remaining for d in decisions if d.allowed]
+        finally:
+            await store.aclose()
+            await client.aclose()
+
+    loop = uvloop.new_event_loop()
+    try:
+        assert sorted(loop.run_until_complete(run())) == [0, 1, 2]
+    finally:
+        loop.close()
