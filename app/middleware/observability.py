@@ -9,11 +9,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from app.logging import get_logger
+from app.logging import access_log
 from app.metrics import HTTP_DURATION, HTTP_IN_FLIGHT, HTTP_REQUESTS
 from app.middleware.types import ASGIApp, Message, Receive, Scope, Send
 
-_log = get_logger("app.access")
 _UNMATCHED = "<unmatched>"
 
 
@@ -81,7 +80,4 @@ class ObservabilityMiddleware:
                     "duration_ms": round(elapsed * 1000, 3),
                     "client": client_address(scope),
                 }
-                if status >= 500:
-                    _log.error("request", **fields)
-                else:
-                    _log.info("request", **fields)
+                access_log.write(fields, error=status >= 500)

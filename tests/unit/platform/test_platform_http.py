@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -212,24 +213,32 @@ async def test_cors_allows_the_frontend_origin_only(http: httpx.AsyncClient) -> 
 
 
 async def test_access_log_line_has_route_template_and_no_secrets(
-    http: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1In0.c2lnbmF0dXJlLXZhbHVl"
-    await http.get(
-        "/t/items/42?token=supersecret",
-        headers={"Authorization": f"Bearer {token}", "X-Request-ID": "log-check-1"},
-    )
-    events = logged_events(caplog)
-    assert token not in caplog.text and "supersecret" not in caplog.text
-    record = next(e for e in events if e["event"] == "request")
+    app = create_app(make_settings(tmp_path))  # made here so its log stream is the captured one
+    add_test_routes(app)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            await client.get(
+                f"/t/items/42?token=supersecret&next=/u/{token}",
+                headers={"Authorization": f"Bearer {token}", "X-Request-ID": "log-check-1"},
+            )
+            await client.get(f"/t/items/{token}")  # a credential pasted into a path
+    out = capsys.readouterr().out
+    assert token not in out and "supersecret" not in out
+    lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    record = next(r for r in lines if r["event"] == "request" and r["path"] == "/t/items/42")
     assert record["route"] == "/t/items/{item_id}"
-    assert record["path"] == "/t/items/42"
     assert record["status_code"] == 200
     assert record["method"] == "GET"
     assert record["request_id"] == "log-check-1"
     assert isinstance(record["duration_ms"], float)
     assert record["client"]
-    assert record["level"] == "info" and "timestamp" in record
+    assert record["level"] == "info" and record["timestamp"].endswith("Z")
+    masked = next(r for r in lines if r["event"] == "request" and r["path"] != "/t/items/42")
+    assert masked["path"] == "/t/items/***" and masked["status_code"] == 400
 
 
 async def test_metrics_use_route_templates_not_raw_paths(http: httpx.AsyncClient) -> None:
