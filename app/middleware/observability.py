@@ -45,6 +45,9 @@ class ObservabilityMiddleware:
         self.app = app
         self.metrics = metrics
         self.skip_paths = frozenset(skip_paths)
+        # Bound metric children by label values: `labels()` costs more than the update itself.
+        self._counters: dict[tuple[str, str, int], Any] = {}
+        self._histograms: dict[tuple[str, str], Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -69,8 +72,17 @@ class ObservabilityMiddleware:
             method = scope["method"]
             if self.metrics:
                 HTTP_IN_FLIGHT.dec()
-                HTTP_REQUESTS.labels(method, route, str(status)).inc()
-                HTTP_DURATION.labels(method, route).observe(elapsed)
+                counter = self._counters.get((method, route, status))
+                if counter is None:
+                    counter = HTTP_REQUESTS.labels(method, route, str(status))
+                    self._counters[(method, route, status)] = counter
+                counter.inc()
+                histogram = self._histograms.get((method, route))
+                if histogram is None:
+                    histogram = self._histograms[(method, route)] = HTTP_DURATION.labels(
+                        method, route
+                    )
+                histogram.observe(elapsed)
             if scope["path"] not in self.skip_paths:
                 fields: dict[str, Any] = {
                     "method": method,

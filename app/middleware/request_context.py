@@ -6,8 +6,6 @@ from __future__ import annotations
 import re
 import uuid
 
-from starlette.datastructures import MutableHeaders
-
 from app.context import request_id_var
 from app.middleware.client_ip import Network, resolve_client_ip
 from app.middleware.types import ASGIApp, Message, Receive, Scope, Send
@@ -50,7 +48,12 @@ class RequestContextMiddleware:
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                MutableHeaders(scope=message)[self.header] = request_id
+                # No route sets this header itself, so appending is enough (and cheaper
+                # than MutableHeaders, which scans and rebuilds the list).
+                headers = message.setdefault("headers", [])
+                if not isinstance(headers, list):
+                    headers = message["headers"] = list(headers)
+                headers.append((self._header_raw, request_id.encode("ascii")))
             await send(message)
 
         try:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from starlette.datastructures import MutableHeaders
-
 from app.middleware.types import ASGIApp, Message, Receive, Scope, Send
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
@@ -17,6 +15,27 @@ DOCS_CSP = (
 HSTS = "max-age=31536000; includeSubDomains"
 
 
+def _encoded(*pairs: tuple[str, str]) -> tuple[tuple[bytes, bytes], ...]:
+    return tuple((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in pairs)
+
+
+_COMMON = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "strict-origin-when-cross-origin"),
+)
+# Raw header tuples per (docs page?, https?), encoded once.
+_HEADERS = {
+    (docs, https): _encoded(
+        *_COMMON,
+        ("Content-Security-Policy", DOCS_CSP if docs else API_CSP),
+        *((("Strict-Transport-Security", HSTS),) if https else ()),
+    )
+    for docs in (False, True)
+    for https in (False, True)
+}
+
+
 class SecurityHeadersMiddleware:
     """Add nosniff, frame denial, referrer policy, CSP and (over https) HSTS."""
 
@@ -28,18 +47,16 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        csp = DOCS_CSP if scope["path"].startswith(self.docs_paths) else API_CSP
-        https = scope.get("scheme") == "https"
+        docs = scope["path"].startswith(self.docs_paths)
+        extra = _HEADERS[(docs, scope.get("scheme") == "https")]
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers.setdefault("X-Content-Type-Options", "nosniff")
-                headers.setdefault("X-Frame-Options", "DENY")
-                headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-                headers.setdefault("Content-Security-Policy", csp)
-                if https:
-                    headers.setdefault("Strict-Transport-Security", HSTS)
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                # A route may set its own value (e.g. a stricter CSP); ours is the default.
+                headers.extend(h for h in extra if h[0] not in present)
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_wrapper)
