@@ -29,9 +29,12 @@ STOCK = 100
 async def _sale(
     url: str, headers: list[dict[str, str]], admin: dict[str, str], **product: Any
 ) -> tuple[int, list[httpx.Response]]:
+    async with httpx.AsyncClient(base_url=url, timeout=60) as setup:
+        pid = await create_live_product(setup, admin, initial_stock=STOCK, **product)
     limits = httpx.Limits(max_connections=BUYERS + 20, max_keepalive_connections=BUYERS + 20)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
-        pid = await create_live_product(client, admin, initial_stock=STOCK, **product)
+    # Retries cover only failed connection attempts (no request was sent), never a purchase.
+    transport = httpx.AsyncHTTPTransport(retries=3, limits=limits)
+    async with httpx.AsyncClient(base_url=url, transport=transport, timeout=60) as client:
         start = asyncio.Event()
 
         async def buy(h: dict[str, str]) -> httpx.Response:
