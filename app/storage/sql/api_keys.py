@@ -10,6 +10,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.storage.base import ApiKeyRecord
+from app.storage.sql.engine import reader
 from app.storage.sql.tables import api_keys as t
 from app.storage.sql.tables import users
 from app.storage.sql.users import as_utc
@@ -62,7 +63,7 @@ class SqlApiKeyRepository:
             return True
 
     async def get_by_hash(self, key_hash: str) -> ApiKeyRecord | None:
-        async with self._engine.connect() as conn:
+        async with reader(self._engine).connect() as conn:
             row = (await conn.execute(select(t).where(t.c.key_hash == key_hash))).first()
         return None if row is None else _record(row)
 
@@ -72,7 +73,7 @@ class SqlApiKeyRepository:
             .where(t.c.user_id == user_id, t.c.revoked_at.is_(None))
             .order_by(t.c.created_at, t.c.id)
         )
-        async with self._engine.connect() as conn:
+        async with reader(self._engine).connect() as conn:
             rows = (await conn.execute(stmt)).all()
         return [_record(r) for r in rows]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +61,29 @@ def _install_sqlite_pragmas(engine: AsyncEngine, *, busy_timeout_ms: int) -> Non
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Reads (see `reader`) take no write lock: in WAL mode they never block writers.
+        if connection.get_execution_options().get(_READ_ONLY_OPTION):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+_READ_ONLY_OPTION = "raidesk_read_only"
+_readers: weakref.WeakKeyDictionary[Any, AsyncEngine] = weakref.WeakKeyDictionary()
+
+
+def reader(engine: AsyncEngine) -> AsyncEngine:
+    """The same engine and pool for read-only work (`async with reader(e).connect()`).
+
+    On SQLite its transactions start deferred instead of BEGIN IMMEDIATE, so lookups on the
+    hot path (callers, products, sessions) do not queue behind writers for the write lock.
+    Only statements that do not write may run through it.
+    """
+    cached = _readers.get(engine.sync_engine)
+    if cached is None:
+        cached = engine.execution_options(**{_READ_ONLY_OPTION: True})
+        _readers[engine.sync_engine] = cached
+    return cached
 
 
 def pool_stats(engine: AsyncEngine) -> dict[str, int]:

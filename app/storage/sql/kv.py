@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-
 from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.storage.sql.engine import reader
 from app.storage.sql.tables import kv_entries as t
 
 
@@ -32,11 +32,11 @@ class SqlKeyValueStore:
         return or_(t.c.expires_at.is_(None), t.c.expires_at > now)
 
     async def ping(self) -> None:
-        async with self._engine.connect() as conn:
+        async with reader(self._engine).connect() as conn:
             await conn.execute(text("SELECT 1"))
 
     async def get(self, key: str) -> str | None:
-        async with self._engine.connect() as conn:
+        async with reader(self._engine).connect() as conn:
             row = await conn.execute(
                 select(t.c.value).where(t.c.key == key, self._alive(time.time()))
             )
@@ -94,7 +94,7 @@ class SqlKeyValueStore:
 
     async def count(self, prefix: str = "") -> int:
         pattern = _escape_like(prefix) + "%"
-        async with self._engine.connect() as conn:
+        async with reader(self._engine).connect() as conn:
             result = await conn.execute(
                 select(func.count())
                 .select_from(t)

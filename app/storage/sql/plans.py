@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.storage.base import NewPlan, PlanRecord, PlanVersionConflict
+from app.storage.sql.engine import reader
 from app.storage.sql.tables import plan_versions as v
 from app.storage.sql.tables import plans as p
 
@@ -162,7 +163,7 @@ class SqlPlanRepository:
             .select_from(p.join(v, v.c.plan_id == p.c.id))
             .where(p.c.id == plan_id, v.c.version == wanted)
         )
-        async with self._engine.connect() as conn:
+        async with reader(self._engine).connect() as conn:
             row = (await conn.execute(stmt)).mappings().first()
         return None if row is None else _record(row)
 
@@ -173,7 +174,7 @@ class SqlPlanRepository:
             .where(p.c.id == plan_id)
             .order_by(v.c.version)
         )
-        async with self._engine.connect() as conn:
+        async with reader(self._engine).connect() as conn:
             return [_record(r) for r in (await conn.execute(stmt)).mappings()]
 
     async def list_latest(
@@ -187,7 +188,7 @@ class SqlPlanRepository:
         if owner_id is not None:
             stmt = stmt.where(p.c.owner_id == owner_id)
         stmt = stmt.order_by(p.c.created_at, p.c.id).limit(limit)
-        async with self._engine.connect() as conn:
+        async with reader(self._engine).connect() as conn:
             return [_record(r) for r in (await conn.execute(stmt)).mappings()]
 
     async def delete(self, plan_id: str) -> bool:

@@ -12,6 +12,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.storage.base import SessionMutation, SessionRecord
+from app.storage.sql.engine import reader
 from app.storage.sql.tables import sessions as t
 
 
@@ -67,7 +68,7 @@ class SqlSessionStore:
         )
 
     async def get(self, session_id: str) -> SessionRecord | None:
-        async with self._engine.connect() as conn:
+        async with reader(self._engine).connect() as conn:
             result = await conn.execute(
                 select(t).where(t.c.id == session_id, t.c.expires_at > time.time())
             )
@@ -116,7 +117,7 @@ class SqlSessionStore:
         return found
 
     async def list_by_owner(self, owner_id: str, *, limit: int) -> list[SessionRecord]:
-        async with self._engine.connect() as conn:
+        async with reader(self._engine).connect() as conn:
             result = await conn.execute(
                 select(t)
                 .where(t.c.owner_id == owner_id, t.c.expires_at > time.time())

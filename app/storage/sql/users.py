@@ -11,6 +11,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.storage.base import UserRecord
+from app.storage.sql.engine import reader
 from app.storage.sql.tables import users as t
 
 
@@ -61,18 +62,18 @@ class SqlUserRepository:
             return result.first() is not None
 
     async def get(self, user_id: str) -> UserRecord | None:
-        async with self._engine.connect() as conn:
+        async with reader(self._engine).connect() as conn:
             row = (await conn.execute(select(t).where(t.c.id == user_id))).first()
         return None if row is None else _record(row)
 
     async def get_by_username(self, username: str) -> UserRecord | None:
-        async with self._engine.connect() as conn:
+        async with reader(self._engine).connect() as conn:
             row = (await conn.execute(select(t).where(t.c.username == username))).first()
         return None if row is None else _record(row)
 
     async def list(self, *, limit: int, offset: int) -> list[UserRecord]:
         stmt = select(t).order_by(t.c.created_at, t.c.id).limit(limit).offset(offset)
-        async with self._engine.connect() as conn:
+        async with reader(self._engine).connect() as conn:
             rows = (await conn.execute(stmt)).all()
         return [_record(r) for r in rows]
 
