@@ -283,9 +283,10 @@ class Settings(BaseSettings):
             )
         return self
 
-    @field_validator("purchase_strategy", mode="before")
+    # `.env.example` shows optional settings as `NAME=`: an empty value means "not set".
+    @field_validator("purchase_strategy", "session_storage", "admin_password", mode="before")
     @classmethod
-    def _empty_strategy_is_default(cls, value: Any) -> Any:
+    def _empty_means_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
 
     @model_validator(mode="after")

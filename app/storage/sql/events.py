@@ -9,6 +9,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.storage.base import StockEvent
+from app.storage.sql.engine import reader
 from app.storage.sql.products import as_utc
 from app.storage.sql.tables import stock_events
 
@@ -49,7 +50,7 @@ class SqlStockEventLog:
             except ValueError:
                 return []
         query = query.order_by(stock_events.c.id.desc()).limit(limit)
-        async with self._engine.connect() as conn:
+        async with reader(self._engine).connect() as conn:
             rows = await conn.execute(query)
             return [_event(r) for r in rows]
 

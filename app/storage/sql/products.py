@@ -13,6 +13,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.storage.base import NewProduct, ProductRecord, StockLedger
+from app.storage.sql.engine import reader
 from app.storage.sql.tables import products, purchases, restocks
 
 
@@ -69,26 +70,26 @@ class SqlProductRepository:
             return product_record(result.one())
 
     async def get(self, product_id: int) -> ProductRecord | None:
-        async with self._engine.connect() as conn:
+        async with reader(self._engine).connect() as conn:
             row = (await conn.execute(select(products).where(products.c.id == product_id))).first()
         return None if row is None else product_record(row)
 
     async def get_many(self, product_ids: Sequence[int]) -> dict[int, ProductRecord]:
         if not product_ids:
             return {}
-        async with self._engine.connect() as conn:
+        async with reader(self._engine).connect() as conn:
             rows = await conn.execute(select(products).where(products.c.id.in_(set(product_ids))))
             return {int(r.id): product_record(r) for r in rows}
 
     async def list_page(self, *, limit: int, offset: int) -> list[ProductRecord]:
-        async with self._engine.connect() as conn:
+        async with reader(self._engine).connect() as conn:
             rows = await conn.execute(
                 select(products).order_by(products.c.id).limit(limit).offset(offset)
             )
             return [product_record(r) for r in rows]
 
     async def all_ids(self) -> list[int]:
-        async with self._engine.connect() as conn:
+        async with reader(self._engine).connect() as conn:
             rows = await conn.execute(select(products.c.id).order_by(products.c.id))
             return [int(r[0]) for r in rows]
 

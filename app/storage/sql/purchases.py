@@ -16,6 +16,7 @@ from app.storage.base import (
     SqlPurchaseRequest,
     SqlPurchaseResult,
 )
+from app.storage.sql.engine import reader
 from app.storage.sql.products import as_utc, money
 from app.storage.sql.tables import products, purchases, stock_events
 
@@ -130,7 +131,7 @@ class SqlPurchaseRepository:
         return SqlPurchaseResult("ok", stock=int(row[0]))
 
     async def get(self, purchase_id: str) -> PurchaseRecord | None:
-        async with self._engine.connect() as conn:
+        async with reader(self._engine).connect() as conn:
             row = (
                 await conn.execute(select(purchases).where(purchases.c.id == purchase_id))
             ).first()
@@ -139,7 +140,7 @@ class SqlPurchaseRepository:
     async def get_by_idempotency_key(
         self, *, product_id: int, user_id: str, key: str
     ) -> PurchaseRecord | None:
-        async with self._engine.connect() as conn:
+        async with reader(self._engine).connect() as conn:
             row = (
                 await conn.execute(
                     select(purchases).where(
@@ -160,14 +161,14 @@ class SqlPurchaseRepository:
         if product_id is not None:
             query = query.where(purchases.c.product_id == product_id)
         query = query.order_by(purchases.c.purchased_at.desc(), purchases.c.id.desc())
-        async with self._engine.connect() as conn:
+        async with reader(self._engine).connect() as conn:
             rows = await conn.execute(query.limit(limit).offset(offset))
             return [purchase_record(r) for r in rows]
 
     async def existing_ids(self, purchase_ids: Sequence[str]) -> set[str]:
         found: set[str] = set()
         ids = list(dict.fromkeys(purchase_ids))
-        async with self._engine.connect() as conn:
+        async with reader(self._engine).connect() as conn:
             # Chunks keep the IN list under SQLite's bound-parameter limit.
             for start in range(0, len(ids), 500):
                 chunk = ids[start : start + 500]

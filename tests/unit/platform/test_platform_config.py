@@ -105,3 +105,15 @@ def test_env_example_lists_every_setting_with_a_comment() -> None:
     assert not missing, f".env.example lacks {sorted(missing)}"
     uncommented = [name for name, has_comment in listed.items() if not has_comment]
     assert not uncommented, f"no comment above {uncommented}"
+
+
+def test_env_example_copied_to_dotenv_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in env_names():
+        monkeypatch.delenv(name, raising=False)
+    dotenv = tmp_path / ".env"
+    dotenv.write_text((ROOT / ".env.example").read_text(encoding="utf-8"), encoding="utf-8")
+    settings = load_settings(_env_file=dotenv)
+    assert settings.session_storage is None
+    assert settings.effective_session_storage == "sql"
