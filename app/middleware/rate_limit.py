@@ -37,6 +37,9 @@ _log = get_logger("app.ratelimit")
 # Login bodies are tiny; past this the username limit is skipped (the body limit still applies).
 LOGIN_BODY_CAP = 16_384
 _USERNAME_FIELDS = ("username", "email", "login")
+# Which rules a (method, path) has is fixed once routes are registered: remember recent answers.
+ROUTE_CACHE_SIZE = 4096
+_MISSING = object()
 
 
 class RateLimitMiddleware:
@@ -57,6 +60,7 @@ class RateLimitMiddleware:
         self._settings = settings
         self._limiter = limiter
         self._declared: list[tuple[Any, RouteRule]] | None = None
+        self._route_cache: dict[tuple[str, str], list[RouteRule] | None] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -71,12 +75,14 @@ class RateLimitMiddleware:
             denied = IpNotAllowedError("This address may not use admin endpoints.")
             await _send_problem(scope, send, denied, [])
             return
-        if not self.enabled or self.policy.is_exempt(method, path):
+        if not self.enabled:
             await self.app(scope, receive, send)
             return
-
         app = scope.get("app")
         rules = self._rules_for(app, scope, method, path)
+        if rules is None:  # exempt
+            await self.app(scope, receive, send)
+            return
         username = None
         if any(rule.key == "ip_and_username" for rule in rules):
             receive, username = await _read_username(scope, receive)
@@ -115,7 +121,21 @@ class RateLimitMiddleware:
 
         await self.app(scope, receive, send_with_headers)
 
-    def _rules_for(self, app: Any, scope: Scope, method: str, path: str) -> list[RouteRule]:
+    def _rules_for(self, app: Any, scope: Scope, method: str, path: str) -> list[RouteRule] | None:
+        """The route rules of this request, or None when it is exempt (cached per path)."""
+        key = (method, path)
+        cached = self._route_cache.get(key, _MISSING)
+        if cached is not _MISSING:
+            return cached  # type: ignore[return-value]
+        rules = (
+            None if self.policy.is_exempt(method, path) else self._match(app, scope, method, path)
+        )
+        if len(self._route_cache) >= ROUTE_CACHE_SIZE:
+            self._route_cache.clear()  # paths with ids churn; a full reset is O(1) amortised
+        self._route_cache[key] = rules
+        return rules
+
+    def _match(self, app: Any, scope: Scope, method: str, path: str) -> list[RouteRule]:
         rules: list[RouteRule] = []
         rule = self.policy.match_rule(method, path)
         if rule is not None:

@@ -28,11 +28,8 @@ from app.storage.redis.client import lua_source, register_script
 
 
 def _encode(*parts: bytes | str | int) -> bytes:
-    out = [b"*%d\r\n" % len(parts)]
-    for part in parts:
-        raw = part if isinstance(part, bytes) else str(part).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(raw), raw))
-    return b"".join(out)
+    raws = [p if isinstance(p, bytes) else str(p).encode() for p in parts]
+    return b"*%d\r\n" % len(raws) + b"".join(b"$%d\r\n%s\r\n" % (len(r), r) for r in raws)
 
 
 class _PipeProtocol(asyncio.Protocol):
@@ -42,6 +39,8 @@ class _PipeProtocol(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.reader = hiredis.Reader()
         self.waiters: deque[asyncio.Future[Any]] = deque()
+        # Commands of one event-loop tick go out in one write: one syscall for many requests.
+        self._outgoing: list[bytes] = []
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's TCP transport is not an asyncio.Transport subclass, but has its methods.
@@ -67,10 +66,19 @@ class _PipeProtocol(asyncio.Protocol):
     def send(self, payload: bytes) -> asyncio.Future[Any]:
         if self.transport is None or self.transport.is_closing():
             raise RedisConnectionError("Not connected to Redis")
-        waiter: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[Any] = loop.create_future()
         self.waiters.append(waiter)
-        self.transport.write(payload)
+        if not self._outgoing:
+            loop.call_soon(self._flush)
+        self._outgoing.append(payload)
         return waiter
+
+    def _flush(self) -> None:
+        payload, self._outgoing = b"".join(self._outgoing), []
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(payload)
+        # Else connection_lost has failed (or will fail) every waiter of this payload.
 
 
 class _PipelinedScript:
