@@ -273,7 +273,15 @@ class PurchaseService:
 
     async def _rehydrate_or_404(self, product_id: int) -> None:
         assert self._keeper is not None
-        if await self._keeper.rehydrate(product_id) is None:
+        try:
+            found = await self._keeper.rehydrate(product_id)
+        except StockStoreUnavailable as exc:
+            # Redis went away between the MISSING answer and the rebuild (e.g. mid-restart).
+            raise StockStoreUnavailableError(
+                "The stock store is not answering; nothing was sold. Retry shortly.",
+                headers={"Retry-After": "1"},
+            ) from exc
+        if found is None:
             raise ProductNotFoundError(f"Product {product_id} was not found.")
 
     # --- lua ------------------------------------------------------------------------------

@@ -289,3 +289,25 @@ async def test_events_of_every_product_are_merged_newest_first(shop_factory: Any
             (b["id"], "rehydrate"),
         ]
         assert [e["stock_after"] for e in items[:3]] == [1, 2, 2]
+
+
+async def test_redis_lost_between_missing_stock_and_rebuild_is_a_503(
+    shop_factory: Any, redis_client: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.storage.base import StockStoreUnavailable
+
+    async with shop_factory() as (_app, client):
+        pid = (await create_product(client, initial_stock=5))["id"]
+        await redis_client.flushall()  # the next reserve answers MISSING
+
+        async def rebuild_fails(*_args: Any, **_kwargs: Any) -> Any:
+            raise StockStoreUnavailable("ConnectionError")  # Redis dies mid-restart
+
+        monkeypatch.setattr(RedisStockStore, "rehydrate", rebuild_fails)
+        response = await client.post(
+            f"/api/purchase/{pid}", json={"quantity": 1}, headers=user("a")
+        )
+        assert response.status_code == 503, response.text
+        assert response.json()["code"] == "STOCK_STORE_UNAVAILABLE"
+        assert response.headers["retry-after"] == "1"
+        assert await sold_in_sql(client, pid) == 0
