@@ -17,9 +17,18 @@ from app.middleware.rate_limit import RateLimitMiddleware
 from app.middleware.request_context import RequestContextMiddleware
 from app.middleware.security_headers import SecurityHeadersMiddleware
 from app.middleware.server_errors import ServerErrorMiddleware
-from app.routers import auth, health, plans, regulatory, sessions, stream
+from app.routers import (
+    auth,
+    health,
+    inventory,
+    plans,
+    products,
+    purchases,
+    regulatory,
+    sessions,
+    stream,
+)
 from app.routers import cache as cache_router
-from app.routers import inventory, products, purchases
 
 DESCRIPTION = (
     "Regulatory planning for medical-device makers, flash-sale commerce with zero oversell, "

@@ -12,11 +12,11 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import Settings
+from app.ratelimit.limiter import RateLimiter
 from app.services.auth import AuthService
 from app.services.commerce import CommerceServices
 from app.services.locks import LockManager
 from app.services.regulatory_service import RegulatoryService
-from app.ratelimit.limiter import RateLimiter
 from app.storage.base import KeyValueStore
 from app.storage.memory.lock import MemoryLockStore
 

@@ -144,7 +144,9 @@ class ApiKeyRepository(Protocol):
     async def list_active(self, user_id: str) -> list[ApiKeyRecord]:
         """The user's unrevoked keys, oldest first."""
 
-    async def revoke(self, key_id: str, *, user_id: str, revoked_at: datetime) -> ApiKeyRecord | None:
+    async def revoke(
+        self, key_id: str, *, user_id: str, revoked_at: datetime
+    ) -> ApiKeyRecord | None:
         """Revoke the user's unrevoked key `key_id`; the revoked record, or None if none."""
 
     async def rotate(
@@ -447,7 +449,6 @@ class StockEventLog(Protocol):
         """Newest first; `before` pages back from an event id."""
 
 
-
 @dataclass(frozen=True, slots=True)
 class StockReply:
     """What a stock script answered: a status word (`OK`, `MISSING`, …) and its values."""
@@ -525,7 +526,9 @@ class StockStore(Protocol):
     ) -> StockReply:
         """Give a reservation's units back once: RELEASED(stock) | GONE | MISSING."""
 
-    async def take(self, *, reservation: Reservation, now_ms: int, fencing_token: int) -> StockReply:
+    async def take(
+        self, *, reservation: Reservation, now_ms: int, fencing_token: int
+    ) -> StockReply:
         """Lock strategy: decrement and reserve (the caller holds the product lock)."""
 
     async def peek(self, *, product_id: int, user_id: str) -> tuple[int | None, int, int]:
