@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from starlette.middleware.cors import CORSMiddleware
 
 from app import __version__
 from app.config import Settings, get_settings
@@ -12,6 +11,7 @@ from app.lifespan import lifespan
 from app.logging import configure_logging
 from app.middleware.body_limit import BodyLimitMiddleware
 from app.middleware.client_ip import parse_networks
+from app.middleware.cors import CorsMiddleware
 from app.middleware.observability import ObservabilityMiddleware
 from app.middleware.rate_limit import RateLimitMiddleware
 from app.middleware.request_context import RequestContextMiddleware
@@ -71,11 +71,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Off entirely when disabled: benchmarks compare against no layer at all.
         app.add_middleware(RateLimitMiddleware, settings=settings)
     app.add_middleware(
-        CORSMiddleware,
+        CorsMiddleware,
         allow_origins=settings.cors_origins,
-        allow_credentials=True,
-        allow_methods=["*"],
-        allow_headers=["*"],
         expose_headers=[
             "X-Request-ID",
             "Retry-After",

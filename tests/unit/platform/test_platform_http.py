@@ -206,10 +206,21 @@ async def test_cors_allows_the_frontend_origin_only(http: httpx.AsyncClient) -> 
     )
     assert allowed.status_code == 200
     assert allowed.headers["access-control-allow-origin"] == "http://localhost:3000"
+    assert allowed.headers["access-control-allow-credentials"] == "true"
+    assert "POST" in allowed.headers["access-control-allow-methods"]
+    assert allowed.headers["access-control-allow-headers"] == "content-type,x-request-id"
     denied = await http.options("/t/items", headers={"Origin": "https://evil.example", **preflight})
     assert "access-control-allow-origin" not in denied.headers
+    assert_problem(denied, 400, "HTTP_ERROR")
     simple = await http.get("/health/live", headers={"Origin": "http://localhost:3001"})
     assert simple.headers["access-control-allow-origin"] == "http://localhost:3001"
+    assert "X-Request-ID" in simple.headers["access-control-expose-headers"]
+    assert simple.headers["vary"] == "Origin"
+    foreign = await http.get("/health/live", headers={"Origin": "https://evil.example"})
+    assert foreign.status_code == 200
+    assert "access-control-allow-origin" not in foreign.headers
+    plain = await http.get("/health/live")
+    assert "access-control-allow-origin" not in plain.headers
 
 
 async def test_access_log_line_has_route_template_and_no_secrets(
