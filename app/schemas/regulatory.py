@@ -5,6 +5,8 @@ Input accepts camelCase or snake_case; output is serialised by alias (camelCase)
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
@@ -326,15 +328,19 @@ _ROMAN = {
     "III": "III",
     "IV": "IV",
 }
+# Words around a class in free text ("Class II", "제2등급", "MFDS grade 2"); NFKC turns "Ⅱ" into "II".
+_CLASS_NOISE = re.compile(r"CLASS|GRADE|MFDS|KOREA|등급|제|[\s\-_.:()]")
 
 
 def normalise_risk_class(value: object) -> object:
-    """Map 2 / "2등급" / "Class II" / "class 2" to "II"; leave anything else for validation."""
-    if isinstance(value, bool):
+    """Map 2 / "2등급" / "Class II" / "제2등급" / "Ⅱ" to "II"; "" / "none" to None; else unchanged."""
+    if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, int):
         return _ROMAN.get(str(value), value)
     if not isinstance(value, str):
         return value
-    text = value.strip().upper().replace("등급", "").replace("CLASS", "").strip()
+    text = _CLASS_NOISE.sub("", unicodedata.normalize("NFKC", value).upper())
+    if text in ("", "NULL", "NONE", "N/A", "NA"):
+        return None
     return _ROMAN.get(text, value)

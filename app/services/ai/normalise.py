@@ -8,28 +8,16 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from typing import Any
 
 from pydantic import ValidationError
 
-from app.schemas.regulatory import ClassifyResponse, Plan, PurposeResponse
+from app.schemas.regulatory import ClassifyResponse, Plan, PurposeResponse, normalise_risk_class
 
 TIERS = ("fastest", "normal", "conservative", "innovative")
 
 _TRUE = {"true", "yes", "y", "1", "예", "네", "맞음", "해당", "해당됨", "참", "o"}
 _FALSE = {"false", "no", "n", "0", "아니오", "아니요", "아님", "해당없음", "비해당", "거짓", "x"}
-_ROMAN = {
-    "1": "I",
-    "2": "II",
-    "3": "III",
-    "4": "IV",
-    "I": "I",
-    "II": "II",
-    "III": "III",
-    "IV": "IV",
-}
-_CLASS_NOISE = re.compile(r"CLASS|GRADE|MFDS|KOREA|등급|제|[\s\-_.:()]")
 _TIER_WORDS = {
     "fastest": ("fast", "quick", "빠른", "신속", "최단"),
     "normal": ("normal", "standard", "balanced", "표준", "일반", "보통"),
@@ -102,16 +90,7 @@ def to_confidence(value: Any) -> Any:
 
 def to_risk_class(value: Any) -> Any:
     """2, "2등급", "Class II", "제2등급", "Ⅱ" → "II"; anything else unchanged (validation says no)."""
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, int):
-        return _ROMAN.get(str(value), value)
-    if isinstance(value, str):
-        text = _CLASS_NOISE.sub("", unicodedata.normalize("NFKC", value).upper())
-        if text in ("", "NULL", "NONE", "N/A", "NA"):
-            return None
-        return _ROMAN.get(text, value)
-    return value
+    return normalise_risk_class(value)
 
 
 def to_text(value: Any) -> Any:
