@@ -224,6 +224,9 @@ def live_server_factory(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
             "REDIS_URL": "",
             "RATE_LIMIT_ENABLED": "false",
             "LOG_FORMAT": "json",
+            # argon2 at its cheapest: tests check the mechanism, not its cost (test env allows it).
+            "ARGON2_TIME_COST": "1",
+            "ARGON2_MEMORY_COST": "1024",
         }
         if workers > 1:
             metrics_dir = tmp_path / f"prom-{len(started)}"
@@ -232,8 +235,8 @@ def live_server_factory(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
         server = LiveServer(
             env={**base, **env}, workers=workers, log_path=tmp_path / f"server-{len(started)}.log"
         )
-        server.start()
         started.append(server)
+        server.start()
         return server
 
     yield start
