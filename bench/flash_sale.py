@@ -4,13 +4,24 @@ baseline — all in one run, in interleaved rounds (ping, lua, lock, then rotate
 
     uv run python -m bench.flash_sale --workers 2 --connections 64 --buyers 5000 --stock 1000
 
-Setup (not timed): a private redis-server; a migrated SQLite file holding 5,000 users plus an
-admin, written through the user repository (no argon2: the buyers never log in); one HS256
-access token per buyer minted with the app's TokenCodec. Each round creates a fresh product
+The durable store is PostgreSQL by default (`--database postgres`): 2 workers + Redis is the
+scale-out deployment, whose database is PostgreSQL (DESIGN §2). The bench creates fresh databases
+`raidesk_bench_<hex>_*` on the server of `--postgres-url` (default $TEST_POSTGRES_URL or
+postgresql+asyncpg://postgres@127.0.0.1:5432/test) and drops them afterwards. `--database
+sqlite` gives each server its own SQLite file instead (the embedded shape).
+
+Setup (not timed): a private redis-server; a migrated database holding 5,000 users plus an
+admin, written through the user repository (no argon2: the buyers never log in), copied once
+per server (PostgreSQL: CREATE DATABASE … TEMPLATE; SQLite: a file copy); one HS256 access
+token per buyer minted with the app's TokenCodec. Each round creates a fresh product
 (`per_user_limit` 1) through `POST /api/products` as the admin, then wrk sends exactly one
 `POST /api/purchase/{id}` per buyer, each with its own bearer token (a Lua script rotates the
 tokens; each wrk thread stops after its share). Afterwards the purchases table gives the sold
 count and the sell-out window (first to last `purchased_at`).
+
+The rate limiter runs as deployed; the per-IP, authenticated and admin tiers are raised out of
+the way (every buyer shares 127.0.0.1), the purchase tier keeps its default (10/minute per
+user), which one try per buyer per round never reaches.
 
 Targets (issue 6): lua attempts/s >= 35 % of /ping, lua p99 < 50 ms at 64 connections, and
 lua >= 5x the lock strategy.
@@ -20,9 +31,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
+import secrets
 import shutil
-import sqlite3
 import sys
 import time
 from dataclasses import dataclass, field
@@ -170,8 +183,8 @@ class Variant:
 
 
 # --- setup ---------------------------------------------------------------------------
-async def seed_database(db_path: Path, *, secret: str, buyers: int) -> tuple[str, list[str]]:
-    """Migrate a SQLite file, store the admin and the buyers, and mint their access tokens."""
+async def seed_database(database_url: str, *, secret: str, buyers: int) -> tuple[str, list[str]]:
+    """Migrate a database, store the admin and the buyers, and mint their access tokens."""
     from app.config import load_settings
     from app.security import TokenCodec
     from app.storage.base import UserRecord
@@ -183,7 +196,7 @@ async def seed_database(db_path: Path, *, secret: str, buyers: int) -> tuple[str
         _env_file=None,
         environment="production",
         secret_key=secret,
-        database_url=f"sqlite+aiosqlite:///{db_path}",
+        database_url=database_url,
         redis_url="",
     )
     engine = create_engine(settings)
@@ -203,18 +216,24 @@ async def seed_database(db_path: Path, *, secret: str, buyers: int) -> tuple[str
             updated_at=now,
         )
         await users.create(admin)
-        for i in range(buyers):
-            await users.create(
-                UserRecord(
-                    id=f"usr_bench_{i:06d}",
-                    username=f"buyer{i:06d}",
-                    password_hash=unusable,
-                    role="user",
-                    is_active=True,
-                    created_at=now,
-                    updated_at=now,
+
+        async def create_buyers(numbers: range) -> None:
+            for i in numbers:
+                await users.create(
+                    UserRecord(
+                        id=f"usr_bench_{i:06d}",
+                        username=f"buyer{i:06d}",
+                        password_hash=unusable,
+                        role="user",
+                        is_active=True,
+                        created_at=now,
+                        updated_at=now,
+                    )
                 )
-            )
+
+        # A few writers at once: one commit per user is slow on PostgreSQL, one at a time.
+        lanes = 1 if settings.is_sqlite else 8
+        await asyncio.gather(*(create_buyers(range(k, buyers, lanes)) for k in range(lanes)))
     finally:
         await engine.dispose()
     codec = TokenCodec(secret_key=secret, expire_minutes=TOKEN_MINUTES)
@@ -255,29 +274,114 @@ def stock_left(server: Server, admin_token: str, product_id: int) -> int:
     return int(resp.json()["stock"])
 
 
-def _parse_ts(value: str) -> datetime:
-    ts = datetime.fromisoformat(value)
+def _as_utc(ts: datetime) -> datetime:
     return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
 
 
-def recorded_purchases(db_path: Path, product_id: int, *, expect: int) -> tuple[int, float]:
+async def _purchase_books(database_url: str, product_id: int) -> tuple[int, Any, Any]:
+    from sqlalchemy import func, select
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from app.storage.sql.tables import purchases
+
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(
+                        func.count(),
+                        func.min(purchases.c.purchased_at),
+                        func.max(purchases.c.purchased_at),
+                    ).where(purchases.c.product_id == product_id)
+                )
+            ).one()
+    finally:
+        await engine.dispose()
+    return int(row[0]), row[1], row[2]
+
+
+def recorded_purchases(database_url: str, product_id: int, *, expect: int) -> tuple[int, float]:
     """(rows, seconds from first to last purchase) once the rows stop changing (group commit)."""
     deadline = time.monotonic() + 30
     last = -1
     while True:
-        with sqlite3.connect(db_path, timeout=30) as conn:
-            count, first, final = conn.execute(
-                "SELECT count(*), min(purchased_at), max(purchased_at) FROM purchases "
-                "WHERE product_id = ?",
-                (product_id,),
-            ).fetchone()
+        count, first, final = asyncio.run(_purchase_books(database_url, product_id))
         if count in (expect, last) or time.monotonic() > deadline:
             break
         last = count
         time.sleep(0.5)
     if not count:
         return 0, 0.0
-    return int(count), (_parse_ts(final) - _parse_ts(first)).total_seconds()
+    return count, (_as_utc(final) - _as_utc(first)).total_seconds()
+
+
+# --- databases -----------------------------------------------------------------------
+DEFAULT_POSTGRES_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+
+
+async def _pg_admin(admin_url: str, *statements: str) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            for statement in statements:
+                await conn.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+class Databases:
+    """A seed database and one copy per server, on SQLite files or a PostgreSQL server."""
+
+    def __init__(self, kind: str, work: Path, admin_url: str) -> None:
+        self.kind = kind
+        self.work = work
+        self.admin_url = admin_url
+        self.prefix = f"raidesk_bench_{secrets.token_hex(4)}"
+        self.created: list[str] = []
+
+    def url(self, name: str) -> str:
+        """The SQLAlchemy URL of database `name`."""
+        if self.kind == "sqlite":
+            return f"sqlite+aiosqlite:///{self.work / (name + '.db')}"
+        return self.admin_url.rsplit("/", 1)[0] + f"/{self.prefix}_{name}"
+
+    def create_seed(self) -> str:
+        """An empty database for the seed (migrated by `seed_database`)."""
+        if self.kind == "postgres":
+            self._pg(f'CREATE DATABASE "{self.prefix}_seed"')
+            self.created.append(f"{self.prefix}_seed")
+        return self.url("seed")
+
+    def clone_seed(self, name: str) -> str:
+        """A copy of the seeded database for one server."""
+        if self.kind == "sqlite":
+            shutil.copyfile(self.work / "seed.db", self.work / f"{name}.db")
+        else:
+            self._pg(f'CREATE DATABASE "{self.prefix}_{name}" TEMPLATE "{self.prefix}_seed"')
+            self.created.append(f"{self.prefix}_{name}")
+        return self.url(name)
+
+    def drop_all(self) -> None:
+        """Drop every PostgreSQL database this run created."""
+        for name in reversed(self.created):
+            with contextlib.suppress(Exception):
+                self._pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self.created.clear()
+
+    def _pg(self, statement: str) -> None:
+        try:
+            asyncio.run(_pg_admin(self.admin_url, statement))
+        except Exception as exc:
+            raise BenchError(
+                f"PostgreSQL at {self.admin_url} could not be used ({statement}): {exc}; "
+                "start it or pass --database sqlite"
+            ) from exc
 
 
 # --- run -----------------------------------------------------------------------------
@@ -295,6 +399,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--strategies", nargs="+", default=["lua", "lock"], choices=["lua", "lock", "sql"]
     )
     parser.add_argument(
+        "--database",
+        default="postgres",
+        choices=["postgres", "sqlite"],
+        help="the durable store: fresh PostgreSQL databases (default) or SQLite files",
+    )
+    parser.add_argument(
+        "--postgres-url",
+        default=DEFAULT_POSTGRES_URL,
+        help="any database on the PostgreSQL server to create the bench's databases on",
+    )
+    parser.add_argument(
         "--loop", default="auto", choices=["auto", "asyncio", "uvloop"], help="uvicorn --loop"
     )
     parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
@@ -306,7 +421,7 @@ def sale_round(
     *,
     admin_token: str,
     tokens_file: Path,
-    db_path: Path,
+    database_url: str,
     args: argparse.Namespace,
     scratch: Path,
 ) -> SaleRun:
@@ -329,7 +444,7 @@ def sale_round(
     if answered != args.buyers:
         print(f"  warning: {answered} of {args.buyers} purchases were answered", flush=True)
     left = stock_left(server, admin_token, product_id)
-    sold, window = recorded_purchases(db_path, product_id, expect=args.stock - left)
+    sold, window = recorded_purchases(database_url, product_id, expect=args.stock - left)
     if sold > args.stock or left < 0 or sold != args.stock - left:
         raise BenchError(
             f"{server.name}: books do not balance: stock {args.stock}, left {left}, rows {sold}"
@@ -342,92 +457,104 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     ensure_wrk()
     with workdir() as work:
-        redis = RedisProcess(work)
-        secret = "bench-" + "x" * 40
-        seed_db = work / "seed.db"
-        started = time.monotonic()
-        admin_token, tokens = asyncio.run(seed_database(seed_db, secret=secret, buyers=args.buyers))
-        tokens_file = work / "tokens.txt"
-        tokens_file.write_text("\n".join(tokens) + "\n", encoding="utf-8")
-        print(f"seeded {args.buyers} buyers in {time.monotonic() - started:.1f} s", flush=True)
+        dbs = Databases(args.database, work, args.postgres_url)
+        try:
+            return run_all(args, work, dbs)
+        finally:
+            dbs.drop_all()
 
-        servers: dict[str, Server] = {}
-        dbs: dict[str, Path] = {}
-        for number, strategy in enumerate(args.strategies, start=1):
-            dbs[strategy] = work / f"{strategy}.db"
-            shutil.copyfile(seed_db, dbs[strategy])
-            env = base_env(
-                work,
-                strategy,
-                SECRET_KEY=secret,
-                DATABASE_URL=f"sqlite+aiosqlite:///{dbs[strategy]}",
-                # One Redis database per server: product ids restart at 1 in each SQLite file.
-                REDIS_URL=redis.url.rsplit("/", 1)[0] + f"/{number}",
-                PURCHASE_STRATEGY=strategy,
-                RATE_LIMIT_ENABLED="true",
-                RATE_LIMIT_DEFAULT=HUGE,
-                RATE_LIMIT_AUTHENTICATED=HUGE,
-                RATE_LIMIT_ADMIN=HUGE,
-                LOG_LEVEL="INFO",
-            )
-            servers[strategy] = Server(
-                "app.main:create_app", args.workers, env, work, strategy, loop=args.loop
-            )
-        first = servers[args.strategies[0]]
 
-        with running(redis, *servers.values()):
-            print(
-                f"Flash sale: {args.stock} units, {args.buyers} distinct buyers, "
-                f"{args.workers} uvicorn workers per server (loop {args.loop}), real Redis, wrk {args.threads} "
-                f"threads / {args.connections} connections, {args.rounds} interleaved rounds; "
-                f"baseline GET /ping on the {first.name} server; {machine_note()}",
-                flush=True,
-            )
-            # Warm-up: code paths, connection pools and the users' cache entries.
-            run_wrk(
-                first.url + "/ping",
-                duration_s=1,
-                connections=args.connections,
-                threads=args.threads,
-                scratch=work,
-            )
-            variants = {"ping": Variant("ping")} | {s: Variant(s) for s in args.strategies}
-            order = list(variants)
-            for rnd in range(args.rounds):
-                shift = rnd % len(order)
-                for name in order[shift:] + order[:shift]:
-                    if name == "ping":
-                        result = run_wrk(
-                            first.url + "/ping",
-                            duration_s=args.ping_duration,
-                            connections=args.connections,
-                            threads=args.threads,
-                            scratch=work,
-                        )
-                        variants["ping"].wrk_runs.append(result)
-                        print(
-                            f"  round {rnd + 1} ping  {result.rps:8.0f} req/s  "
-                            f"p50 {result.p50_ms:7.2f} ms  p99 {result.p99_ms:7.2f} ms",
-                            flush=True,
-                        )
-                        continue
-                    sale = sale_round(
-                        servers[name],
-                        admin_token=admin_token,
-                        tokens_file=tokens_file,
-                        db_path=dbs[name],
-                        args=args,
+def run_all(args: argparse.Namespace, work: Path, dbs: Databases) -> int:
+    """Seed, start Redis and one server per strategy, run the rounds, report."""
+    redis = RedisProcess(work)
+    secret = "bench-" + "x" * 40
+    started = time.monotonic()
+    seed_url = dbs.create_seed()
+    admin_token, tokens = asyncio.run(seed_database(seed_url, secret=secret, buyers=args.buyers))
+    tokens_file = work / "tokens.txt"
+    tokens_file.write_text("\n".join(tokens) + "\n", encoding="utf-8")
+    print(
+        f"seeded {args.buyers} buyers ({args.database}) in {time.monotonic() - started:.1f} s",
+        flush=True,
+    )
+
+    servers: dict[str, Server] = {}
+    urls: dict[str, str] = {}
+    for number, strategy in enumerate(args.strategies, start=1):
+        urls[strategy] = dbs.clone_seed(strategy)
+        env = base_env(
+            work,
+            strategy,
+            SECRET_KEY=secret,
+            DATABASE_URL=urls[strategy],
+            # One Redis database per server: product ids restart at 1 in each database.
+            REDIS_URL=redis.url.rsplit("/", 1)[0] + f"/{number}",
+            PURCHASE_STRATEGY=strategy,
+            RATE_LIMIT_ENABLED="true",
+            RATE_LIMIT_DEFAULT=HUGE,
+            RATE_LIMIT_AUTHENTICATED=HUGE,
+            RATE_LIMIT_ADMIN=HUGE,
+            LOG_LEVEL="INFO",
+        )
+        servers[strategy] = Server(
+            "app.main:create_app", args.workers, env, work, strategy, loop=args.loop
+        )
+    first = servers[args.strategies[0]]
+
+    with running(redis, *servers.values()):
+        print(
+            f"Flash sale: {args.stock} units, {args.buyers} distinct buyers, "
+            f"{args.workers} uvicorn workers per server (loop {args.loop}), real Redis, "
+            f"{args.database}, wrk {args.threads} threads / {args.connections} connections, "
+            f"{args.rounds} interleaved rounds; "
+            f"baseline GET /ping on the {first.name} server; {machine_note()}",
+            flush=True,
+        )
+        # Warm-up: code paths, connection pools and the users' cache entries.
+        run_wrk(
+            first.url + "/ping",
+            duration_s=1,
+            connections=args.connections,
+            threads=args.threads,
+            scratch=work,
+        )
+        variants = {"ping": Variant("ping")} | {s: Variant(s) for s in args.strategies}
+        order = list(variants)
+        for rnd in range(args.rounds):
+            shift = rnd % len(order)
+            for name in order[shift:] + order[:shift]:
+                if name == "ping":
+                    result = run_wrk(
+                        first.url + "/ping",
+                        duration_s=args.ping_duration,
+                        connections=args.connections,
+                        threads=args.threads,
                         scratch=work,
                     )
-                    variants[name].wrk_runs.append(sale.wrk)
-                    variants[name].sales.append(sale)
+                    variants["ping"].wrk_runs.append(result)
                     print(
-                        f"  round {rnd + 1} {name:5s} {sale.wrk.rps:8.0f} req/s  "
-                        f"p50 {sale.wrk.p50_ms:7.2f} ms  p99 {sale.wrk.p99_ms:7.2f} ms  "
-                        f"sold {sale.sold} in {sale.sell_out_s:.2f} s "
-                        f"({sale.purchases_per_s:.0f}/s)  statuses {sale.wrk.statuses}",
+                        f"  round {rnd + 1} ping  {result.rps:8.0f} req/s  "
+                        f"p50 {result.p50_ms:7.2f} ms  p99 {result.p99_ms:7.2f} ms",
                         flush=True,
                     )
+                    continue
+                sale = sale_round(
+                    servers[name],
+                    admin_token=admin_token,
+                    tokens_file=tokens_file,
+                    database_url=urls[name],
+                    args=args,
+                    scratch=work,
+                )
+                variants[name].wrk_runs.append(sale.wrk)
+                variants[name].sales.append(sale)
+                print(
+                    f"  round {rnd + 1} {name:5s} {sale.wrk.rps:8.0f} req/s  "
+                    f"p50 {sale.wrk.p50_ms:7.2f} ms  p99 {sale.wrk.p99_ms:7.2f} ms  "
+                    f"sold {sale.sold} in {sale.sell_out_s:.2f} s "
+                    f"({sale.purchases_per_s:.0f}/s)  statuses {sale.wrk.statuses}",
+                    flush=True,
+                )
     return report(variants, args)
 
 

@@ -16,8 +16,10 @@ from app.storage.base import ProductRecord
 router = APIRouter(prefix="/api/products", tags=["commerce"])
 
 
-def get_commerce(request: Request) -> CommerceServices:
+async def get_commerce(request: Request) -> CommerceServices:
     """The lifespan-built commerce services."""
+    # async on purpose: FastAPI runs a plain `def` dependency in its thread pool, a thread
+    # hand-off per purchase for a single attribute read.
     resources: Resources = request.app.state.resources
     if resources.commerce is None:
         raise ServiceUnavailableError("Commerce is not available.")

@@ -9,6 +9,7 @@ was lost (Redis restarted empty) still cannot buy twice.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -35,6 +36,7 @@ def check_key(key: str | None) -> str | None:
     return key
 
 
+@functools.lru_cache(maxsize=4096)
 def fingerprint(*, product_id: int, quantity: int) -> str:
     """What makes two purchase requests 'the same body' (hex; product and quantity)."""
     canonical = json.dumps({"product_id": product_id, "quantity": quantity}, sort_keys=True)

@@ -193,6 +193,15 @@ class PurchaseService:
         )
         # Strong references: a task that only the event loop knows may be garbage collected.
         self._settling: set[asyncio.Task[Any]] = set()
+        # Metric children resolved once: `labels()` is a lock and a dict lookup per call.
+        self._outcomes: dict[str, Any] = {}
+        self._units_sold = UNITS_SOLD.labels(strategy)
+
+    def _count(self, outcome: str) -> None:
+        child = self._outcomes.get(outcome)
+        if child is None:
+            child = self._outcomes[outcome] = PURCHASES.labels(self.strategy, outcome)
+        child.inc()
 
     @property
     def _store(self) -> StockStore:
@@ -243,13 +252,13 @@ class PurchaseService:
             else:
                 outcome = await self._buy_with_kv_idempotency(request, self._buy_sql)
         except Exception as exc:
-            PURCHASES.labels(self.strategy, getattr(exc, "code", "error").lower()).inc()
+            self._count(str(getattr(exc, "code", "error")).lower())
             raise
         if outcome.replayed:
-            PURCHASES.labels(self.strategy, "replayed").inc()
+            self._count("replayed")
         else:
-            PURCHASES.labels(self.strategy, "sold").inc()
-            UNITS_SOLD.labels(self.strategy).inc(quantity)
+            self._count("sold")
+            self._units_sold.inc(quantity)
         return outcome
 
     def _record(self, request: _Request, purchase_id: str, at: datetime) -> PurchaseRecord:
