@@ -9,24 +9,12 @@ from typing import Any
 import pytest
 
 from tests.support.fake_model_server import FakeModelServer
-
-LUNG = "CT 영상에서 폐결절을 검출하는 AI 소프트웨어"
-LUNG_CATEGORY = {
-    "code": "SW-CADE-LUNG",
-    "name": "의료영상 검출보조 소프트웨어 (폐결절 CADe)",
-    "description": "CT 영상에서 폐결절 후보를 표시해 판독을 보조",
-    "regulatoryPath": "MFDS 2등급 기술문서 심사",
-}
-STANDARDS_BODY: dict[str, Any] = {
-    "classification": {
-        "isMedicalDevice": True,
-        "riskClass": "II",
-        "category": LUNG_CATEGORY["name"],
-    },
-    "category": LUNG_CATEGORY,
-    "purposeMechanism": "딥러닝 기반 폐결절 검출 보조",
-}
-USER_PASSWORD = "correct horse battery staple"
+from tests.support.regulatory_samples import (  # noqa: F401 - re-exported to tests
+    LUNG,
+    LUNG_CATEGORY,
+    STANDARDS_BODY,
+    USER_PASSWORD,
+)
 
 
 def classify_answer(risk: Any = "2등급", device: Any = "true") -> str:
