@@ -134,22 +134,12 @@ def _stream(
 
 
 @router.post("/api/stream/classify", summary="Classify (SSE)", responses=_SSE_DOC)
+# The frontend's older path: the very same endpoint, not a copy of it.
+@router.post("/api/classify/stream", summary="Classify (SSE, alias)", responses=_SSE_DOC)
 async def stream_classify(
     body: ClassifyRequest, service: RegulatoryDep, settings: SettingsDep, _caller: RegulatoryCaller
 ) -> EventStreamResponse:
     """status → token* → result → done, then [DONE]."""
-
-    async def run(sink: TokenSink) -> Any:
-        return await service.classify(req=body, on_token=sink)
-
-    return _stream(service, settings, "classify", run)
-
-
-@router.post("/api/classify/stream", summary="Classify (SSE, alias)", responses=_SSE_DOC)
-async def classify_stream_alias(
-    body: ClassifyRequest, service: RegulatoryDep, settings: SettingsDep, _caller: RegulatoryCaller
-) -> EventStreamResponse:
-    """The same stream as POST /api/stream/classify."""
 
     async def run(sink: TokenSink) -> Any:
         return await service.classify(req=body, on_token=sink)
