@@ -8,6 +8,7 @@ bottleneck, not the server. Results come from a Lua `done()` hook that prints on
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -246,6 +247,15 @@ def running(*servers: Server | RedisProcess) -> Iterator[None]:
         for server in reversed(started):
             with contextlib.suppress(Exception):
                 server.stop()
+
+
+def add_wrk_options(parser: argparse.ArgumentParser) -> None:
+    """The load options every HTTP bench shares (rounds of wrk against interleaved servers)."""
+    parser.add_argument("--duration", type=float, default=10, help="seconds per measured round")
+    parser.add_argument("--rounds", type=int, default=3, help="measured rounds per variant")
+    parser.add_argument("--connections", type=int, default=64, help="wrk connections")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--warmup", type=float, default=2, help="seconds of warm-up per server")
 
 
 def base_env(work: Path, name: str, **extra: str) -> dict[str, str]:

@@ -22,6 +22,7 @@ from bench.harness import (
     RedisProcess,
     Series,
     Server,
+    add_wrk_options,
     base_env,
     ensure_wrk,
     format_table,
@@ -46,11 +47,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(prog="python -m bench.middleware_overhead")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn workers per server")
-    parser.add_argument("--duration", type=float, default=10, help="seconds per measured round")
-    parser.add_argument("--connections", type=int, default=64, help="wrk connections")
-    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
-    parser.add_argument("--rounds", type=int, default=3, help="measured rounds per variant")
-    parser.add_argument("--warmup", type=float, default=2, help="seconds of warm-up per server")
+    add_wrk_options(parser)
     parser.add_argument(
         "--redis", action="store_true", help="run a private redis-server and set REDIS_URL"
     )

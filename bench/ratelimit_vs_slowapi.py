@@ -39,6 +39,7 @@ from bench.harness import (
     RedisProcess,
     Series,
     Server,
+    add_wrk_options,
     base_env,
     ensure_wrk,
     format_table,
@@ -293,11 +294,7 @@ def _hit_sync(store: Any, check: Any) -> bool:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(prog="python -m bench.ratelimit_vs_slowapi")
-    parser.add_argument("--duration", type=float, default=10, help="seconds per wrk round")
-    parser.add_argument("--rounds", type=int, default=3, help="measured rounds per variant")
-    parser.add_argument("--connections", type=int, default=64, help="wrk connections")
-    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
-    parser.add_argument("--warmup", type=float, default=2, help="seconds of warm-up per server")
+    add_wrk_options(parser)
     parser.add_argument(
         "--slowapi-strategy",
         default="fixed-window",
