@@ -435,7 +435,15 @@ class PurchaseService:
                 return
             # The stock key is gone but the reservation is not: rebuild, then release.
             if self._keeper is not None:
-                await self._keeper.rehydrate(reservation.product_id)
+                try:
+                    await self._keeper.rehydrate(reservation.product_id)
+                except StockStoreUnavailable:
+                    _log.warning(
+                        "release_deferred_to_reconciler",
+                        product_id=reservation.product_id,
+                        purchase_id=reservation.purchase_id,
+                    )
+                    return
 
     async def _confirm(
         self, reservation: Reservation, request: _Request, receipt: PurchaseReceipt
@@ -452,6 +460,11 @@ class PurchaseService:
                     response_json=receipt.to_json(),
                     idempotency_ttl_ms=self._idem_ttl_ms,
                 )
+                if reply.status == "MISSING":
+                    # Redis lost the key (restarted empty): rebuild it, then confirm again. The
+                    # rebuild may hit the same restart, so it shares the confirm's backoff.
+                    await self._keeper.rehydrate(reservation.product_id)
+                    continue
             except StockStoreUnavailable:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 1.0)
@@ -465,9 +478,6 @@ class PurchaseService:
                     purchase_id=reservation.purchase_id,
                 )
                 return
-            if reply.status == "MISSING":
-                await self._keeper.rehydrate(reservation.product_id)
-                continue
             if reply.status == "OVERSOLD":
                 # The reservation was lost (Redis restarted empty) and its units were sold again
                 # meanwhile: this row would be a second sale of the same unit. Undo it.

@@ -311,3 +311,77 @@ async def test_redis_lost_between_missing_stock_and_rebuild_is_a_503(
         assert response.json()["code"] == "STOCK_STORE_UNAVAILABLE"
         assert response.headers["retry-after"] == "1"
         assert await sold_in_sql(client, pid) == 0
+
+
+async def test_redis_lost_again_while_a_recorded_purchase_is_confirmed_still_settles(
+    shop_factory: Any, redis_client: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis restarts empty after the row committed, and the rebuild hits the restart once."""
+    from app.storage.base import StockStoreUnavailable
+
+    confirm, rehydrate = RedisStockStore.confirm, RedisStockStore.rehydrate
+    faults = {"flush": 1, "rebuild": 1}
+
+    async def confirm_after_flush(self: RedisStockStore, **kwargs: Any) -> Any:
+        if faults["flush"]:
+            faults["flush"] -= 1
+            await redis_client.flushall()  # the reservation and the stock key are gone
+        return await confirm(self, **kwargs)
+
+    async def rebuild_fails_once(self: RedisStockStore, *args: Any, **kwargs: Any) -> Any:
+        if faults["rebuild"]:
+            faults["rebuild"] -= 1
+            raise StockStoreUnavailable("ConnectionError")
+        return await rehydrate(self, *args, **kwargs)
+
+    async with shop_factory() as (_app, client):
+        pid = (await create_product(client, initial_stock=5))["id"]
+        monkeypatch.setattr(RedisStockStore, "confirm", confirm_after_flush)
+        monkeypatch.setattr(RedisStockStore, "rehydrate", rebuild_fails_once)
+        response = await client.post(
+            f"/api/purchase/{pid}", json={"quantity": 2}, headers=user("a")
+        )
+        assert response.status_code == 201, response.text
+        assert faults == {"flush": 0, "rebuild": 0}
+        level = await inventory(client, pid)
+        # Rebuilt from SQL, where the row is: the two units count as sold exactly once.
+        assert (level["stock"], level["sold"], level["reserved"]) == (3, 2, 0)
+        assert await sold_in_sql(client, pid) == 2
+
+
+async def test_redis_lost_while_a_failed_purchase_gives_units_back_is_a_clean_503(
+    shop_factory: Any, redis_client: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The insert fails, the stock key is gone and the rebuild fails: no 500, nothing sold."""
+    from app.storage.base import StockStoreUnavailable
+
+    release = RedisStockStore.release
+    rebuilds: list[int] = []
+
+    async def release_after_losing_stock(self: RedisStockStore, **kwargs: Any) -> Any:
+        # The reservation survives, the stock key does not: release answers MISSING.
+        await redis_client.delete(ProductKeys(kwargs["product_id"]).stock)
+        return await release(self, **kwargs)
+
+    async def rebuild_fails(_self: Any, ledger: Any, **_kwargs: Any) -> Any:
+        rebuilds.append(ledger.product.id)
+        raise StockStoreUnavailable("ConnectionError")
+
+    async with shop_factory() as (app, client):
+        pid = (await create_product(client, initial_stock=5))["id"]
+        async with app.state.resources.engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "CREATE TRIGGER refuse_all BEFORE INSERT ON purchases "
+                    "BEGIN SELECT RAISE(ABORT, 'injected'); END"
+                )
+            )
+        monkeypatch.setattr(RedisStockStore, "release", release_after_losing_stock)
+        monkeypatch.setattr(RedisStockStore, "rehydrate", rebuild_fails)
+        response = await client.post(
+            f"/api/purchase/{pid}", json={"quantity": 1}, headers=user("a")
+        )
+        assert response.status_code == 503, response.text
+        assert response.json()["code"] == "PURCHASE_NOT_RECORDED"
+        assert rebuilds == [pid]
+        assert await sold_in_sql(client, pid) == 0
