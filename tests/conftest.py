@@ -211,8 +211,26 @@ def sql_backend(request: pytest.FixtureRequest) -> Backend:
 
 
 # --- real HTTP ----------------------------------------------------------------------
+SERVER_LOGS = pytest.StashKey[list[Path]]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A failed live-server test shows the server's error lines (the 500's traceback is there)."""
+    report = yield
+    if report.when == "call" and report.failed:
+        for path in item.stash.get(SERVER_LOGS, []):
+            lines = path.read_text(errors="replace").splitlines() if path.exists() else []
+            errors = [line for line in lines if '"level": "error"' in line][-20:]
+            if errors:
+                report.sections.append((f"server errors ({path.name})", "\n".join(errors)))
+    return report
+
+
 @pytest.fixture
-def live_server_factory(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
+def live_server_factory(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Callable[..., LiveServer]]:
     """Start uvicorn (optionally several workers) with env overrides; stopped after the test."""
     started: list[LiveServer] = []
 
@@ -232,10 +250,10 @@ def live_server_factory(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
             metrics_dir = tmp_path / f"prom-{len(started)}"
             metrics_dir.mkdir()
             base["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
-        server = LiveServer(
-            env={**base, **env}, workers=workers, log_path=tmp_path / f"server-{len(started)}.log"
-        )
+        log_path = tmp_path / f"server-{len(started)}.log"
+        server = LiveServer(env={**base, **env}, workers=workers, log_path=log_path)
         started.append(server)
+        request.node.stash.setdefault(SERVER_LOGS, []).append(log_path)
         server.start()
         return server
 
