@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import time
 from collections.abc import AsyncIterator
@@ -14,8 +15,8 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from app.config import Settings
-from app.logging import get_logger
-from app.metrics import mark_process_dead
+from app.logging import access_log, get_logger
+from app.metrics import METRICS_BUFFER, mark_process_dead
 from app.ratelimit.limiter import RateLimiter
 from app.resources import HealthCheck, Resources
 from app.services.auth import AuthService
@@ -142,6 +143,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.resources = resources
     if resources.auth is not None:
         app.state.principal_resolver = resources.auth.resolve_principal
+    # Everything built so far (modules, routes, models, clients) lives as long as the process:
+    # moved out of the collector's generations, the full collections that request garbage
+    # triggers no longer walk it again and again (docs/decisions/0004-one-edge-layer.md).
+    gc.collect()
+    gc.freeze()
     _log.info(
         "startup",
         environment=settings.environment,
@@ -153,5 +159,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await close_resources(resources)
+        METRICS_BUFFER.flush()
         mark_process_dead(os.getpid())
+        access_log.flush()
         _log.info("shutdown")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import json
 import logging
 import re
@@ -87,7 +86,15 @@ def _add_request_id(
     return event_dict
 
 
-_js = functools.partial(json.dumps, ensure_ascii=False)
+_json_text = json.JSONEncoder(ensure_ascii=False).encode
+
+
+@lru_cache(maxsize=8192)
+def _masked_json(text: str) -> str:
+    """`text` masked and as a JSON string literal; paths, routes and clients repeat, so cached."""
+    return _json_text(mask_text(text))
+
+
 _second_cache: list[Any] = [None, ""]
 
 
@@ -106,20 +113,26 @@ class AccessLogWriter:
 
     The access line is the one log line every request pays for; going through stdlib logging
     and the structlog processor chain cost more than all the other middleware together
-    (docs/benchmarks.md). Same fields, same masking, same stream as every other line; the
-    stream is flushed at most every 100 ms instead of once per line.
+    (docs/benchmarks.md). Same fields, same masking, same stream as every other line. Lines
+    are kept here and written in one call at most every 100 ms (or every `MAX_PENDING`
+    lines): with `PYTHONUNBUFFERED=1`, as in our Dockerfile and most container images, the
+    stream itself would otherwise make one write(2) per request. A hard kill loses at most
+    those 100 ms of access lines; shutdown writes them out.
     """
 
     FLUSH_DELAY_S = 0.1
+    MAX_PENDING = 1024
 
     def __init__(self) -> None:
         self.stream: Any = None
         self.info_enabled = True
         self.as_json = True
         self._flush_pending = False
+        self._pending: list[str] = []
 
     def configure(self, *, stream: Any, level: str, fmt: str) -> None:
         """Bind to the stream and level chosen by `configure_logging`."""
+        self.flush()  # lines meant for the previous stream go there
         self.stream = stream
         self.info_enabled = logging.getLevelName(level) <= logging.INFO
         self.as_json = fmt == "json"
@@ -151,20 +164,24 @@ class AccessLogWriter:
             )
             return
         # Hand-assembled JSON: json.dumps of a dict was the largest single cost of a /ping.
-        # Free text (path, route, client) is escaped; the rest are an HTTP method token, numbers
-        # and a request id that RequestContextMiddleware has already sanitised.
+        # Text fields are masked and escaped (cached: they repeat); request ids are ours or
+        # incoming ones that passed `sane_request_id` (no quotes, nothing a mask would hide).
         request_id = current_request_id()
         line = (
-            f'{{"method": {_js(method)}, "path": {_js(mask_text(path))}, "route": {_js(route)}, '
-            f'"status_code": {int(status_code)}, "duration_ms": {float(duration_ms)!r}, '
-            f'"client": {_js(None if client is None else mask_text(client))}, '
+            f'{{"method": {_masked_json(method)}, "path": {_masked_json(path)}, '
+            f'"route": {_masked_json(route)}, "status_code": {int(status_code)}, '
+            f'"duration_ms": {float(duration_ms)!r}, '
+            f'"client": {"null" if client is None else _masked_json(client)}, '
             f'"event": "request", "level": "{"error" if error else "info"}", '
             f'"timestamp": "{_iso_now()}"'
-            + ("" if request_id is None else f', "request_id": {_js(request_id)}')
+            + ("" if request_id is None else f', "request_id": "{request_id}"')
             + "}\n"
         )
-        self.stream.write(line)
-        if not self._flush_pending:
+        pending = self._pending
+        pending.append(line)
+        if len(pending) >= self.MAX_PENDING:
+            self.flush()
+        elif not self._flush_pending:
             try:
                 loop = asyncio.get_running_loop()
             except RuntimeError:
@@ -174,12 +191,15 @@ class AccessLogWriter:
             loop.call_later(self.FLUSH_DELAY_S, self.flush)
 
     def flush(self) -> None:
-        """Push buffered lines out."""
+        """Write the pending lines out, in one call."""
         self._flush_pending = False
+        lines, self._pending = self._pending, []
         stream = self.stream
         if stream is not None:
             # A stream closed at interpreter exit has nothing left to flush.
             with contextlib.suppress(OSError, ValueError):
+                if lines:
+                    stream.write("".join(lines))
                 stream.flush()
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from app.errors import PayloadTooLargeError, problem_bytes
+from app.errors import PayloadTooLargeError
+from app.middleware.problem import send_problem
 from app.middleware.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -25,7 +26,7 @@ class BodyLimitMiddleware:
                 except ValueError:
                     declared = -1
                 if declared > self.max_bytes or declared < 0:
-                    await self._reject(scope, send)
+                    await send_payload_too_large(scope, send, self.max_bytes)
                     return
                 has_body = declared > 0
                 break
@@ -56,7 +57,7 @@ class BodyLimitMiddleware:
             if tripped:
                 if message["type"] == "http.response.start" and not response_started:
                     response_started = True
-                    await self._reject(scope, send)
+                    await send_payload_too_large(scope, send, self.max_bytes)
                 return
             if message["type"] == "http.response.start":
                 response_started = True
@@ -64,20 +65,10 @@ class BodyLimitMiddleware:
 
         await self.app(scope, limited_receive, guarded_send)
         if tripped and not response_started:
-            await self._reject(scope, send)
+            await send_payload_too_large(scope, send, self.max_bytes)
 
-    async def _reject(self, scope: Scope, send: Send) -> None:
-        error = PayloadTooLargeError(f"The request body exceeds {self.max_bytes} bytes.")
-        status, body = problem_bytes(error, instance=scope["path"])
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"application/problem+json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+
+async def send_payload_too_large(scope: Scope, send: Send, max_bytes: int) -> None:
+    """Answer 413 and close the connection (the unread body cannot be skipped safely)."""
+    error = PayloadTooLargeError(f"The request body exceeds {max_bytes} bytes.")
+    await send_problem(scope, send, error, [(b"connection", b"close")])

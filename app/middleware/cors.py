@@ -1,8 +1,8 @@
-"""CORS for the browser frontend, as plain ASGI.
+"""CORS for the browser frontend: the configured origins, with credentials.
 
 Starlette's CORSMiddleware builds a `Headers` object for every request and a `MutableHeaders`
-for every response, which made it one of the costlier layers on a bare route; this one scans
-the raw headers once and touches nothing when there is no `Origin`.
+for every response; here the edge layer's one scan of the raw headers finds `Origin` and the
+preflight fields, and requests without `Origin` (every non-browser client) cost nothing.
 """
 
 from __future__ import annotations
@@ -10,72 +10,42 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from app.errors import HTTPStatusError, problem_bytes
-from app.middleware.types import ASGIApp, Message, Receive, Scope, Send
+from app.middleware.types import Scope, Send
 
 _METHODS = b"DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT"
 _MAX_AGE = b"600"
 
 
-class CorsMiddleware:
-    """Allow the configured origins (with credentials); answer preflights without the app."""
+class CorsPolicy:
+    """Allow the configured origins (echoed, with credentials); answer preflights itself."""
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        allow_origins: Sequence[str],
-        expose_headers: Sequence[str] = (),
-    ) -> None:
-        self.app = app
+    def __init__(self, *, allow_origins: Sequence[str], expose_headers: Sequence[str] = ()) -> None:
         self.allow_any = "*" in allow_origins
         self.allowed = frozenset(o.encode("latin-1") for o in allow_origins if o != "*")
         self.expose = ", ".join(expose_headers).encode("latin-1")
 
-    def _origin_allowed(self, origin: bytes) -> bool:
+    def origin_allowed(self, origin: bytes) -> bool:
+        """Whether a browser page from `origin` may read our responses."""
         return self.allow_any or origin in self.allowed
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        origin = None
-        request_method = None
-        request_headers = None
-        for name, value in scope["headers"]:
-            if name == b"origin":
-                origin = value
-            elif name == b"access-control-request-method":
-                request_method = value
-            elif name == b"access-control-request-headers":
-                request_headers = value
-        if origin is None:
-            await self.app(scope, receive, send)
-            return
-        if scope["method"] == "OPTIONS" and request_method is not None:
-            await self._preflight(scope, send, origin, request_headers)
-            return
-        allowed = self._origin_allowed(origin)
-        extra = [(b"vary", b"Origin")]
-        if allowed:
+    def response_headers(self, origin: bytes) -> list[tuple[bytes, bytes]]:
+        """The CORS headers of an ordinary response to a request that sent `Origin`."""
+        headers = [(b"vary", b"Origin")]
+        if self.origin_allowed(origin):
             # With credentials the origin is echoed, never "*" (browsers refuse "*" then).
-            extra += [
+            headers += [
                 (b"access-control-allow-origin", origin),
                 (b"access-control-allow-credentials", b"true"),
             ]
             if self.expose:
-                extra.append((b"access-control-expose-headers", self.expose))
+                headers.append((b"access-control-expose-headers", self.expose))
+        return headers
 
-        async def send_with_cors(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), *extra]
-            await send(message)
-
-        await self.app(scope, receive, send_with_cors)
-
-    async def _preflight(
+    async def preflight(
         self, scope: Scope, send: Send, origin: bytes, request_headers: bytes | None
     ) -> None:
-        if not self._origin_allowed(origin):
+        """Answer an `OPTIONS` preflight: 200 with the allowances, or a 400 problem."""
+        if not self.origin_allowed(origin):
             status, body = problem_bytes(
                 HTTPStatusError(400, "This origin may not call the API from a browser."),
                 instance=scope["path"],

@@ -1,9 +1,5 @@
-"""Rate limiting as plain ASGI, between CORS and the body limit.
-
-Per request: admin allowlist → exemptions → caller (principal, resolved once and shared with the
-route's dependencies) → the route's limits (settings patterns and `@limit` declarations) → one
-atomic store call → 429 / 503 problem or the request, with the rate-limit headers either way.
-"""
+"""Rate limiting for HTTP requests: the gate the edge layer runs after CORS and before the body
+limit, and the same gate as a stand-alone ASGI layer for apps without the edge."""
 
 from __future__ import annotations
 
@@ -23,12 +19,13 @@ from app.errors import (
     IpNotAllowedError,
     RateLimiterUnavailableError,
     RateLimitExceededError,
-    problem_bytes,
 )
 from app.logging import get_logger
-from app.metrics import RATE_LIMIT_DECISIONS
+from app.metrics import METRICS_BUFFER, RATE_LIMIT_DECISIONS
+from app.middleware.problem import send_problem
 from app.middleware.types import ASGIApp, Message, Receive, Scope, Send
 from app.principal import Principal
+from app.ratelimit.items import LimitCheck
 from app.ratelimit.limiter import LimitOutcome, RateLimiter
 from app.ratelimit.policy import SAFE_METHODS, RateLimitPolicy, RouteRule
 from app.storage.memory.rate_limit import MemoryRateLimitStore
@@ -42,17 +39,17 @@ ROUTE_CACHE_SIZE = 4096
 _MISSING = object()
 
 
-class RateLimitMiddleware:
-    """Apply every limit of DESIGN §6 to HTTP requests and report them in headers."""
+# Identity → checks (and their policy header) memo: the same callers come back again and again.
+PLAN_CACHE_SIZE = 8192
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        settings: Settings,
-        limiter: RateLimiter | None = None,
-    ) -> None:
-        self.app = app
+
+class RateLimitGate:
+    """Apply every limit of DESIGN §6 to one HTTP request; used by the edge layer (and alone by
+    `RateLimitMiddleware`). Per request: admin allowlist → exemptions → caller (principal,
+    resolved once and shared with the route's dependencies) → the route's limits → one atomic
+    store call → a 429 / 503 problem, or the rate-limit headers for the response."""
+
+    def __init__(self, *, settings: Settings, limiter: RateLimiter | None = None) -> None:
         self.enabled = settings.rate_limit_enabled
         self.policy = RateLimitPolicy.from_settings(settings)
         self.jitter_s = settings.rate_limit_retry_jitter_s
@@ -60,40 +57,38 @@ class RateLimitMiddleware:
         self._settings = settings
         self._limiter = limiter
         self._declared: list[tuple[Any, RouteRule]] | None = None
-        self._route_cache: dict[tuple[str, str], list[RouteRule] | None] = {}
+        self._route_cache: dict[tuple[str, str], tuple[RouteRule, ...] | None] = {}
+        self._plans: dict[tuple[Any, ...], tuple[tuple[LimitCheck, ...], bytes]] = {}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def admit(
+        self, scope: Scope, receive: Receive, send: Send
+    ) -> tuple[Receive, list[tuple[bytes, bytes]]] | None:
+        """None when the request was answered here (403 / 429 / 503); else the `receive` the
+        app must use and the headers to add to its response."""
         method: str = scope["method"]
         path: str = scope["path"]
         state = scope.setdefault("state", {})
         client_ip = state.get("client_ip") or (scope.get("client") or ("unknown",))[0]
         if self.policy.admin_allowlist and self.policy.admin_denied(method, path, client_ip):
-            RATE_LIMIT_DECISIONS.labels("admin", "ip_denied").inc()
+            METRICS_BUFFER.count(RATE_LIMIT_DECISIONS, ("admin", "ip_denied"))
             denied = IpNotAllowedError("This address may not use admin endpoints.")
-            await _send_problem(scope, send, denied, [])
-            return
+            await send_problem(scope, send, denied, [])
+            return None
         if not self.enabled:
-            await self.app(scope, receive, send)
-            return
+            return receive, []
         app = scope.get("app")
         rules = self._rules_for(app, scope, method, path)
         if rules is None:  # exempt
-            await self.app(scope, receive, send)
-            return
+            return receive, []
         username = None
         if any(rule.key == "ip_and_username" for rule in rules):
             receive, username = await _read_username(scope, receive)
         principal = await _resolve_principal(scope, state, app)
-        checks = self.policy.checks(
-            client_ip=client_ip, principal=principal, rules=rules, username=username
-        )
+        checks, policy_header = self._plan(rules, client_ip, principal, username)
         outcome = await self._limiter_for(app).hit(
             checks, route=rules[0].name if rules else "global", write=method not in SAFE_METHODS
         )
-        headers = self._headers(outcome)
+        headers = self._headers(outcome, policy_header)
         if outcome.outcome == "rejected":
             retry = math.ceil(outcome.retry_after_s + random.uniform(0, self.jitter_s))
             headers.append((b"retry-after", str(max(1, retry)).encode()))
@@ -101,27 +96,48 @@ class RateLimitMiddleware:
                 f"Rate limit exceeded; retry in {max(1, retry)} s.",
                 details={"retry_after_s": max(1, retry)},
             )
-            await _send_problem(scope, send, error, headers)
-            return
+            await send_problem(scope, send, error, headers)
+            return None
         if outcome.outcome == "error_closed":
             headers.append((b"retry-after", str(max(1, math.ceil(self.store_retry_s))).encode()))
             error = RateLimiterUnavailableError(
                 "The rate limiter cannot reach its store; retry shortly."
             )
-            await _send_problem(scope, send, error, headers)
-            return
-        if not headers:
-            await self.app(scope, receive, send)
-            return
+            await send_problem(scope, send, error, headers)
+            return None
+        return receive, headers
 
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), *headers]
-            await send(message)
+    def _plan(
+        self,
+        rules: tuple[RouteRule, ...],
+        client_ip: str,
+        principal: Principal | None,
+        username: str | None,
+    ) -> tuple[tuple[LimitCheck, ...], bytes]:
+        """The checks of this caller on these routes, and their `RateLimit-Policy` (memoised)."""
+        key = (
+            rules,
+            client_ip,
+            None if principal is None else principal.user_id,
+            principal is not None and principal.is_admin,
+            username,
+        )
+        plan = self._plans.get(key)
+        if plan is None:
+            checks = tuple(
+                self.policy.checks(
+                    client_ip=client_ip, principal=principal, rules=rules, username=username
+                )
+            )
+            plan = (checks, self.policy.policy_header(checks).encode())
+            if len(self._plans) >= PLAN_CACHE_SIZE:
+                self._plans.clear()  # one-off callers churn; a reset is O(1) amortised
+            self._plans[key] = plan
+        return plan
 
-        await self.app(scope, receive, send_with_headers)
-
-    def _rules_for(self, app: Any, scope: Scope, method: str, path: str) -> list[RouteRule] | None:
+    def _rules_for(
+        self, app: Any, scope: Scope, method: str, path: str
+    ) -> tuple[RouteRule, ...] | None:
         """The route rules of this request, or None when it is exempt (cached per path)."""
         key = (method, path)
         cached = self._route_cache.get(key, _MISSING)
@@ -135,7 +151,7 @@ class RateLimitMiddleware:
         self._route_cache[key] = rules
         return rules
 
-    def _match(self, app: Any, scope: Scope, method: str, path: str) -> list[RouteRule]:
+    def _match(self, app: Any, scope: Scope, method: str, path: str) -> tuple[RouteRule, ...]:
         rules: list[RouteRule] = []
         rule = self.policy.match_rule(method, path)
         if rule is not None:
@@ -148,7 +164,7 @@ class RateLimitMiddleware:
             match, _child = route.matches(scope)
             if match == Match.FULL:
                 rules.append(declared)
-        return rules
+        return tuple(rules)
 
     def _limiter_for(self, app: Any) -> RateLimiter:
         if self._limiter is None:
@@ -166,22 +182,54 @@ class RateLimitMiddleware:
             self._limiter = limiter
         return self._limiter
 
-    def _headers(self, outcome: LimitOutcome) -> list[tuple[bytes, bytes]]:
-        tightest = outcome.tightest()
-        if tightest is None or outcome.decision is None:
+    @staticmethod
+    def _headers(outcome: LimitOutcome, policy_header: bytes) -> list[tuple[bytes, bytes]]:
+        decision = outcome.decision
+        if decision is None or not outcome.checks:
             return []
-        check, result = tightest
-        current = ", ".join(
-            f'"{c.policy}";r={r.remaining};t={r.reset_s}'
-            for c, r in zip(outcome.checks, outcome.decision.results, strict=True)
-        )
+        check, result = outcome.tightest()  # type: ignore[misc]  # not None with a decision
+        parts = []
+        for c, r in zip(outcome.checks, decision.results, strict=True):
+            # WindowResult.reset_s, inlined: this runs for every limited response.
+            ms = r.retry_ms if r.remaining <= 0 else r.rollover_ms
+            parts.append(f'"{c.policy}";r={r.remaining};t={-(-ms // 1000) if ms > 0 else 0}')
+        current = ", ".join(parts)
         return [
-            (b"ratelimit-policy", self.policy.policy_header(outcome.checks).encode()),
+            (b"ratelimit-policy", policy_header),
             (b"ratelimit", current.encode()),
-            (b"x-ratelimit-limit", str(check.item.amount).encode()),
-            (b"x-ratelimit-remaining", str(result.remaining).encode()),
-            (b"x-ratelimit-reset", str(result.reset_s).encode()),
+            (b"x-ratelimit-limit", b"%d" % check.item.amount),
+            (b"x-ratelimit-remaining", b"%d" % result.remaining),
+            (b"x-ratelimit-reset", b"%d" % result.reset_s),
         ]
+
+
+class RateLimitMiddleware:
+    """The rate-limit gate as its own ASGI layer (the full app runs it inside `EdgeMiddleware`)."""
+
+    def __init__(
+        self, app: ASGIApp, *, settings: Settings, limiter: RateLimiter | None = None
+    ) -> None:
+        self.app = app
+        self.gate = RateLimitGate(settings=settings, limiter=limiter)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        admitted = await self.gate.admit(scope, receive, send)
+        if admitted is None:
+            return
+        receive, headers = admitted
+        if not headers:
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), *headers]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 async def _resolve_principal(scope: Scope, state: dict[str, Any], app: Any) -> Principal | None:
@@ -250,21 +298,3 @@ def _username_from(scope: Scope, body: bytes) -> str | None:
         if isinstance(value, str) and value.strip():
             return value[:256]
     return None
-
-
-async def _send_problem(
-    scope: Scope, send: Send, error: AppError, headers: list[tuple[bytes, bytes]]
-) -> None:
-    status, body = problem_bytes(error, instance=scope["path"])
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/problem+json"),
-                (b"content-length", str(len(body)).encode()),
-                *headers,
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})

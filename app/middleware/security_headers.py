@@ -1,8 +1,6 @@
-"""Security headers on every response, with a CSP that still lets Swagger UI / ReDoc render."""
+"""Security headers for every response, with a CSP that still lets Swagger UI / ReDoc render."""
 
 from __future__ import annotations
-
-from app.middleware.types import ASGIApp, Message, Receive, Scope, Send
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
 # FastAPI's docs pages load their bundles from jsDelivr and start them with an inline script.
@@ -13,9 +11,12 @@ DOCS_CSP = (
     "https://cdn.redoc.ly; worker-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'"
 )
 HSTS = "max-age=31536000; includeSubDomains"
+DOCS_PATHS = ("/docs", "/redoc")
+
+RawHeaders = tuple[tuple[bytes, bytes], ...]
 
 
-def _encoded(*pairs: tuple[str, str]) -> tuple[tuple[bytes, bytes], ...]:
+def _encoded(*pairs: tuple[str, str]) -> RawHeaders:
     return tuple((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in pairs)
 
 
@@ -34,29 +35,10 @@ _HEADERS = {
     for docs in (False, True)
     for https in (False, True)
 }
+# A route may set one of these itself (e.g. a stricter CSP); then its value wins.
+SECURITY_HEADER_NAMES = frozenset(name for headers in _HEADERS.values() for name, _ in headers)
 
 
-class SecurityHeadersMiddleware:
-    """Add nosniff, frame denial, referrer policy, CSP and (over https) HSTS."""
-
-    def __init__(self, app: ASGIApp, *, docs_paths: tuple[str, ...] = ("/docs", "/redoc")):
-        self.app = app
-        self.docs_paths = docs_paths
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        docs = scope["path"].startswith(self.docs_paths)
-        extra = _HEADERS[(docs, scope.get("scheme") == "https")]
-
-        async def send_wrapper(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", ()))
-                present = {name.lower() for name, _ in headers}
-                # A route may set its own value (e.g. a stricter CSP); ours is the default.
-                headers.extend(h for h in extra if h[0] not in present)
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, send_wrapper)
+def security_headers(path: str, scheme: str | None) -> RawHeaders:
+    """nosniff, frame denial, referrer policy, CSP (looser on the docs pages), HSTS over https."""
+    return _HEADERS[(path.startswith(DOCS_PATHS), scheme == "https")]

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from app.logging import get_logger
-from app.metrics import RATE_LIMIT_DECISIONS
+from app.metrics import METRICS_BUFFER, RATE_LIMIT_DECISIONS
 from app.ratelimit.items import LimitCheck, StoreDecision, WindowResult
 from app.storage.base import RateLimitStore
 
@@ -17,9 +16,10 @@ Outcome = Literal["allowed", "rejected", "error_open", "error_closed"]
 _log = get_logger("app.ratelimit")
 
 
-@dataclass(frozen=True, slots=True)
-class LimitOutcome:
+class LimitOutcome(NamedTuple):
     """What happened to one request; `decision` is None when the store could not answer."""
+
+    # A NamedTuple, not a frozen dataclass: one is built per request, at a third of the cost.
 
     outcome: Outcome
     checks: tuple[LimitCheck, ...]
@@ -34,10 +34,20 @@ class LimitOutcome:
         """The limit that rejected (longest wait) or, when allowed, the one with least left."""
         if self.decision is None or not self.checks:
             return None
-        pairs = list(zip(self.checks, self.decision.results, strict=True))
-        if not self.decision.allowed:
-            return max(pairs, key=lambda p: p[1].retry_ms)
-        return min(pairs, key=lambda p: (p[1].remaining, -p[1].rollover_ms))
+        best: tuple[LimitCheck, WindowResult] | None = None
+        for check, result in zip(self.checks, self.decision.results, strict=True):
+            if best is None:
+                best = (check, result)
+                continue
+            other = best[1]
+            if not self.decision.allowed:
+                if result.retry_ms > other.retry_ms:
+                    best = (check, result)
+            elif result.remaining < other.remaining or (
+                result.remaining == other.remaining and result.rollover_ms > other.rollover_ms
+            ):
+                best = (check, result)
+        return best
 
     @property
     def retry_after_s(self) -> float:
@@ -82,7 +92,7 @@ class RateLimiter:
     ) -> LimitOutcome:
         """Count the request in every limit of `checks`, or in none if any limit is used up."""
         checks = tuple(checks)
-        if not self.store_down:
+        if self._down_until == 0.0 or not self.store_down:
             try:
                 decision = await self.store.hit(checks, cost=cost)
             except Exception as exc:  # any store failure is a policy decision, never a 500
@@ -95,11 +105,11 @@ class RateLimiter:
             else:
                 self._down_until = 0.0
                 outcome: Outcome = "allowed" if decision.allowed else "rejected"
-                RATE_LIMIT_DECISIONS.labels(route, outcome).inc()
+                METRICS_BUFFER.count(RATE_LIMIT_DECISIONS, (route, outcome))
                 return LimitOutcome(outcome, checks, decision)
         fail_open = self.fail_open_writes if write else self.fail_open_reads
         outcome = "error_open" if fail_open else "error_closed"
-        RATE_LIMIT_DECISIONS.labels(route, outcome).inc()
+        METRICS_BUFFER.count(RATE_LIMIT_DECISIONS, (route, outcome))
         return LimitOutcome(outcome, checks)
 
     async def aclose(self) -> None:

@@ -40,7 +40,9 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "route"
 
 
-@dataclass(frozen=True, slots=True)
+# eq=False: rules are built once per app and used as cache keys per request; identity hashing
+# is O(1) where a field-wise hash would walk every pattern and item each time.
+@dataclass(frozen=True, slots=True, eq=False)
 class RouteRule:
     """Limits of one route family; `name` names its counters, metrics label and header policy."""
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
 from app.ratelimit import window as sw
 from app.ratelimit.items import LimitCheck, StoreDecision, WindowResult
+
+# Every EVICT_EVERY-th counted request looks at up to EVICT_SWEEP of the coldest keys.
+EVICT_EVERY = 8
+EVICT_SWEEP = 64
 
 
 def _wall_ms() -> int:
@@ -23,54 +26,61 @@ class MemoryRateLimitStore:
         self._data: OrderedDict[str, list[int]] = OrderedDict()
         self._max_keys = max_keys
         self._clock_ms = clock_ms
+        self._writes = 0
 
     async def ping(self) -> None:
         """Always answers: it lives in this process."""
 
     async def hit(self, checks: Sequence[LimitCheck], *, cost: int = 1) -> StoreDecision:
         """Check every limit; count the request in all of them only if all allow it."""
+        # The arithmetic of `app/ratelimit/window.py`, inlined in the same order (the same
+        # floats as the Lua script): this runs on every request of the embedded default.
         now = self._clock_ms()
-        states: list[tuple[int, int, int, int, int, int]] = []
+        data = self._data
+        rows: list[tuple[LimitCheck, int, int, int, int, int]] = []
         allowed = True
         for check in checks:
-            window = check.item.window_ms
-            bucket = math.floor(now / window)
-            prev, curr = 0, 0
-            entry = self._data.get(check.key)
+            item = check.item
+            window = item.window_s * 1000
+            bucket = now // window
+            prev = curr = 0
+            entry = data.get(check.key)
             if entry is not None:
                 if entry[0] == bucket:
                     curr, prev = entry[1], entry[2]
                 elif entry[0] == bucket - 1:
                     prev = entry[1]
             elapsed = now - bucket * window
-            if not sw.fits(prev, curr, elapsed, window, check.item.amount, cost):
+            if allowed and (
+                prev * (window - elapsed) / window + curr + cost > item.amount + sw.EPSILON
+            ):
                 allowed = False
-            states.append((check.item.amount, window, bucket, prev, curr, elapsed))
+            rows.append((check, window, bucket, prev, curr, elapsed))
 
         results = []
-        for check, (limit, window, bucket, prev, curr, elapsed) in zip(checks, states, strict=True):
+        for check, window, bucket, prev, curr, elapsed in rows:
+            limit = check.item.amount
             if allowed:
                 curr += cost
-                self._data[check.key] = [bucket, curr, prev, (bucket + 2) * window]
-                self._data.move_to_end(check.key)
-            results.append(
-                WindowResult(
-                    allowed=allowed,
-                    remaining=sw.remaining(prev, curr, elapsed, window, limit),
-                    retry_ms=sw.retry_ms(prev, curr, elapsed, window, limit, cost),
-                    rollover_ms=window - elapsed,
-                )
-            )
+                data[check.key] = [bucket, curr, prev, (bucket + 2) * window]
+                data.move_to_end(check.key)
+            left = limit - (prev * (window - elapsed) / window + curr) + sw.EPSILON
+            remaining = int(left) if left > 0 else 0  # floor, for a non-negative number
+            # `remaining >= cost` is exactly `fits(...)`: then the retry wait is 0.
+            wait = 0 if remaining >= cost else sw.retry_ms(prev, curr, elapsed, window, limit, cost)
+            results.append(WindowResult(allowed, remaining, wait, window - elapsed))
         if allowed:
-            self._evict(now)
-        return StoreDecision(allowed=allowed, results=tuple(results))
+            self._writes += 1
+            if len(data) > self._max_keys or not self._writes % EVICT_EVERY:
+                self._evict(now)
+        return StoreDecision(allowed, tuple(results))
 
     def _evict(self, now: int) -> None:
         while len(self._data) > self._max_keys:
             self._data.popitem(last=False)
-        # The coldest entries are the likeliest to have expired: drop a few per write, so the
-        # dict shrinks back after a burst of one-off clients without a sweeper task.
-        for _ in range(8):
+        # The coldest entries are the likeliest to have expired: drop a few now and then, so
+        # the dict shrinks back after a burst of one-off clients without a sweeper task.
+        for _ in range(EVICT_SWEEP):
             key, entry = next(iter(self._data.items()))
             if entry[3] > now:
                 break

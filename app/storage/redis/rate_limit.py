@@ -1,166 +1,18 @@
 """Rate-limit counters in Redis: every limit of a request in one Lua call, on Redis's clock.
 
-The limiter runs on every request, so its Redis call is the hot path. redis-py's asyncio
-client spends ~3x the CPU of a blocking call per command (pool checkout, connection lock,
-parser). Here one connection per event loop is shared by all requests and *pipelined*: each
-call writes its EVALSHA at once and awaits a future; replies come back in order and are
-parsed by hiredis in batches. TLS connections (and `pipelined=False`) use redis-py instead.
+The limiter runs on every request, so its Redis call goes over the shared pipelined connection
+(`app/storage/redis/pipelined.py`); TLS connections (and `pipelined=False`) use redis-py.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import hashlib
-from collections import deque
 from collections.abc import Sequence
-from typing import Any, cast
 
-import hiredis
 from redis.asyncio import Redis
-from redis.asyncio.connection import Connection, UnixDomainSocketConnection
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from app.ratelimit.items import LimitCheck, StoreDecision, WindowResult
 from app.storage.redis.client import lua_source, register_script
-
-
-def _encode(*parts: bytes | str | int) -> bytes:
-    raws = [p if isinstance(p, bytes) else str(p).encode() for p in parts]
-    return b"*%d\r\n" % len(raws) + b"".join(b"$%d\r\n%s\r\n" % (len(r), r) for r in raws)
-
-
-class _PipeProtocol(asyncio.Protocol):
-    """Replies matched to waiting futures strictly in order (Redis answers in order)."""
-
-    def __init__(self) -> None:
-        self.transport: asyncio.Transport | None = None
-        self.reader = hiredis.Reader()
-        self.waiters: deque[asyncio.Future[Any]] = deque()
-        # Commands of one event-loop tick go out in one write: one syscall for many requests.
-        self._outgoing: list[bytes] = []
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # uvloop's TCP transport is not an asyncio.Transport subclass, but has its methods.
-        self.transport = cast(asyncio.Transport, transport)
-
-    def data_received(self, data: bytes) -> None:
-        self.reader.feed(data)
-        while True:
-            reply = self.reader.gets()
-            if reply is False:
-                return
-            waiter = self.waiters.popleft()
-            if not waiter.done():  # a timed-out caller left; its reply is dropped in order
-                waiter.set_result(reply)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.transport = None
-        while self.waiters:
-            waiter = self.waiters.popleft()
-            if not waiter.done():
-                waiter.set_exception(RedisConnectionError("Connection to Redis lost"))
-
-    def send(self, payload: bytes) -> asyncio.Future[Any]:
-        if self.transport is None or self.transport.is_closing():
-            raise RedisConnectionError("Not connected to Redis")
-        loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[Any] = loop.create_future()
-        self.waiters.append(waiter)
-        if not self._outgoing:
-            loop.call_soon(self._flush)
-        self._outgoing.append(payload)
-        return waiter
-
-    def _flush(self) -> None:
-        payload, self._outgoing = b"".join(self._outgoing), []
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.write(payload)
-        # Else connection_lost has failed (or will fail) every waiter of this payload.
-
-
-class _PipelinedScript:
-    """EVALSHA of one script over one pipelined connection per event loop."""
-
-    def __init__(self, redis: Redis, source: str, *, timeout_s: float) -> None:
-        self._kwargs = dict(redis.connection_pool.connection_kwargs)
-        self._unix = issubclass(redis.connection_pool.connection_class, UnixDomainSocketConnection)
-        self._source = source.encode()
-        self._sha = hashlib.sha1(self._source, usedforsecurity=False).hexdigest()
-        self._timeout_s = timeout_s
-        self._protocol: _PipeProtocol | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._connecting: asyncio.Lock | None = None
-
-    async def _connection(self) -> _PipeProtocol:
-        loop = asyncio.get_running_loop()
-        protocol = self._protocol
-        if protocol is not None and protocol.transport is not None and self._loop is loop:
-            return protocol
-        if self._connecting is None or self._loop is not loop:
-            self._connecting, self._loop = asyncio.Lock(), loop
-        async with self._connecting:
-            if self._protocol is not None and self._protocol.transport is not None:
-                return self._protocol
-            self._protocol = await asyncio.wait_for(self._open(loop), self._timeout_s)
-            return self._protocol
-
-    async def _open(self, loop: asyncio.AbstractEventLoop) -> _PipeProtocol:
-        kw = self._kwargs
-        try:
-            if self._unix:
-                _t, protocol = await loop.create_unix_connection(_PipeProtocol, kw["path"])
-            else:
-                _t, protocol = await loop.create_connection(
-                    _PipeProtocol, kw.get("host", "localhost"), kw.get("port", 6379)
-                )
-        except OSError as exc:
-            raise RedisConnectionError(f"Error connecting to Redis: {exc.strerror}") from None
-        setup: list[bytes] = []
-        if kw.get("password"):
-            auth = [b"AUTH", kw["username"], kw["password"]] if kw.get("username") else None
-            setup.append(_encode(*(auth or [b"AUTH", kw["password"]])))
-        if kw.get("db"):
-            setup.append(_encode(b"SELECT", kw["db"]))
-        for payload in setup:
-            reply = await protocol.send(payload)
-            if isinstance(reply, hiredis.ReplyError):
-                if protocol.transport is not None:
-                    protocol.transport.close()
-                raise RedisConnectionError("Redis refused the connection setup")
-        return protocol
-
-    async def _call(self, payload: bytes) -> Any:
-        protocol = await self._connection()
-        waiter = protocol.send(payload)
-        timer = asyncio.get_running_loop().call_later(self._timeout_s, _expire, waiter)
-        try:
-            return await waiter
-        finally:
-            timer.cancel()
-
-    async def __call__(self, keys: Sequence[str], args: Sequence[int]) -> Any:
-        reply = await self._call(_encode(b"EVALSHA", self._sha, len(keys), *keys, *args))
-        if isinstance(reply, hiredis.ReplyError) and str(reply).startswith("NOSCRIPT"):
-            # A restarted or flushed server: EVAL sends the source and caches it again.
-            reply = await self._call(_encode(b"EVAL", self._source, len(keys), *keys, *args))
-        if isinstance(reply, hiredis.ReplyError):
-            raise ResponseError(str(reply))
-        return reply
-
-    async def aclose(self) -> None:
-        protocol, self._protocol = self._protocol, None
-        if protocol is not None and protocol.transport is not None:
-            protocol.transport.close()
-            with contextlib.suppress(Exception):
-                await asyncio.sleep(0)  # let the transport finish closing in this loop
-
-
-def _expire(waiter: asyncio.Future[Any]) -> None:
-    if not waiter.done():
-        waiter.set_exception(RedisTimeoutError("Timeout reading from Redis"))
+from app.storage.redis.pipelined import PipelinedScript, can_pipeline
 
 
 class RedisRateLimitStore:
@@ -176,10 +28,9 @@ class RedisRateLimitStore:
     ) -> None:
         self._redis = redis
         self._ns = namespace
-        plain = redis.connection_pool.connection_class in (Connection, UnixDomainSocketConnection)
         self._pipe = (
-            _PipelinedScript(redis, lua_source("rate_limit"), timeout_s=timeout_s)
-            if pipelined and plain
+            PipelinedScript(redis, lua_source("rate_limit"), timeout_s=timeout_s)
+            if pipelined and can_pipeline(redis)
             else None
         )
         self._script = register_script(redis, "rate_limit")

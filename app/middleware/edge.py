@@ -1,0 +1,197 @@
+"""The one ASGI layer in front of the routes (docs/decisions/0004-one-edge-layer.md).
+
+In order, per HTTP request: request id and client address (bound for logs and errors) → CORS
+preflight → declared body size → rate limits → the app (with a streamed body limit when there
+is a body) → on the way out: request id, security, CORS and rate-limit headers on whatever
+answered, a 500 problem for an unhandled exception, then metrics and the access line.
+
+Each concern lives in its own module (`request_context`, `cors`, `rate_limit`, `body_limit`,
+`security_headers`, `server_errors`, `observability`); this class only sequences them. Seven
+stacked layers cost a coroutine, a closure and a `send` wrapper call per response message each;
+one pass over the request and one wrapper keep the stack near the bare route's speed.
+"""
+
+from __future__ import annotations
+
+import time
+
+from app.config import Settings
+from app.context import request_id_var
+from app.logging import access_log, get_logger
+from app.metrics import HTTP_DURATION, HTTP_REQUESTS, METRICS_BUFFER
+from app.middleware.body_limit import BodyLimitMiddleware, send_payload_too_large
+from app.middleware.client_ip import parse_networks, resolve_client_ip
+from app.middleware.cors import CorsPolicy
+from app.middleware.observability import route_template
+from app.middleware.rate_limit import RateLimitGate
+from app.middleware.request_context import new_request_id, sane_request_id
+from app.middleware.security_headers import SECURITY_HEADER_NAMES, security_headers
+from app.middleware.server_errors import send_server_error
+from app.middleware.types import ASGIApp, Message, Receive, Scope, Send
+
+_log = get_logger("app.errors")
+
+# Response headers a browser script may read (CORS `Access-Control-Expose-Headers`).
+EXPOSED_HEADERS = (
+    "X-Request-ID",
+    "Retry-After",
+    "RateLimit",
+    "RateLimit-Policy",
+    "X-RateLimit-Limit",
+    "X-RateLimit-Remaining",
+    "X-RateLimit-Reset",
+    "Idempotent-Replayed",
+    "Cache-Status",
+)
+# Paths too frequent and too dull for the access log (still counted in the metrics).
+QUIET_PATHS = frozenset({"/health/live", "/metrics"})
+
+# Request headers the edge reads, by field number (one dict lookup per header).
+_RID, _ORIGIN, _AC_METHOD, _AC_HEADERS, _LENGTH, _CHUNKED = range(6)
+
+
+class EdgeMiddleware:
+    """Request context, CORS, body limit, rate limits, security headers, error guard, metrics
+    and access log for every HTTP request, in one layer."""
+
+    def __init__(
+        self, app: ASGIApp, *, settings: Settings, gate: RateLimitGate | None = None
+    ) -> None:
+        self.app = app
+        self.with_body_limit = BodyLimitMiddleware(app, max_bytes=settings.max_body_bytes)
+        self.max_body_bytes = settings.max_body_bytes
+        self.request_id_header = settings.request_id_header.lower().encode("latin-1")
+        self.trusted_proxies = parse_networks(settings.trusted_proxies)
+        self.cors = CorsPolicy(allow_origins=settings.cors_origins, expose_headers=EXPOSED_HEADERS)
+        if gate is None and (settings.rate_limit_enabled or settings.admin_ip_allowlist):
+            gate = RateLimitGate(settings=settings)
+        # None when rate limiting is off: benchmarks then compare against no limiter at all.
+        self.gate = gate
+        self.metrics = settings.metrics_enabled
+        self._fields = {
+            self.request_id_header: _RID,
+            b"origin": _ORIGIN,
+            b"access-control-request-method": _AC_METHOD,
+            b"access-control-request-headers": _AC_HEADERS,
+            b"content-length": _LENGTH,
+            b"transfer-encoding": _CHUNKED,
+        }
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        request_id: str | None = None
+        seen_id = False
+        origin: bytes | None = None
+        preflight_method: bytes | None = None
+        preflight_headers: bytes | None = None
+        length: bytes | None = None
+        chunked = False
+        fields = self._fields
+        for name, value in scope["headers"]:
+            field = fields.get(name)
+            if field is None:
+                continue
+            if field == _RID:
+                if not seen_id:  # the first one counts, as with Content-Length
+                    seen_id = True
+                    request_id = sane_request_id(value)
+            elif field == _ORIGIN:
+                origin = value
+            elif field == _AC_METHOD:
+                preflight_method = value
+            elif field == _AC_HEADERS:
+                preflight_headers = value
+            elif field == _LENGTH:
+                if length is None:
+                    length = value
+            else:
+                chunked = True
+        if request_id is None:
+            request_id = new_request_id()
+        path: str = scope["path"]
+        method: str = scope["method"]
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        client_ip = resolve_client_ip(scope, self.trusted_proxies)
+        state["client_ip"] = client_ip
+        token = request_id_var.set(request_id)
+        if self.metrics:
+            METRICS_BUFFER.in_flight += 1
+
+        security = security_headers(path, scope.get("scheme"))
+        extra: list[tuple[bytes, bytes]] = [(self.request_id_header, request_id.encode("ascii"))]
+        preflight = origin is not None and preflight_method is not None and method == "OPTIONS"
+        if origin is not None and not preflight:
+            extra += self.cors.response_headers(origin)
+        status = 500
+        started = False
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status, started
+            if message["type"] == "http.response.start":
+                started = True
+                status = message["status"]
+                headers = list(message.get("headers") or ())
+                if any(name in SECURITY_HEADER_NAMES for name, _ in headers):
+                    # The route set one of them itself (e.g. a stricter CSP): its value wins.
+                    present = {name for name, _ in headers}
+                    headers += [h for h in security if h[0] not in present]
+                else:
+                    headers += security
+                headers += extra
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            if preflight and origin is not None:
+                await self.cors.preflight(scope, send_with_headers, origin, preflight_headers)
+                return
+            declared = _declared_length(length)
+            if declared is not None and (declared < 0 or declared > self.max_body_bytes):
+                await send_payload_too_large(scope, send_with_headers, self.max_body_bytes)
+                return
+            if self.gate is not None:
+                admitted = await self.gate.admit(scope, receive, send_with_headers)
+                if admitted is None:  # answered (429 / 503 / 403)
+                    return
+                receive, limit_headers = admitted
+                extra += limit_headers
+            has_body = chunked or (declared is not None and declared > 0)
+            # HTTP/1.1 without Content-Length or Transfer-Encoding has no body: nothing to count.
+            app = self.with_body_limit if has_body else self.app
+            await app(scope, receive, send_with_headers)
+        except Exception:
+            if started:
+                _log.exception("unhandled_error", path=path, method=method)
+                raise
+            await send_server_error(scope, send_with_headers)
+        finally:
+            elapsed = time.perf_counter() - start
+            route = route_template(scope)
+            if self.metrics:
+                METRICS_BUFFER.in_flight -= 1
+                METRICS_BUFFER.count(HTTP_REQUESTS, (method, route, str(status)))
+                METRICS_BUFFER.observe(HTTP_DURATION, (method, route), elapsed)
+            if path not in QUIET_PATHS:
+                access_log.write(
+                    method=method,
+                    path=path,
+                    route=route,
+                    status_code=status,
+                    duration_ms=round(elapsed * 1000, 3),
+                    client=client_ip,
+                )
+            request_id_var.reset(token)
+
+
+def _declared_length(value: bytes | None) -> int | None:
+    """The Content-Length as a number; -1 when it is not one (refused like an oversized body)."""
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return -1
