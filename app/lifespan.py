@@ -81,6 +81,10 @@ async def build_resources(settings: Settings) -> Resources:
     resources.commerce = build_commerce(
         settings, engine=engine, redis=redis, kv=resources.kv, locks=resources.locks
     )
+    if resources.migrations_applied and settings.auth_changes_poll_s > 0:
+        resources.background_tasks.append(
+            asyncio.create_task(resources.auth.run_change_feed(), name="auth-change-feed")
+        )
     reconciler = start_reconciler(
         resources.commerce, locks=resources.locks, interval_s=settings.reconcile_interval_s
     )

@@ -113,6 +113,8 @@ class TokenClaims:
     jti: str
     issued_at: int
     expires_at: int
+    # The username at issue time; None in tokens minted before the claim existed.
+    username: str | None = None
 
 
 class TokenCodec:
@@ -122,8 +124,15 @@ class TokenCodec:
         self._secret = secret_key
         self._ttl_s = expire_minutes * 60
 
-    def issue(self, *, user_id: str, role: str, now: float | None = None) -> IssuedToken:
-        """A signed access token for `user_id` with `sub`, `role`, `iat`, `exp` and `jti`."""
+    @property
+    def ttl_s(self) -> int:
+        """How long an access token lives, in seconds."""
+        return self._ttl_s
+
+    def issue(
+        self, *, user_id: str, role: str, username: str | None = None, now: float | None = None
+    ) -> IssuedToken:
+        """A signed access token for `user_id` with `sub`, `role`, `name`, `iat`, `exp`, `jti`."""
         issued_at = int(time.time() if now is None else now)
         claims: dict[str, Any] = {
             "iss": TOKEN_ISSUER,
@@ -134,6 +143,8 @@ class TokenCodec:
             "exp": issued_at + self._ttl_s,
             "jti": secrets.token_urlsafe(16),
         }
+        if username is not None:
+            claims["name"] = username
         token = jwt.encode(claims, self._secret, algorithm=JWT_ALGORITHM)
         return IssuedToken(access_token=token, expires_in=self._ttl_s)
 
@@ -182,6 +193,7 @@ class TokenCodec:
             jti=jti,
             issued_at=int(claims["iat"]),
             expires_at=int(claims["exp"]),
+            username=name if isinstance(name := claims.get("name"), str) else None,
         )
 
 

@@ -1,20 +1,26 @@
 """Accounts: registration, login, access tokens, API keys, roles, and resolving the caller.
 
 `AuthService.resolve_principal` is the app's `PrincipalResolver`: `app.deps` calls it for routes
-and the rate-limit middleware calls it to key limits by user, so it must stay cheap: a token is
-verified on the CPU, users and API keys are found by indexed columns and kept for
-`AUTH_CACHE_TTL_S` seconds in a small in-process cache.
+and the rate-limit middleware calls it to key limits by user, so it must stay cheap. A bearer
+token is verified on the CPU and, normally, nothing else is read: its `role` and `name` are the
+account's as of login, and every worker keeps a *change feed* of the accounts changed since
+the oldest live token could have been issued (polled every `AUTH_CHANGES_POLL_S`, applied at
+once in the worker that made the change). A user in the feed is judged by the feed's record
+(inactive → 401, new role), everyone else by the token. While the feed is not fresh (not yet
+loaded, database unreachable) or for tokens without `name`, the account is read instead, as are
+API keys; those lookups are kept `AUTH_CACHE_TTL_S` seconds (docs/security.md).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Final, Generic, Literal, TypeVar, cast
 
 from starlette.types import Scope
@@ -48,6 +54,10 @@ from app.security import (
 from app.storage.base import ApiKeyRecord, ApiKeyRepository, UserRecord, UserRepository
 
 _log = get_logger("app.auth")
+# Re-read this much of the past on every poll: a change committed late, or stamped by a worker
+# whose clock is a little behind, is still seen. Clocks must agree within this (NTP does).
+FEED_OVERLAP_S: Final = 5.0
+FEED_OVERLAP: Final = timedelta(seconds=FEED_OVERLAP_S)
 
 USERNAME_RULES: Final = (
     "3 to 32 characters: ASCII letters, digits, '_', '.' or '-', starting with a letter or digit"
@@ -187,6 +197,7 @@ class AuthService:
         passwords: PasswordHasher,
         tokens: TokenCodec,
         cache_ttl_s: float = 5.0,
+        changes_poll_s: float = 1.0,
         api_keys_per_user_max: int = 25,
         now: Callable[[], datetime] = _utcnow,
         monotonic: Callable[[], float] = time.monotonic,
@@ -201,6 +212,14 @@ class AuthService:
         self._key_cache: _TtlCache[ApiKeyRecord] = _TtlCache(ttl_s=cache_ttl_s, clock=monotonic)
         # Verified tokens by SHA-256: verifying with python-jose costs ~10x a cached key lookup.
         self._token_cache: _TtlCache[TokenClaims] = _TtlCache(ttl_s=cache_ttl_s, clock=monotonic)
+        self._monotonic = monotonic
+        # The change feed: accounts changed while some token issued before the change may live.
+        self.changes_poll_s = changes_poll_s
+        self._changed: dict[str, UserRecord] = {}
+        self._feed_since: datetime | None = None
+        self._feed_ok_at = -float("inf")
+        # Past this age without a successful poll the feed is not trusted (lookups instead).
+        self._feed_max_age_s = max(5.0, 5 * changes_poll_s)
 
     @classmethod
     def from_settings(
@@ -218,12 +237,15 @@ class AuthService:
                 expire_minutes=settings.access_token_expire_minutes,
             ),
             cache_ttl_s=settings.auth_cache_ttl_s,
+            changes_poll_s=settings.auth_changes_poll_s,
             api_keys_per_user_max=settings.api_keys_per_user_max,
         )
 
     async def start(self, settings: Settings, *, schema_ready: bool) -> None:
-        """Prepare the dummy hash and, when ADMIN_USERNAME/ADMIN_PASSWORD are set, the admin."""
+        """Prepare the dummy hash, the admin (ADMIN_USERNAME/ADMIN_PASSWORD) and the feed."""
         await self._passwords.warm_up()
+        if schema_ready and self.changes_poll_s > 0:
+            await self.refresh_user_changes()
         if not settings.admin_username or settings.admin_password is None:
             return
         if not schema_ready:
@@ -278,7 +300,7 @@ class AuthService:
         """An access token for valid credentials; 401 INVALID_CREDENTIALS otherwise."""
         user = await self.authenticate(username=username, password=password)
         _log.info("auth.login", user_id=user.id)
-        return self._tokens.issue(user_id=user.id, role=user.role)
+        return self._tokens.issue(user_id=user.id, role=user.role, username=user.username)
 
     async def get_user_or_raise(self, *, user_id: str) -> UserRecord:
         """The user with this id; 404 USER_NOT_FOUND otherwise."""
@@ -308,6 +330,7 @@ class AuthService:
         if user is None:
             raise UserNotFoundError(f"User '{user_id}' was not found.")
         self._user_cache.pop(user_id)
+        self._remember_change(user)
         _log.info("auth.user_updated", user_id=user_id, by=actor.user_id, role=user.role,
                   is_active=user.is_active)  # fmt: skip
         return user
@@ -338,6 +361,7 @@ class AuthService:
         )
         admin = await self._users.upsert_admin(candidate)
         self._user_cache.pop(admin.id)
+        self._remember_change(admin)
         action: Literal["created", "updated"] = "created" if admin.id == candidate.id else "updated"
         _log.info("auth.admin_ensured", user_id=admin.id, action=action)
         return admin, action
@@ -440,8 +464,61 @@ class AuthService:
             # Never past the token's own expiry.
             remaining_s = claims.expires_at - self._now().timestamp()
             self._token_cache.put(digest, claims, ttl_s=remaining_s)
+        if self._monotonic() - self._feed_ok_at <= self._feed_max_age_s:
+            changed = self._changed.get(claims.user_id)
+            if changed is not None:
+                return self._principal(changed, "jwt")
+            if claims.username is not None and (
+                claims.expires_at - claims.issued_at <= self._tokens.ttl_s
+            ):
+                # Unchanged since before this token was issued: the token's claims still hold.
+                # (A token living longer than we issue now, e.g. after ACCESS_TOKEN_EXPIRE_MINUTES
+                # was lowered, could predate the feed's horizon: it gets a lookup instead.)
+                return Principal(
+                    user_id=claims.user_id,
+                    username=claims.username,
+                    role=cast(Role, claims.role),
+                    auth_method="jwt",
+                )
         user = await self._cached_user(claims.user_id)
         return self._principal(user, "jwt")
+
+    # --- the change feed ---------------------------------------------------------------------
+    async def refresh_user_changes(self) -> int:
+        """Pull the accounts changed since the last pull into the feed; how many came back."""
+        started = self._now()
+        # Changes older than the longest token life concern only expired tokens.
+        horizon = started - timedelta(seconds=self._tokens.ttl_s + FEED_OVERLAP_S)
+        since = horizon if self._feed_since is None else self._feed_since - FEED_OVERLAP
+        changed = await self._users.changed_since(max(since, horizon))
+        for user in changed:
+            self._remember_change(user)
+        if len(self._changed) > len(changed):
+            self._changed = {k: u for k, u in self._changed.items() if u.updated_at >= horizon}
+        self._feed_since = started
+        self._feed_ok_at = self._monotonic()
+        return len(changed)
+
+    async def run_change_feed(self) -> None:
+        """Poll the change feed forever (a lifespan task); a failed poll is retried next time."""
+        failing = False
+        while True:
+            await asyncio.sleep(self.changes_poll_s)
+            try:
+                await self.refresh_user_changes()
+            except Exception as exc:  # the database may be away; lookups cover meanwhile
+                if not failing:
+                    _log.warning("auth.change_feed_failed", error=type(exc).__name__)
+                failing = True
+            else:
+                if failing:
+                    _log.info("auth.change_feed_recovered")
+                failing = False
+
+    def _remember_change(self, user: UserRecord) -> None:
+        known = self._changed.get(user.id)
+        if known is None or user.updated_at >= known.updated_at:
+            self._changed[user.id] = user
 
     async def principal_from_api_key(self, key: str) -> Principal:
         """The caller behind an API key; 401 when it is unknown, revoked or its user is gone."""

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -130,6 +131,9 @@ class UserRepository(Protocol):
     async def upsert_admin(self, user: UserRecord) -> UserRecord:
         """Create `user` as admin, or make the existing user of that username an active admin with
         `user.password_hash`; safe when several processes do it at the same moment."""
+
+    async def changed_since(self, since: datetime) -> builtins.list[UserRecord]:
+        """Users whose `updated_at` is at or after `since` (the auth change feed)."""
 
 
 class ApiKeyRepository(Protocol):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import replace
 from datetime import datetime
 
@@ -68,3 +69,6 @@ class MemoryUserRepository:
         )
         self._by_id[existing.id] = admin
         return admin
+
+    async def changed_since(self, since: datetime) -> builtins.list[UserRecord]:
+        return [u for u in self._by_id.values() if u.updated_at >= since]

@@ -46,6 +46,8 @@ users = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     CheckConstraint("role IN ('user', 'admin')", name="role"),
+    # The auth change feed reads recently changed users every second (migration 0005).
+    Index("ix_users_updated_at", "updated_at"),
 )
 
 api_keys = Table(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from datetime import UTC, datetime
 from typing import Any
 
@@ -116,3 +117,10 @@ class SqlUserRepository:
         async with self._engine.begin() as conn:
             row = (await conn.execute(stmt)).one()
         return _record(row)
+
+    async def changed_since(self, since: datetime) -> builtins.list[UserRecord]:
+        # Served by ix_users_updated_at: each worker asks this every second or so.
+        stmt = select(t).where(t.c.updated_at >= since)
+        async with reader(self._engine).connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return [_record(r) for r in rows]

@@ -102,6 +102,22 @@ async def test_update_changes_only_what_is_given(
     assert await users.update("usr_missing", role="user", updated_at=later) is None
 
 
+async def test_changed_since_returns_users_updated_at_or_after_the_time(
+    repos: tuple[UserRepository, ApiKeyRepository],
+) -> None:
+    users, _ = repos
+    old, fresh, changed = user("old"), user("fresh", at=T0 + timedelta(minutes=10)), user("chg")
+    for record in (old, fresh, changed):
+        await users.create(record)
+    assert {u.id for u in await users.changed_since(T0 + timedelta(minutes=5))} == {fresh.id}
+    later = T0 + timedelta(minutes=20)
+    await users.update(changed.id, is_active=False, updated_at=later)
+    seen = {u.id: u for u in await users.changed_since(T0 + timedelta(minutes=10))}
+    assert set(seen) == {fresh.id, changed.id}  # "at or after": the boundary is included
+    assert seen[changed.id].is_active is False and seen[changed.id].updated_at == later
+    assert await users.changed_since(later + timedelta(microseconds=1)) == []
+
+
 async def test_upsert_admin_creates_then_promotes_and_resets_password(
     repos: tuple[UserRepository, ApiKeyRepository],
 ) -> None:

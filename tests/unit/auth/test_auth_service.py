@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -23,8 +23,9 @@ from app.errors import (
     WeakPasswordError,
 )
 from app.principal import Principal
+from app.security import TokenCodec
 from app.services.auth import AuthService, password_problems
-from tests.unit.auth.conftest import Clock
+from tests.unit.auth.conftest import SECRET, Clock
 
 pytestmark = pytest.mark.unit
 
@@ -205,6 +206,131 @@ async def test_deactivated_users_tokens_stop_working_after_the_cache_ttl(
     clock.now += 5.01
     with pytest.raises(AuthenticationError):
         await worker_b.resolve_principal(bearer(token))
+
+
+# --- the change feed ----------------------------------------------------------------------
+class CountingUsers:
+    """The shared memory repository, counting the per-request account reads."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.gets = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def get(self, user_id: str) -> Any:
+        self.gets += 1
+        return await self.inner.get(user_id)
+
+
+async def test_with_a_fresh_feed_a_token_needs_no_account_read(
+    make_service: Callable[..., AuthService], users: Any
+) -> None:
+    counting = CountingUsers(users)
+    worker = make_service(users=counting)
+    user = await worker.register(username="alice", password=PASSWORD)
+    token = (await worker.login(username="alice", password=PASSWORD)).access_token
+    await worker.refresh_user_changes()
+    counting.gets = 0
+    for _ in range(3):
+        principal = await worker.resolve_principal(bearer(token))
+        assert principal == Principal(user.id, "alice", "user", "jwt")
+    assert counting.gets == 0
+
+
+async def test_deactivation_and_promotion_reach_other_workers_by_the_feed(
+    make_service: Callable[..., AuthService], users: Any
+) -> None:
+    counting = CountingUsers(users)
+    worker_a, worker_b = make_service(), make_service(users=counting)
+    user = await worker_a.register(username="alice", password=PASSWORD)
+    bob = await worker_a.register(username="bob", password=PASSWORD)
+    token = (await worker_a.login(username="alice", password=PASSWORD)).access_token
+    bob_token = (await worker_a.login(username="bob", password=PASSWORD)).access_token
+    for worker in (worker_a, worker_b):
+        await worker.refresh_user_changes()
+    assert await worker_b.resolve_principal(bearer(token)) is not None
+    admin = Principal(user_id="usr_admin", username="root", role="admin", auth_method="jwt")
+    await worker_a.update_user(actor=admin, user_id=user.id, is_active=False)
+    await worker_a.update_user(actor=admin, user_id=bob.id, role="admin")
+    with pytest.raises(AuthenticationError):  # the worker that made the change: at once
+        await worker_a.resolve_principal(bearer(token))
+    promoted = await worker_a.resolve_principal(bearer(bob_token))
+    assert promoted is not None and promoted.role == "admin"
+    # Worker B trusts the tokens until its next pull, then judges them by the changed accounts.
+    assert await worker_b.resolve_principal(bearer(token)) is not None
+    assert await worker_b.refresh_user_changes() == 2
+    with pytest.raises(AuthenticationError):
+        await worker_b.resolve_principal(bearer(token))
+    promoted = await worker_b.resolve_principal(bearer(bob_token))
+    assert promoted is not None and promoted.role == "admin"
+    assert counting.gets == 0  # all of it without a per-request account read
+
+
+async def test_a_stale_feed_falls_back_to_reading_the_account(
+    make_service: Callable[..., AuthService], users: Any, clock: Clock
+) -> None:
+    counting = CountingUsers(users)
+    worker = make_service(users=counting, changes_poll_s=1.0)
+    await worker.register(username="alice", password=PASSWORD)
+    token = (await worker.login(username="alice", password=PASSWORD)).access_token
+    # Never pulled (e.g. the database was down at startup): every answer comes from a read.
+    assert await worker.resolve_principal(bearer(token)) is not None
+    assert counting.gets == 1
+    await worker.refresh_user_changes()
+    clock.now += 5.01  # the last pull is now too old to vouch for anyone
+    worker._user_cache.pop((await worker.resolve_principal(bearer(token))).user_id)  # type: ignore[union-attr]
+    counting.gets = 0
+    assert await worker.resolve_principal(bearer(token)) is not None
+    assert counting.gets == 1
+
+
+async def test_tokens_without_a_name_claim_read_the_account(
+    make_service: Callable[..., AuthService], users: Any
+) -> None:
+    counting = CountingUsers(users)
+    now = [datetime.now(UTC) - timedelta(hours=2)]
+    worker = make_service(users=counting, now=lambda: now[0])
+    user = await worker.register(username="alice", password=PASSWORD)
+    now[0] = datetime.now(UTC)  # alice is no longer a recent change
+    await worker.refresh_user_changes()
+    old_style = TokenCodec(secret_key=SECRET, expire_minutes=60).issue(
+        user_id=user.id, role="user", now=now[0].timestamp()
+    )
+    principal = await worker.resolve_principal(bearer(old_style.access_token))
+    assert principal == Principal(user.id, "alice", "user", "jwt")
+    assert counting.gets == 1
+
+
+async def test_tokens_living_longer_than_we_issue_read_the_account(
+    make_service: Callable[..., AuthService], users: Any
+) -> None:
+    counting = CountingUsers(users)
+    now = [datetime.now(UTC) - timedelta(hours=2)]
+    worker = make_service(users=counting, now=lambda: now[0])  # issues 60-minute tokens
+    user = await worker.register(username="alice", password=PASSWORD)
+    now[0] = datetime.now(UTC)
+    await worker.refresh_user_changes()
+    long_lived = TokenCodec(secret_key=SECRET, expire_minutes=240).issue(
+        user_id=user.id, role="user", username="alice"
+    )
+    assert await worker.resolve_principal(bearer(long_lived.access_token)) is not None
+    assert counting.gets == 1
+
+
+async def test_the_feed_forgets_changes_older_than_any_live_token(
+    make_service: Callable[..., AuthService], users: Any
+) -> None:
+    now = [datetime(2026, 11, 22, 12, 0, tzinfo=UTC)]
+    worker = make_service(now=lambda: now[0])
+    user = await worker.register(username="alice", password=PASSWORD)
+    admin = Principal(user_id="usr_admin", username="root", role="admin", auth_method="jwt")
+    await worker.update_user(actor=admin, user_id=user.id, role="admin")
+    assert await worker.refresh_user_changes() == 1
+    now[0] += timedelta(hours=2)  # tokens live 60 min: nothing issued before the change lives
+    assert await worker.refresh_user_changes() == 0
+    assert worker._changed == {}
 
 
 # --- API keys ---------------------------------------------------------------------------
