@@ -36,9 +36,13 @@ class CommerceServices:
     purchases: PurchaseService
     reconciler: Reconciler
 
+    stock_store: RedisStockStore | None = None
+
     async def aclose(self) -> None:
-        """Finish purchases in progress and flush queued rows."""
+        """Finish purchases in progress and flush queued rows, then close the stock store."""
         await self.purchases.aclose()
+        if self.stock_store is not None:
+            await self.stock_store.aclose()
 
 
 def build_commerce(
@@ -54,13 +58,16 @@ def build_commerce(
     product_repo = SqlProductRepository(engine)
     purchase_repo = SqlPurchaseRepository(engine)
     keeper: StockKeeper | None = None
+    store: RedisStockStore | None = None
     if strategy in ("lua", "lock"):
         assert redis is not None, "PURCHASE_STRATEGY lua/lock needs REDIS_URL"
         # Rows committed within this window count as settled when a stock key is rebuilt; a
         # confirm can only still be pending for rows younger than the reservation TTL.
         window_s = 2 * settings.reservation_ttl_s
         # Settled ids only need to outlive a late or repeated confirm, i.e. that same window.
-        store = RedisStockStore(redis, settled_retention_ms=int(max(120, 2 * window_s) * 1000))
+        store = RedisStockStore(
+            redis, settled_retention_ms=int(max(120, 2 * window_s) * 1000), pipelined=True
+        )
         keeper = StockKeeper(store=store, products=product_repo, settle_window_s=window_s)
     products = ProductService(repository=product_repo, keeper=keeper)
     purchases = PurchaseService(
@@ -90,6 +97,7 @@ def build_commerce(
         inventory=inventory,
         purchases=purchases,
         reconciler=reconciler,
+        stock_store=store,
     )
 
 

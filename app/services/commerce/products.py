@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -33,6 +34,7 @@ class ProductService:
         self._clock = clock or (lambda: datetime.now(UTC))
         # Name, price, limit and window never change after creation, so a worker may keep them.
         self._cache: dict[int, ProductRecord] = {}
+        self._loading: dict[int, asyncio.Future[ProductRecord | None]] = {}
 
     async def create(
         self,
@@ -71,7 +73,15 @@ class ProductService:
         cached = self._cache.get(product_id)
         if cached is not None:
             return cached
-        product = await self.repository.get(product_id)
+        # One read per product however many requests miss at once: when a sale opens, every
+        # connection asks for the same new product in the same instant.
+        loading = self._loading.get(product_id)
+        if loading is None:
+            loading = self._loading[product_id] = asyncio.ensure_future(
+                self.repository.get(product_id)
+            )
+            loading.add_done_callback(lambda _done: self._loading.pop(product_id, None))
+        product = await asyncio.shield(loading)
         if product is not None:
             self._cache[product_id] = product
         return product
