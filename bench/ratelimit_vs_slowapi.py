@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import os
 import random
 import sys
@@ -54,6 +55,16 @@ ACCURACY_LIMIT = "50/minute"
 
 
 # --- the apps under test (uvicorn factories; configured through the environment) ----------
+def _startup_done(app: FastAPI) -> FastAPI:
+    """What the service's lifespan does once started, done for all three apps alike: the heap
+    built so far is moved out of the collector's reach (`gc.freeze`). Without it, requests
+    that wait on Redis survive young collections and the full collections they trigger walk the
+    whole app, which shows as a 25-40 ms p99 for an async limiter and not for a blocking one."""
+    gc.collect()
+    gc.freeze()
+    return app
+
+
 def _add_routes(app: FastAPI) -> None:
     @app.get("/health/live")
     async def live() -> dict[str, str]:
@@ -96,7 +107,7 @@ def ours_app() -> FastAPI:
         return {"pong": True}
 
     app.add_middleware(RateLimitMiddleware, settings=settings)
-    return app
+    return _startup_done(app)
 
 
 def unlimited_app() -> FastAPI:
@@ -108,7 +119,7 @@ def unlimited_app() -> FastAPI:
     async def ping() -> dict[str, bool]:
         return {"pong": True}
 
-    return app
+    return _startup_done(app)
 
 
 def slowapi_app() -> FastAPI:
@@ -138,7 +149,7 @@ def slowapi_app() -> FastAPI:
     async def limited(request: Request) -> dict[str, bool]:
         return {"pong": True}
 
-    return app
+    return _startup_done(app)
 
 
 # --- accuracy ------------------------------------------------------------------------

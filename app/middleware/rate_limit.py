@@ -59,6 +59,9 @@ class RateLimitGate:
         self._declared: list[tuple[Any, RouteRule]] | None = None
         self._route_cache: dict[tuple[str, str], tuple[RouteRule, ...] | None] = {}
         self._plans: dict[tuple[Any, ...], tuple[tuple[LimitCheck, ...], bytes]] = {}
+        # The app's principal resolver, read once like the limiter: the lifespan sets both
+        # before the first request is served, and a missing attribute costs an exception.
+        self._resolver: Any = _MISSING
 
     async def admit(
         self, scope: Scope, receive: Receive, send: Send
@@ -83,7 +86,9 @@ class RateLimitGate:
         username = None
         if any(rule.key == "ip_and_username" for rule in rules):
             receive, username = await _read_username(scope, receive)
-        principal = await _resolve_principal(scope, state, app)
+        if self._resolver is _MISSING:
+            self._resolver = getattr(getattr(app, "state", None), "principal_resolver", None)
+        principal = await _resolve_principal(state, self._resolver, scope)
         checks, policy_header = self._plan(rules, client_ip, principal, username)
         outcome = await self._limiter_for(app).hit(
             checks, route=rules[0].name if rules else "global", write=method not in SAFE_METHODS
@@ -232,12 +237,13 @@ class RateLimitMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
-async def _resolve_principal(scope: Scope, state: dict[str, Any], app: Any) -> Principal | None:
+async def _resolve_principal(
+    state: dict[str, Any], resolver: Any, scope: Scope
+) -> Principal | None:
     """The caller, cached in scope state like `app.deps.get_optional_principal` does."""
     if "principal" in state:
         cached: Principal | None = state["principal"]
         return cached
-    resolver = getattr(getattr(app, "state", None), "principal_resolver", None)
     if resolver is None:
         return None
     try:

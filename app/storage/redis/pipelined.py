@@ -39,10 +39,15 @@ def _encode(*parts: bytes | str | int) -> bytes:
 class _PipeProtocol(asyncio.Protocol):
     """Replies matched to waiting futures strictly in order (Redis answers in order)."""
 
-    def __init__(self, encoding: str | None = None) -> None:
+    def __init__(self, encoding: str | None, timeout_s: float) -> None:
         self.transport: asyncio.Transport | None = None
         self.reader = hiredis.Reader() if encoding is None else hiredis.Reader(encoding=encoding)
         self.waiters: deque[asyncio.Future[Any]] = deque()
+        self.deadlines: deque[float] = deque()  # loop time by which each waiter's reply is due
+        self._timeout_s = timeout_s
+        # One watchdog for the whole queue, not a timer per command: replies come in order, so
+        # only the oldest command's deadline matters.
+        self._watchdog: asyncio.TimerHandle | None = None
         # Commands of one event-loop tick go out in one write: one syscall for many requests.
         self._outgoing: list[bytes] = []
 
@@ -57,15 +62,13 @@ class _PipeProtocol(asyncio.Protocol):
             if reply is False:
                 return
             waiter = self.waiters.popleft()
-            if not waiter.done():  # a timed-out caller left; its reply is dropped in order
+            self.deadlines.popleft()
+            if not waiter.done():  # a cancelled caller left; its reply is dropped in order
                 waiter.set_result(reply)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
-        while self.waiters:
-            waiter = self.waiters.popleft()
-            if not waiter.done():
-                waiter.set_exception(RedisConnectionError("Connection to Redis lost"))
+        self._fail_all(RedisConnectionError("Connection to Redis lost"))
 
     def send(self, payload: bytes) -> asyncio.Future[Any]:
         if self.transport is None or self.transport.is_closing():
@@ -73,6 +76,9 @@ class _PipeProtocol(asyncio.Protocol):
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[Any] = loop.create_future()
         self.waiters.append(waiter)
+        self.deadlines.append(loop.time() + self._timeout_s)
+        if self._watchdog is None:
+            self._watchdog = loop.call_later(self._timeout_s, self._check_oldest)
         if not self._outgoing:
             loop.call_soon(self._flush)
         self._outgoing.append(payload)
@@ -83,6 +89,31 @@ class _PipeProtocol(asyncio.Protocol):
         if self.transport is not None and not self.transport.is_closing():
             self.transport.write(payload)
         # Else connection_lost has failed (or will fail) every waiter of this payload.
+
+    def _check_oldest(self) -> None:
+        self._watchdog = None
+        if not self.deadlines:
+            return
+        loop = asyncio.get_running_loop()
+        if self.deadlines[0] > loop.time():
+            self._watchdog = loop.call_at(self.deadlines[0], self._check_oldest)
+            return
+        # The oldest reply is overdue, so every reply behind it is too: fail them all and drop
+        # the connection (as redis-py does on a read timeout); the next call reconnects.
+        self._fail_all(RedisTimeoutError("Timeout reading from Redis"))
+        if self.transport is not None:
+            self.transport.abort()
+            self.transport = None
+
+    def _fail_all(self, exc: Exception) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
+        self.deadlines.clear()
+        while self.waiters:
+            waiter = self.waiters.popleft()
+            if not waiter.done():
+                waiter.set_exception(exc)
 
 
 class PipelinedScript:
@@ -119,7 +150,7 @@ class PipelinedScript:
         kw = self._kwargs
 
         def factory() -> _PipeProtocol:
-            return _PipeProtocol(self._encoding)
+            return _PipeProtocol(self._encoding, self._timeout_s)
 
         try:
             if self._unix:
@@ -145,16 +176,23 @@ class PipelinedScript:
         return protocol
 
     async def _call(self, payload: bytes) -> Any:
-        protocol = await self._connection()
-        waiter = protocol.send(payload)
-        timer = asyncio.get_running_loop().call_later(self._timeout_s, _expire, waiter)
-        try:
-            return await waiter
-        finally:
-            timer.cancel()
+        protocol = self._protocol
+        if (
+            protocol is None
+            or protocol.transport is None
+            or self._loop is not asyncio.get_running_loop()
+        ):
+            protocol = await self._connection()
+        return await protocol.send(payload)
 
-    async def __call__(self, keys: Sequence[str], args: Sequence[int]) -> Any:
-        reply = await self._call(_encode(b"EVALSHA", self._sha, len(keys), *keys, *args))
+    def command(self, keys: Sequence[str], args: Sequence[int]) -> bytes:
+        """The encoded EVALSHA of these keys and args (callers may keep it for repeat calls)."""
+        return _encode(b"EVALSHA", self._sha, len(keys), *keys, *args)
+
+    async def __call__(
+        self, keys: Sequence[str], args: Sequence[int], *, command: bytes | None = None
+    ) -> Any:
+        reply = await self._call(command or self.command(keys, args))
         if isinstance(reply, hiredis.ReplyError) and str(reply).startswith("NOSCRIPT"):
             # A restarted or flushed server: EVAL sends the source and caches it again.
             reply = await self._call(_encode(b"EVAL", self._source, len(keys), *keys, *args))
@@ -168,8 +206,3 @@ class PipelinedScript:
             protocol.transport.close()
             with contextlib.suppress(Exception):
                 await asyncio.sleep(0)  # let the transport finish closing in this loop
-
-
-def _expire(waiter: asyncio.Future[Any]) -> None:
-    if not waiter.done():
-        waiter.set_exception(RedisTimeoutError("Timeout reading from Redis"))

@@ -14,6 +14,9 @@ from app.ratelimit.items import LimitCheck, StoreDecision, WindowResult
 from app.storage.redis.client import lua_source, register_script
 from app.storage.redis.pipelined import PipelinedScript, can_pipeline
 
+# Encoded commands kept for recent callers (see `RedisRateLimitStore.hit`).
+COMMAND_CACHE_SIZE = 8192
+
 
 class RedisRateLimitStore:
     """One EVALSHA per request: check all limits, count in all or none (see rate_limit.lua)."""
@@ -34,6 +37,11 @@ class RedisRateLimitStore:
             else None
         )
         self._script = register_script(redis, "rate_limit")
+        # The limiter hands the same checks tuple for the same caller again and again (its plan
+        # memo): keep that tuple's encoded command. Keyed by identity, holding the tuple so its
+        # id cannot be reused while the entry lives.
+        self._commands: dict[int, tuple[Sequence[LimitCheck], int, list[str], list[int], bytes]]
+        self._commands = {}
 
     @property
     def pipelined(self) -> bool:
@@ -47,25 +55,30 @@ class RedisRateLimitStore:
         """Check every limit; count the request in all of them only if all allow it."""
         if not checks:
             return StoreDecision(allowed=True, results=())
-        keys = [self._ns + check.key for check in checks]
-        args: list[int] = [cost]
-        for check in checks:
-            args.extend((check.item.amount, check.item.window_ms))
+        cached = self._commands.get(id(checks))
+        if cached is not None and cached[0] is checks and cached[1] == cost:
+            _checks, _cost, keys, args, command = cached
+        else:
+            keys = [self._ns + check.key for check in checks]
+            args = [cost]
+            for check in checks:
+                args.extend((check.item.amount, check.item.window_ms))
+            command = self._pipe.command(keys, args) if self._pipe is not None else b""
+            if len(self._commands) >= COMMAND_CACHE_SIZE:
+                self._commands.clear()  # one-off callers churn; a reset is O(1) amortised
+            self._commands[id(checks)] = (checks, cost, keys, args, command)
         if self._pipe is not None:
-            reply = await self._pipe(keys, args)
+            reply = await self._pipe(keys, args, command=command)
         else:
             reply = await self._script(keys=keys, args=args)
         allowed = int(reply[0]) == 1
         results = tuple(
-            WindowResult(
-                allowed=allowed,
-                remaining=int(reply[1 + 3 * i]),
-                retry_ms=int(reply[2 + 3 * i]),
-                rollover_ms=int(reply[3 + 3 * i]),
-            )
-            for i in range(len(checks))
+            [
+                WindowResult(allowed, int(reply[i]), int(reply[i + 1]), int(reply[i + 2]))
+                for i in range(1, 1 + 3 * len(checks), 3)
+            ]
         )
-        return StoreDecision(allowed=allowed, results=results)
+        return StoreDecision(allowed, results)
 
     async def aclose(self) -> None:
         """Close the pipelined connection (the redis-py pool is closed by its owner)."""

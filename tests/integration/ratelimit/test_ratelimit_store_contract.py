@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from app.ratelimit.items import LimitCheck, RateLimitItem
 from app.storage.base import RateLimitStore
@@ -141,6 +143,14 @@ async def test_redis_keys_expire_after_two_windows(redis_client) -> None:  # typ
         "c": "1",
         "p": "0",
     }
+    # Later hits in the same bucket only move the count; the expiry set for the bucket holds.
+    # (A one-day window: its bucket cannot roll over between these two hits.)
+    day = [check("ip:ttl:86400", 5, 86_400)]
+    await store.hit(day)
+    first = await redis_client.pttl("rl:ip:ttl:86400")
+    await store.hit(day)
+    assert 86_400_000 < await redis_client.pttl("rl:ip:ttl:86400") <= first
+    assert (await redis_client.hgetall("rl:ip:ttl:86400"))["c"] == "2"
     await store.aclose()
 
 
@@ -191,6 +201,38 @@ async def test_pipelined_connection_fails_fast_and_reconnects(tmp_path: Path) ->
         server.start()
         decision = await store.hit([check("k:60", 5, 60)])
         assert decision.results[0].remaining == 4  # a new, empty server
+        await store.aclose()
+        await client.aclose()
+    finally:
+        server.stop()
+
+
+async def test_pipelined_connection_times_out_on_a_hung_server_and_recovers(
+    tmp_path: Path,
+) -> None:
+    """A frozen Redis (SIGSTOP) fails every waiting call after the timeout, not forever; once
+    it answers again, the next call works on a fresh connection."""
+    server = RedisServer(tmp_path)
+    server.start()
+    assert server.process is not None
+    try:
+        client = Redis.from_url(server.url, decode_responses=True)
+        store = RedisRateLimitStore(client, timeout_s=0.3)
+        assert (await store.hit([check("k:60", 5, 60)])).allowed
+        server.process.send_signal(signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            outcomes = await asyncio.gather(
+                *(store.hit([check(f"k{i}:60", 5, 60)]) for i in range(20)),
+                return_exceptions=True,
+            )
+            waited = time.monotonic() - started
+        finally:
+            server.process.send_signal(signal.SIGCONT)
+        assert all(isinstance(o, RedisTimeoutError) for o in outcomes), outcomes
+        assert 0.3 <= waited < 2.0
+        decision = await store.hit([check("k:60", 5, 60)])
+        assert decision.results[0].remaining == 3  # the same server, counted once before
         await store.aclose()
         await client.aclose()
     finally:

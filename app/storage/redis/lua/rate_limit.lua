@@ -51,7 +51,7 @@ for i = 1, n do
   if weighted(prev, curr, elapsed, window) + cost > limit + EPSILON then
     allowed = 0
   end
-  state[i] = {limit, window, bucket, prev, curr, elapsed}
+  state[i] = {limit, window, bucket, prev, curr, elapsed, w == bucket}
 end
 
 local out = {allowed}
@@ -60,9 +60,14 @@ for i = 1, n do
   local limit, window, bucket, prev, curr, elapsed = s[1], s[2], s[3], s[4], s[5], s[6]
   if allowed == 1 then
     curr = curr + cost
-    redis.call('HSET', KEYS[i], 'w', bucket, 'c', curr, 'p', prev)
-    -- Kept while it can still weigh in: to the end of the next bucket.
-    redis.call('PEXPIREAT', KEYS[i], (bucket + 2) * window)
+    if s[7] then
+      -- Same bucket: only the count moves, and the expiry set when the bucket began holds.
+      redis.call('HSET', KEYS[i], 'c', curr)
+    else
+      redis.call('HSET', KEYS[i], 'w', bucket, 'c', curr, 'p', prev)
+      -- Kept while it can still weigh in: to the end of the next bucket.
+      redis.call('PEXPIREAT', KEYS[i], (bucket + 2) * window)
+    end
   end
   local left = math.floor(limit - weighted(prev, curr, elapsed, window) + EPSILON)
   if left < 0 then
