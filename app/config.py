@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./raidesk.db"
     database_pool_size: int = Field(default=10, ge=1, le=500)
     database_echo: bool = False
+    # PostgreSQL: a pooled connection idle at least this long is pinged before use (a dead one
+    # is replaced); busy ones are not, so a hot write path pays no extra round trip per
+    # transaction. 0 = ping before every use.
+    database_ping_idle_s: float = Field(default=10.0, ge=0, le=3600)
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
     run_migrations_on_startup: bool = True
     redis_url: str = ""

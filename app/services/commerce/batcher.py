@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from app.logging import get_logger
+from app.metrics import METRICS_BUFFER
 from app.services.commerce.metrics import BATCH_SIZE
 
 T = TypeVar("T")
@@ -121,7 +122,7 @@ class GroupCommitter(Generic[T, R]):
             live.append(item)
         if not live:
             return
-        BATCH_SIZE.labels(self.name).observe(len(live))
+        METRICS_BUFFER.observe(BATCH_SIZE, (self.name,), len(live))
         try:
             results = await self.write_many([i.value for i in live])
         except Exception as exc:

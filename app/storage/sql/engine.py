@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import weakref
 from pathlib import Path
+from time import monotonic
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from app.config import Settings
@@ -36,13 +38,45 @@ def create_engine(settings: Settings) -> AsyncEngine:
         )
         _install_sqlite_pragmas(engine, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         settings.database_url,
         echo=settings.database_echo,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_pool_size,
-        pool_pre_ping=True,
+        pool_pre_ping=settings.database_ping_idle_s == 0,
     )
+    if settings.database_ping_idle_s > 0:
+        _install_idle_ping(engine, idle_s=settings.database_ping_idle_s)
+    return engine
+
+
+def _install_idle_ping(engine: AsyncEngine, *, idle_s: float) -> None:
+    """Ping a pooled connection on checkout only if it sat idle `idle_s` or longer.
+
+    `pool_pre_ping` pings on every checkout: one more round trip per transaction, which the
+    purchase group committer (a transaction per batch) paid on every batch. A connection in
+    steady use has just proved itself; one that idled may have been dropped (server restart,
+    idle timeouts in between). A failed ping raises DisconnectionError, which makes the pool
+    replace the connection and retry the checkout.
+    """
+    pool = engine.sync_engine.pool
+    dialect = engine.sync_engine.dialect
+
+    @event.listens_for(pool, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["checked_in_at"] = monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        checked_in_at = record.info.get("checked_in_at")
+        if checked_in_at is None or monotonic() - checked_in_at < idle_s:
+            return  # new, or in steady use
+        try:
+            alive = dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise DisconnectionError("pooled connection failed its idle ping") from exc
+        if not alive:
+            raise DisconnectionError("pooled connection failed its idle ping")
 
 
 def _install_sqlite_pragmas(engine: AsyncEngine, *, busy_timeout_ms: int) -> None:

@@ -378,3 +378,34 @@ async def test_restock_events_and_reconcile_on_sql_strategy(shop: httpx.AsyncCli
     assert report.json()["products"][0]["expected"] == 5
     assert_problem(await shop.post("/api/inventory/reconcile", headers=user("a")), 403)
     assert_problem(await shop.post("/api/inventory/reconcile?product_id=999", headers=ADMIN), 404)
+
+
+def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name.startswith("commerce_")
+    }
+
+
+async def test_purchase_outcomes_units_and_batches_reach_metrics(shop: httpx.AsyncClient) -> None:
+    """The counters are tallied in-process and written in the background; /metrics is exact."""
+    product = await create_product(shop, initial_stock=2)
+    url = f"/api/purchase/{product['id']}"
+    before = _samples((await shop.get("/metrics")).text)
+    assert (await shop.post(url, json={"quantity": 2}, headers=user("m1"))).status_code == 201
+    sold_out = await shop.post(url, json={"quantity": 1}, headers=user("m2"))
+    assert_problem(sold_out, 400, "INSUFFICIENT_STOCK")
+    after = _samples((await shop.get("/metrics")).text)
+
+    def delta(name: str, **labels: str) -> float:
+        key = (name, tuple(sorted(labels.items())))
+        return after.get(key, 0.0) - before.get(key, 0.0)
+
+    assert delta("commerce_purchases_total", strategy="sql", outcome="sold") == 1
+    assert delta("commerce_purchases_total", strategy="sql", outcome="insufficient_stock") == 1
+    assert delta("commerce_units_sold_total", strategy="sql") == 2
+    assert delta("commerce_commit_batch_size_count", batch="sql_purchases") == 2
