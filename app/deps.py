@@ -40,19 +40,19 @@ async def get_optional_principal(request: Request) -> Principal | None:
     return principal
 
 
-async def get_current_principal(
-    principal: Annotated[Principal | None, Depends(get_optional_principal)],
-) -> Principal:
+# The two below call the one above directly rather than through `Depends`: each dependency
+# FastAPI solves costs ~8 us per request, and these guard every authenticated route.
+async def get_current_principal(request: Request) -> Principal:
     """The caller; 401 when no credentials were sent."""
+    principal = await get_optional_principal(request)
     if principal is None:
         raise AuthenticationError("Send a bearer token or an X-API-Key header.")
     return principal
 
 
-async def get_admin_principal(
-    principal: Annotated[Principal, Depends(get_current_principal)],
-) -> Principal:
+async def get_admin_principal(request: Request) -> Principal:
     """The caller, who must be an admin; 403 otherwise."""
+    principal = await get_current_principal(request)
     if not principal.is_admin:
         raise PermissionDeniedError("This action needs the admin role.")
     return principal

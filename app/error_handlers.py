@@ -34,9 +34,15 @@ class ProblemResponse(JSONResponse):
         return json.dumps(content, ensure_ascii=False, default=str, separators=(",", ":")).encode()
 
 
+def request_path(request: Request) -> str:
+    """The path as `request.url.path` gives it, without building the whole URL."""
+    path: str = request.scope["path"]
+    return path.replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
+
+
 def problem_response(request: Request, error: AppError) -> Response:
     """The problem response for `error` at this request's path."""
-    body = problem_body(error, instance=request.url.path)
+    body = problem_body(error, instance=request_path(request))
     return ProblemResponse(body, status_code=body["status"], headers=error.headers or None)
 
 
@@ -77,9 +83,11 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     error: AppError
     if exc.status_code == 404:
-        error = NotFoundError(f"No route matches {request.method} {request.url.path}.")
+        error = NotFoundError(f"No route matches {request.method} {request_path(request)}.")
     elif exc.status_code == 405:
-        error = MethodNotAllowedError(f"{request.method} is not allowed on {request.url.path}.")
+        error = MethodNotAllowedError(
+            f"{request.method} is not allowed on {request_path(request)}."
+        )
     else:
         detail = exc.detail if isinstance(exc.detail, str) else None
         error = HTTPStatusError(exc.status_code, detail)

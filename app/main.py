@@ -35,6 +35,9 @@ def _base_app(settings: Settings) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        # FastAPI's native OpenTelemetry looks up the global providers on every request; this
+        # service exports Prometheus metrics and structured logs instead (docs/operations.md).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     install_error_handlers(app)
