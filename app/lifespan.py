@@ -34,6 +34,8 @@ from app.storage.sql.api_keys import SqlApiKeyRepository
 from app.storage.sql.engine import create_engine
 from app.storage.sql.users import SqlUserRepository
 
+# Seconds shutdown waits for the cancelled background tasks (reconciler, change feed).
+BACKGROUND_STOP_S = 5.0
 # gen0 allocations, gen0 passes per gen1 pass, gen1 passes per full pass (CPython: 700, 10, 10).
 GC_THRESHOLDS = (50_000, 20, 100)
 _log = get_logger("app.lifespan")
@@ -125,9 +127,15 @@ async def close_resources(resources: Resources) -> None:
             await resources.commerce.aclose()  # purchases in progress finish first
     for task in resources.background_tasks:
         task.cancel()
-    for task in resources.background_tasks:
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
+    if resources.background_tasks:
+        # Bounded: a task whose cancellation a client library swallowed must not hold the
+        # shutdown (and every client after it) open forever.
+        done, stuck = await asyncio.wait(resources.background_tasks, timeout=BACKGROUND_STOP_S)
+        for task in done:
+            if not task.cancelled():
+                task.exception()  # retrieved: an error on the way out is not re-reported
+        for task in stuck:
+            _log.error("background_task_did_not_stop", task=task.get_name())
     if resources.regulatory is not None:
         with contextlib.suppress(Exception):
             await resources.regulatory.aclose()

@@ -142,6 +142,7 @@ async def run_as_leader(
         except Exception as exc:
             _log.warning("leader_poll_failed", lock=name, error=type(exc).__name__)
             lease = None
+        _stop_if_cancel_was_swallowed()
         if lease is None:
             await asyncio.sleep(interval_s * random.uniform(0.8, 1.2))
             continue
@@ -156,6 +157,19 @@ async def run_as_leader(
         _log.warning("leadership_lost", lock=name)
 
 
+def _stop_if_cancel_was_swallowed() -> None:
+    """Raise CancelledError if this task was asked to stop but the call it just made returned.
+
+    redis-py can lose a cancellation that arrives inside one of its calls (the call then retries
+    and returns normally): a leader loop would go on renewing its lease forever and whoever
+    cancelled it (shutdown, a test) would wait forever. The request is still counted by the task
+    (`cancelling()`), so it is honoured here, after each store call of the loops below.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 async def _lead(manager: LockManager, lease: Lease, *, interval_s: float, job: LeaderJob) -> None:
     """Run the job loop beside a renewal loop; return when a renewal fails."""
 
@@ -168,6 +182,7 @@ async def _lead(manager: LockManager, lease: Lease, *, interval_s: float, job: L
                 # Cannot prove we still hold it: step down rather than risk two leaders.
                 _log.warning("leader_renew_failed", lock=lease.name, error=type(exc).__name__)
                 return
+            _stop_if_cancel_was_swallowed()
             if not ok:
                 return
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+import app.lifespan as lifespan_module
 from app.lifespan import build_resources, close_resources
 from app.storage.migrate import current_revision, head_revision, run_migrations
 from app.storage.sql.engine import create_engine
@@ -102,3 +104,26 @@ async def test_sqlite_reads_take_no_write_lock(sqlite_engine: AsyncEngine) -> No
             count = (await conn.execute(text("SELECT count(*) FROM t_lock"))).scalar()
         assert count == 0  # the uncommitted row is not visible
         assert reader(sqlite_engine) is reader(sqlite_engine)
+
+
+async def test_shutdown_does_not_wait_forever_for_a_task_that_ignores_its_cancel(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(lifespan_module, "BACKGROUND_STOP_S", 0.2)
+    resources = await build_resources(make_settings(tmp_path))
+    release = asyncio.Event()
+
+    async def stubborn() -> None:
+        while not release.is_set():
+            try:
+                await release.wait()
+            except asyncio.CancelledError:
+                continue  # what a client library that swallows cancellation looks like
+
+    task = asyncio.create_task(stubborn(), name="stubborn")
+    resources.background_tasks.append(task)
+    await asyncio.wait_for(close_resources(resources), timeout=5)
+    assert not task.done()  # left behind and logged, and the clients were still closed
+    assert resources.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    release.set()
+    await task

@@ -4,6 +4,7 @@ metrics, and leader election (no servers)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 
 import pytest
@@ -273,3 +274,52 @@ async def test_a_failing_job_does_not_end_leadership() -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+class CancelSwallowingStore(MemoryLockStore):
+    """A store whose calls can lose a cancellation and return normally, as redis-py can."""
+
+    def __init__(self, swallow: str) -> None:
+        super().__init__()
+        self.swallow = swallow
+        self.inside = asyncio.Event()
+
+    async def _hang_until_cancelled(self) -> None:
+        self.inside.set()
+        # A reply that never comes before the cancel, which is lost here: the call returns as
+        # if it had completed.
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.Event().wait()
+
+    async def try_acquire(self, name: str, *, ttl_ms: int) -> Lease | None:
+        if self.swallow == "acquire" and not self.inside.is_set():
+            await self._hang_until_cancelled()
+            return None
+        return await super().try_acquire(name, ttl_ms=ttl_ms)
+
+    async def extend(self, lease: Lease, *, ttl_ms: int) -> bool:
+        if self.swallow == "extend" and not self.inside.is_set():
+            await self._hang_until_cancelled()
+        return await super().extend(lease, ttl_ms=ttl_ms)
+
+
+@pytest.mark.parametrize("swallow", ["acquire", "extend"])
+async def test_a_cancel_lost_inside_a_store_call_still_stops_the_leader_loop(
+    swallow: str,
+) -> None:
+    """Shutdown cancels the reconciler's leader loop and waits for it: a cancellation the
+    store's client swallowed must not keep the loop (and its lease) alive forever."""
+    store = CancelSwallowingStore(swallow)
+
+    async def job() -> None:
+        return None
+
+    leader = asyncio.create_task(
+        run_as_leader(LockManager(store), "reconciler", 0.01, job, ttl_ms=60)
+    )
+    await store.inside.wait()
+    leader.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(leader, timeout=5)
+    # Stopped cleanly: the lease (if it was held) was released on the way out.
+    assert await store.try_acquire("reconciler", ttl_ms=100) is not None
