@@ -448,6 +448,11 @@ class PurchaseService:
                     now_ms=_ms(self._clock()),
                     reason=reason,
                 )
+                if reply.status != "MISSING":
+                    return
+                # The stock key is gone but the reservation is not: rebuild, then release.
+                if self._keeper is not None:
+                    await self._keeper.rehydrate(reservation.product_id)
             except StockStoreUnavailable:
                 _log.warning(
                     "release_deferred_to_reconciler",
@@ -455,19 +460,6 @@ class PurchaseService:
                     purchase_id=reservation.purchase_id,
                 )
                 return
-            if reply.status != "MISSING":
-                return
-            # The stock key is gone but the reservation is not: rebuild, then release.
-            if self._keeper is not None:
-                try:
-                    await self._keeper.rehydrate(reservation.product_id)
-                except StockStoreUnavailable:
-                    _log.warning(
-                        "release_deferred_to_reconciler",
-                        product_id=reservation.product_id,
-                        purchase_id=reservation.purchase_id,
-                    )
-                    return
 
     async def _confirm(
         self, reservation: Reservation, request: _Request, receipt: PurchaseReceipt
