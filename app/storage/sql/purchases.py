@@ -95,6 +95,15 @@ class SqlPurchaseRepository:
     @staticmethod
     async def _buy_one(conn: AsyncConnection, request: SqlPurchaseRequest) -> SqlPurchaseResult:
         p = request.purchase
+        # The product row is locked first (FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE
+        # already serialises writers and has no such clause), so every check below sees what
+        # earlier buyers of this product committed. Checked before the lock, two concurrent
+        # buys by one user could both pass the per-user limit under READ COMMITTED.
+        locked = await conn.execute(
+            select(products.c.stock).where(products.c.id == p.product_id).with_for_update()
+        )
+        if locked.first() is None:
+            return SqlPurchaseResult("insufficient", stock=0)
         if p.idempotency_key is not None:
             existing = await conn.execute(
                 select(purchases).where(

@@ -175,6 +175,26 @@ async def test_sql_stock_purchases_never_oversell_under_concurrency(
     assert max(ledger.sold_by_user.values()) <= 2
 
 
+async def test_sql_stock_one_user_racing_with_itself_stays_within_its_limit(
+    sql_engine: AsyncEngine,
+) -> None:
+    """Thirty concurrent transactions of one buyer, limit 1, stock to spare: exactly one wins.
+    (Read before the product row was locked, the limit let several through on PostgreSQL.)"""
+    products = SqlProductRepository(sql_engine)
+    purchases = SqlPurchaseRepository(sql_engine)
+    p = await products.create(new_product(initial_stock=100, per_user_limit=1))
+
+    async def buy(i: int) -> str:
+        request = SqlPurchaseRequest(purchase(f"r{i}", p.id, user="racer"), per_user_limit=1)
+        return (await purchases.buy_with_sql_stock([request]))[0].outcome
+
+    outcomes = await asyncio.gather(*(buy(i) for i in range(30)))
+    assert sorted(set(outcomes)) == ["limit", "ok"]
+    assert outcomes.count("ok") == 1
+    got = await products.get(p.id)
+    assert got is not None and got.stock == 99
+
+
 async def test_sql_stock_batch_reports_each_outcome(sql_engine: AsyncEngine) -> None:
     products = SqlProductRepository(sql_engine)
     purchases = SqlPurchaseRepository(sql_engine)
