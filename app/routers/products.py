@@ -16,14 +16,19 @@ from app.storage.base import ProductRecord
 router = APIRouter(prefix="/api/products", tags=["commerce"])
 
 
-async def get_commerce(request: Request) -> CommerceServices:
-    """The lifespan-built commerce services."""
-    # async on purpose: FastAPI runs a plain `def` dependency in its thread pool, a thread
-    # hand-off per purchase for a single attribute read.
+def commerce_of(request: Request) -> CommerceServices:
+    """The lifespan-built commerce services; 503 when this app has none."""
     resources: Resources = request.app.state.resources
     if resources.commerce is None:
         raise ServiceUnavailableError("Commerce is not available.")
     return resources.commerce
+
+
+async def get_commerce(request: Request) -> CommerceServices:
+    """The lifespan-built commerce services (as a dependency)."""
+    # async on purpose: FastAPI runs a plain `def` dependency in its thread pool, a thread
+    # hand-off per request for a single attribute read.
+    return commerce_of(request)
 
 
 CommerceDep = Annotated[CommerceServices, Depends(get_commerce)]

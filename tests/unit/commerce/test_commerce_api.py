@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -409,3 +410,50 @@ async def test_purchase_outcomes_units_and_batches_reach_metrics(shop: httpx.Asy
     assert delta("commerce_purchases_total", strategy="sql", outcome="insufficient_stock") == 1
     assert delta("commerce_units_sold_total", strategy="sql") == 2
     assert delta("commerce_commit_batch_size_count", batch="sql_purchases") == 2
+
+
+async def test_an_over_long_idempotency_key_is_a_400_and_sells_nothing(
+    shop: httpx.AsyncClient,
+) -> None:
+    product = await create_product(shop, initial_stock=3)
+    url = f"/api/purchase/{product['id']}"
+    headers = {**user("long"), "Idempotency-Key": "k" * 1001}
+    body = assert_problem(
+        await shop.post(url, json={"quantity": 1}, headers=headers), 400, "VALIDATION_ERROR"
+    )
+    assert body["details"] == [
+        {
+            "field": "Idempotency-Key",
+            "message": "String should have at most 1000 characters",
+            "type": "string_too_long",
+        }
+    ]
+    assert "k" * 50 not in json.dumps(body)  # the key is not echoed
+    assert await stock_of(shop, product["id"]) == 3
+    # Under the header's bound, the service's own rule (1-255 printable characters) decides.
+    service_bound = {**user("long"), "Idempotency-Key": "k" * 1000}
+    assert_problem(
+        await shop.post(url, json={"quantity": 1}, headers=service_bound),
+        400,
+        "INVALID_IDEMPOTENCY_KEY",
+    )
+    longest = {**user("long"), "Idempotency-Key": "k" * 255}
+    assert (await shop.post(url, json={"quantity": 1}, headers=longest)).status_code == 201
+
+
+async def test_openapi_declares_the_purchase_body_header_and_receipt(
+    shop: httpx.AsyncClient,
+) -> None:
+    """The route reads its Idempotency-Key by hand; Swagger UI must still offer it."""
+    spec = (await shop.get("/openapi.json")).json()
+    operation = spec["paths"]["/api/purchase/{product_id}"]["post"]
+    params = {(p["in"], p["name"]): p for p in operation["parameters"]}
+    assert set(params) == {("path", "product_id"), ("header", "Idempotency-Key")}
+    header = params[("header", "Idempotency-Key")]
+    assert header["required"] is False
+    assert {"type": "string", "maxLength": 1000} in header["schema"]["anyOf"]
+    body_schema = operation["requestBody"]["content"]["application/json"]["schema"]
+    assert body_schema == {"$ref": "#/components/schemas/PurchaseCreate"}
+    receipt = operation["responses"]["201"]["content"]["application/json"]["schema"]
+    assert receipt == {"$ref": "#/components/schemas/PurchaseReceiptRead"}
+    assert "PurchaseCreate" in spec["components"]["schemas"]
