@@ -13,6 +13,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
+from app.clock import utc_second_text
 from app.context import current_request_id
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -373,21 +374,8 @@ def problem_body(error: AppError, *, instance: str, status: int | None = None) -
         "message": detail,
         "details": error.details if error.details is not None else {},
         "trace_id": current_request_id(),
-        "timestamp": _utc_second(),
+        "timestamp": utc_second_text(int(time.time())) + "Z",
     }
-
-
-_last_second: tuple[int, str] = (0, "")
-
-
-def _utc_second() -> str:
-    """Now in UTC to the second (`2026-11-22T05:03:17Z`), formatted once per second: a sold-out
-    flash sale answers thousands of problems a second."""
-    global _last_second
-    second = int(time.time())
-    if _last_second[0] != second:
-        _last_second = (second, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second)))
-    return _last_second[1]
 
 
 def problem_bytes(error: AppError, *, instance: str) -> tuple[int, bytes]:

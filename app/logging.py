@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
@@ -15,7 +14,9 @@ from typing import Any
 
 import structlog
 
+from app.clock import utc_second_text
 from app.context import current_request_id
+from app.deferred import flush_later
 
 # Key names whose values are secrets (password, new_password, access_token, X-API-Key, ...).
 _SECRET_KEY_RE = re.compile(
@@ -95,17 +96,11 @@ def _masked_json(text: str) -> str:
     return _json_text(mask_text(text))
 
 
-_second_cache: list[Any] = [None, ""]
-
-
 def _iso_now() -> str:
-    """UTC now as ISO 8601 with microseconds and a Z, formatting the seconds part once a second."""
+    """UTC now as ISO 8601 with microseconds and a Z."""
     now = time.time()
     second = int(now)
-    if _second_cache[0] != second:
-        _second_cache[0] = second
-        _second_cache[1] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-    return f"{_second_cache[1]}.{int((now - second) * 1_000_000):06d}Z"
+    return f"{utc_second_text(second)}.{int((now - second) * 1_000_000):06d}Z"
 
 
 class AccessLogWriter:
@@ -182,13 +177,7 @@ class AccessLogWriter:
         if len(pending) >= self.MAX_PENDING:
             self.flush()
         elif not self._flush_pending:
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:
-                self.flush()
-                return
-            self._flush_pending = True
-            loop.call_later(self.FLUSH_DELAY_S, self.flush)
+            self._flush_pending = flush_later(self.FLUSH_DELAY_S, self.flush)
 
     def flush(self) -> None:
         """Write the pending lines out, in one call."""

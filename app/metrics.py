@@ -3,7 +3,6 @@ each worker then writes its samples to that directory and /metrics aggregates th
 
 from __future__ import annotations
 
-import asyncio
 import bisect
 import os
 
@@ -17,6 +16,8 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client import multiprocess as _multiprocess
+
+from app.deferred import flush_later
 
 MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
 
@@ -128,7 +129,7 @@ class MetricsBuffer:
         key = (counter, labels)
         self._counts[key] = self._counts.get(key, 0) + amount
         if not self._flush_pending:
-            self._schedule()
+            self._flush_pending = flush_later(self.FLUSH_INTERVAL_S, self.flush)
 
     def observe(self, histogram: Histogram, labels: tuple[str, ...], value: float) -> None:
         """Record one observation of a labelled histogram."""
@@ -144,16 +145,7 @@ class MetricsBuffer:
         slot[bisect.bisect_left(self._bounds[histogram], value)] += 1
         slot[-1] += value
         if not self._flush_pending:
-            self._schedule()
-
-    def _schedule(self) -> None:
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            self.flush()
-            return
-        self._flush_pending = True
-        loop.call_later(self.FLUSH_INTERVAL_S, self.flush)
+            self._flush_pending = flush_later(self.FLUSH_INTERVAL_S, self.flush)
 
     def flush(self) -> None:
         """Write everything tallied so far into the Prometheus instruments."""
