@@ -53,7 +53,11 @@ class LockManager:
 
     async def try_acquire(self, name: str, *, ttl_ms: int) -> Lease | None:
         """One attempt: the lease, or None when the lock is held."""
-        return await self.store.try_acquire(name, ttl_ms=ttl_ms)
+        lease = await self.store.try_acquire(name, ttl_ms=ttl_ms)
+        if lease is not None and _cancel_pending():
+            await self.store.release(lease)  # asked to stop meanwhile: do not keep the lock
+        _stop_if_cancel_was_swallowed()
+        return lease
 
     async def acquire(self, name: str, *, ttl_ms: int, wait_ms: int) -> Lease:
         """Retry with backoff until the lock is ours or `wait_ms` passed (LockTimeoutError)."""
@@ -66,7 +70,7 @@ class LockManager:
         family = lock_family(name)
         attempt = 0
         while True:
-            lease = await self.store.try_acquire(name, ttl_ms=ttl_ms)
+            lease = await self.try_acquire(name, ttl_ms=ttl_ms)
             if lease is not None:
                 LOCK_WAIT.labels(family).observe(loop.time() - started)
                 LOCK_ACQUIRE.labels(family, "acquired").inc()
@@ -91,7 +95,9 @@ class LockManager:
 
     async def extend(self, lease: Lease, *, ttl_ms: int) -> bool:
         """Push the expiry out to `ttl_ms` from now if `lease` still holds the lock."""
-        return await self.store.extend(lease, ttl_ms=ttl_ms)
+        ok = await self.store.extend(lease, ttl_ms=ttl_ms)
+        _stop_if_cancel_was_swallowed()
+        return ok
 
     @asynccontextmanager
     async def hold(self, name: str, *, ttl_ms: int, wait_ms: int) -> AsyncIterator[Lease]:
@@ -142,7 +148,6 @@ async def run_as_leader(
         except Exception as exc:
             _log.warning("leader_poll_failed", lock=name, error=type(exc).__name__)
             lease = None
-        _stop_if_cancel_was_swallowed()
         if lease is None:
             await asyncio.sleep(interval_s * random.uniform(0.8, 1.2))
             continue
@@ -157,16 +162,21 @@ async def run_as_leader(
         _log.warning("leadership_lost", lock=name)
 
 
+def _cancel_pending() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
 def _stop_if_cancel_was_swallowed() -> None:
-    """Raise CancelledError if this task was asked to stop but the call it just made returned.
+    """Raise CancelledError if this task was asked to stop but the store call it made returned.
 
     redis-py can lose a cancellation that arrives inside one of its calls (the call then retries
     and returns normally): a leader loop would go on renewing its lease forever and whoever
     cancelled it (shutdown, a test) would wait forever. The request is still counted by the task
-    (`cancelling()`), so it is honoured here, after each store call of the loops below.
+    (`cancelling()`), so the calls that loops make (`try_acquire`, `extend`) honour it.
+    `release` does not: it is what runs *because* of a cancel.
     """
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
+    if _cancel_pending():
         raise asyncio.CancelledError
 
 
@@ -182,7 +192,6 @@ async def _lead(manager: LockManager, lease: Lease, *, interval_s: float, job: L
                 # Cannot prove we still hold it: step down rather than risk two leaders.
                 _log.warning("leader_renew_failed", lock=lease.name, error=type(exc).__name__)
                 return
-            _stop_if_cancel_was_swallowed()
             if not ok:
                 return
 
