@@ -56,8 +56,7 @@ from app.storage.base import ApiKeyRecord, ApiKeyRepository, UserRecord, UserRep
 _log = get_logger("app.auth")
 # Re-read this much of the past on every poll: a change committed late, or stamped by a worker
 # whose clock is a little behind, is still seen. Clocks must agree within this (NTP does).
-FEED_OVERLAP_S: Final = 5.0
-FEED_OVERLAP: Final = timedelta(seconds=FEED_OVERLAP_S)
+FEED_OVERLAP: Final = timedelta(seconds=5)
 
 USERNAME_RULES: Final = (
     "3 to 32 characters: ASCII letters, digits, '_', '.' or '-', starting with a letter or digit"
@@ -488,7 +487,7 @@ class AuthService:
         """Pull the accounts changed since the last pull into the feed; how many came back."""
         started = self._now()
         # Changes older than the longest token life concern only expired tokens.
-        horizon = started - timedelta(seconds=self._tokens.ttl_s + FEED_OVERLAP_S)
+        horizon = started - timedelta(seconds=self._tokens.ttl_s) - FEED_OVERLAP
         since = horizon if self._feed_since is None else self._feed_since - FEED_OVERLAP
         changed = await self._users.changed_since(max(since, horizon))
         for user in changed:

@@ -92,10 +92,7 @@ async def _run(
     script: AsyncScript | PipelinedScript, keys: list[Any], args: list[Any]
 ) -> StockReply:
     try:
-        if isinstance(script, PipelinedScript):
-            raw = await script(keys, args)
-        else:
-            raw = await script(keys=keys, args=args)
+        raw = await script(keys=keys, args=args)
     except _UNAVAILABLE as exc:
         raise StockStoreUnavailable(type(exc).__name__) from exc
     return _reply(raw)
