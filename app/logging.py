@@ -96,13 +96,6 @@ def _masked_json(text: str) -> str:
     return _json_text(mask_text(text))
 
 
-def _iso_now() -> str:
-    """UTC now as ISO 8601 with microseconds and a Z."""
-    now = time.time()
-    second = int(now)
-    return f"{utc_second_text(second)}.{int((now - second) * 1_000_000):06d}Z"
-
-
 class AccessLogWriter:
     """Writes the per-request access line straight to the log stream as JSON.
 
@@ -117,6 +110,7 @@ class AccessLogWriter:
 
     FLUSH_DELAY_S = 0.1
     MAX_PENDING = 1024
+    HEAD_CACHE_SIZE = 4096
 
     def __init__(self) -> None:
         self.stream: Any = None
@@ -124,6 +118,7 @@ class AccessLogWriter:
         self.as_json = True
         self._flush_pending = False
         self._pending: list[str] = []
+        self._heads: dict[tuple[str, str, str, int, str | None], str] = {}
 
     def configure(self, *, stream: Any, level: str, fmt: str) -> None:
         """Bind to the stream and level chosen by `configure_logging`."""
@@ -139,7 +134,7 @@ class AccessLogWriter:
         path: str,
         route: str,
         status_code: int,
-        duration_ms: float,
+        duration_s: float,
         client: str | None,
     ) -> None:
         """Emit one access line (masked) unless the level filters it out."""
@@ -154,23 +149,25 @@ class AccessLogWriter:
                 path=path,
                 route=route,
                 status_code=status_code,
-                duration_ms=duration_ms,
+                duration_ms=round(duration_s * 1000, 3),
                 client=client,
             )
             return
-        # Hand-assembled JSON: json.dumps of a dict was the largest single cost of a /ping.
-        # Text fields are masked and escaped (cached: they repeat); request ids are ours or
-        # incoming ones that passed `sane_request_id` (no quotes, nothing a mask would hide).
+        # Hand-assembled JSON: json.dumps of a dict was the largest single cost of a /ping. The
+        # fields that repeat request after request are masked, escaped and joined once per
+        # combination; request ids are ours or incoming ones that passed `sane_request_id` (no
+        # quotes, nothing a mask would hide).
+        key = (method, path, route, status_code, client)
+        head = self._heads.get(key)
+        if head is None:
+            head = self._head(key)
         request_id = current_request_id()
+        now = time.time()
+        second = int(now)
         line = (
-            f'{{"method": {_masked_json(method)}, "path": {_masked_json(path)}, '
-            f'"route": {_masked_json(route)}, "status_code": {int(status_code)}, '
-            f'"duration_ms": {float(duration_ms)!r}, '
-            f'"client": {"null" if client is None else _masked_json(client)}, '
-            f'"event": "request", "level": "{"error" if error else "info"}", '
-            f'"timestamp": "{_iso_now()}"'
-            + ("" if request_id is None else f', "request_id": "{request_id}"')
-            + "}\n"
+            f'{head}"duration_ms": {duration_s * 1000:.3f}, '
+            f'"timestamp": "{utc_second_text(second)}.{int((now - second) * 1_000_000):06d}Z"'
+            + ("}\n" if request_id is None else f', "request_id": "{request_id}"}}\n')
         )
         pending = self._pending
         pending.append(line)
@@ -178,6 +175,20 @@ class AccessLogWriter:
             self.flush()
         elif not self._flush_pending:
             self._flush_pending = flush_later(self.FLUSH_DELAY_S, self.flush)
+
+    def _head(self, key: tuple[str, str, str, int, str | None]) -> str:
+        """The start of the JSON line for one (method, path, route, status, client), cached."""
+        method, path, route, status_code, client = key
+        head = (
+            f'{{"method": {_masked_json(method)}, "path": {_masked_json(path)}, '
+            f'"route": {_masked_json(route)}, "status_code": {int(status_code)}, '
+            f'"client": {"null" if client is None else _masked_json(client)}, '
+            f'"event": "request", "level": "{"error" if status_code >= 500 else "info"}", '
+        )
+        if len(self._heads) >= self.HEAD_CACHE_SIZE:
+            self._heads.clear()  # paths with ids churn; a reset is O(1) amortised
+        self._heads[key] = head
+        return head
 
     def flush(self) -> None:
         """Write the pending lines out, in one call."""

@@ -115,11 +115,19 @@ class MetricsBuffer:
 
     FLUSH_INTERVAL_S = 1.0
 
-    def __init__(self) -> None:
+    def __init__(
+        self, *, requests: Counter = HTTP_REQUESTS, durations: Histogram = HTTP_DURATION
+    ) -> None:
+        # The HTTP instruments `request()` feeds: (method, route, status) and (method, route).
+        self._requests_counter = requests
+        self._durations = durations
         self._counts: dict[tuple[Counter, tuple[str, ...]], int] = {}
         # Per histogram child: one count per bucket (upper bounds + +Inf), then the sum.
         self._observed: dict[tuple[Histogram, tuple[str, ...]], list[float]] = {}
         self._bounds: dict[Histogram, tuple[float, ...]] = {}
+        # HTTP requests by (method, route, status): bucket counts of their duration, then the sum.
+        self._requests: dict[tuple[str, str, int], list[float]] = {}
+        self._http_bounds = tuple(durations._upper_bounds)
         self.in_flight = 0
         self._in_flight_written = 0
         self._flush_pending = False
@@ -128,6 +136,18 @@ class MetricsBuffer:
         """Add `amount` to one labelled counter."""
         key = (counter, labels)
         self._counts[key] = self._counts.get(key, 0) + amount
+        if not self._flush_pending:
+            self._flush_pending = flush_later(self.FLUSH_INTERVAL_S, self.flush)
+
+    def request(self, *, method: str, route: str, status: int, seconds: float) -> None:
+        """Count one answered HTTP request and observe its duration, in one dict lookup (the
+        edge layer calls this for every request)."""
+        key = (method, route, status)
+        slot = self._requests.get(key)
+        if slot is None:
+            slot = self._requests[key] = [0.0] * (len(self._http_bounds) + 1)
+        slot[bisect.bisect_left(self._http_bounds, seconds)] += 1
+        slot[-1] += seconds
         if not self._flush_pending:
             self._flush_pending = flush_later(self.FLUSH_INTERVAL_S, self.flush)
 
@@ -152,6 +172,13 @@ class MetricsBuffer:
         self._flush_pending = False
         counts, self._counts = self._counts, {}
         observed, self._observed = self._observed, {}
+        requests, self._requests = self._requests, {}
+        for (method, route, status), slot in requests.items():
+            key = (self._requests_counter, (method, route, str(status)))
+            counts[key] = counts.get(key, 0) + int(sum(slot[:-1]))
+            merged = observed.setdefault((self._durations, (method, route)), [0.0] * len(slot))
+            for index, value in enumerate(slot):
+                merged[index] += value
         for (counter, labels), amount in counts.items():
             counter.labels(*labels).inc(amount)
         for (histogram, labels), slot in observed.items():

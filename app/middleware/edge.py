@@ -18,7 +18,7 @@ import time
 from app.config import Settings
 from app.context import request_id_var
 from app.logging import access_log, get_logger
-from app.metrics import HTTP_DURATION, HTTP_REQUESTS, METRICS_BUFFER
+from app.metrics import METRICS_BUFFER
 from app.middleware.body_limit import BodyLimitMiddleware, send_payload_too_large
 from app.middleware.client_ip import parse_networks, resolve_client_ip
 from app.middleware.cors import CorsPolicy
@@ -134,15 +134,16 @@ class EdgeMiddleware:
             if message["type"] == "http.response.start":
                 started = True
                 status = message["status"]
-                headers = list(message.get("headers") or ())
-                if any(name in SECURITY_HEADER_NAMES for name, _ in headers):
-                    # The route set one of them itself (e.g. a stricter CSP): its value wins.
-                    present = {name for name, _ in headers}
-                    headers += [h for h in security if h[0] not in present]
+                raw = message.get("headers") or ()
+                for name, _ in raw:
+                    if name in SECURITY_HEADER_NAMES:
+                        # The route set one of them itself (e.g. a stricter CSP): its value wins.
+                        present = {name for name, _ in raw}
+                        kept = [h for h in security if h[0] not in present]
+                        message["headers"] = [*raw, *kept, *extra]
+                        break
                 else:
-                    headers += security
-                headers += extra
-                message["headers"] = headers
+                    message["headers"] = [*raw, *security, *extra]
             await send(message)
 
         try:
@@ -173,15 +174,14 @@ class EdgeMiddleware:
             route = route_template(scope)
             if self.metrics:
                 METRICS_BUFFER.in_flight -= 1
-                METRICS_BUFFER.count(HTTP_REQUESTS, (method, route, str(status)))
-                METRICS_BUFFER.observe(HTTP_DURATION, (method, route), elapsed)
+                METRICS_BUFFER.request(method=method, route=route, status=status, seconds=elapsed)
             if path not in QUIET_PATHS:
                 access_log.write(
                     method=method,
                     path=path,
                     route=route,
                     status_code=status,
-                    duration_ms=round(elapsed * 1000, 3),
+                    duration_s=elapsed,
                     client=client_ip,
                 )
             request_id_var.reset(token)

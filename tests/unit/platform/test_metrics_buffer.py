@@ -72,3 +72,31 @@ async def test_tallies_reach_the_instruments_within_the_flush_interval() -> None
         assert asyncio.get_running_loop().time() < deadline, "the scheduled flush never ran"
         await asyncio.sleep(0.01)
     assert registry.get_sample_value("t_requests_total", {"route": "/a"}) == 3
+
+
+async def test_http_requests_flush_as_per_status_counts_and_per_route_durations() -> None:
+    def instruments(registry: CollectorRegistry) -> tuple[Counter, Histogram]:
+        counter = Counter("h_total", "h", ["method", "route", "status"], registry=registry)
+        histogram = Histogram(
+            "h_seconds", "h", ["method", "route"], buckets=BUCKETS, registry=registry
+        )
+        return counter, histogram
+
+    direct_registry, buffered_registry = CollectorRegistry(), CollectorRegistry()
+    counter, histogram = instruments(direct_registry)
+    b_counter, b_histogram = instruments(buffered_registry)
+    buffer = MetricsBuffer(requests=b_counter, durations=b_histogram)
+    for index, value in enumerate(VALUES):
+        route = "/a" if index % 3 else "/b"
+        status = 200 if index % 4 else 404  # two statuses of one route share its histogram
+        counter.labels("GET", route, str(status)).inc()
+        histogram.labels("GET", route).observe(value)
+        buffer.request(method="GET", route=route, status=status, seconds=value)
+    buffer.count(b_counter, ("GET", "/a", "200"), 2)  # a plain count of the same child adds up
+    counter.labels("GET", "/a", "200").inc(2)
+    assert b_counter.collect()[0].samples == []
+    buffer.flush()
+    buffered, direct = _strip(buffered_registry), _strip(direct_registry)
+    assert [s[:2] for s in buffered] == [s[:2] for s in direct]
+    # Durations are summed per status first, so the float sums may differ in the last digit.
+    assert [s[2] for s in buffered] == pytest.approx([s[2] for s in direct])
