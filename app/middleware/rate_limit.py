@@ -57,7 +57,8 @@ class RateLimitGate:
         self._settings = settings
         self._limiter = limiter
         self._declared: list[tuple[Any, RouteRule]] | None = None
-        self._route_cache: dict[tuple[str, str], tuple[RouteRule, ...] | None] = {}
+        # (method, path) → its rules and whether one is keyed by username; None when exempt.
+        self._route_cache: dict[tuple[str, str], tuple[tuple[RouteRule, ...], bool] | None] = {}
         self._plans: dict[tuple[Any, ...], tuple[tuple[LimitCheck, ...], bytes]] = {}
         # The app's principal resolver, read once like the limiter: the lifespan sets both
         # before the first request is served, and a missing attribute costs an exception.
@@ -80,11 +81,12 @@ class RateLimitGate:
         if not self.enabled:
             return receive, []
         app = scope.get("app")
-        rules = self._rules_for(app, scope, method, path)
-        if rules is None:  # exempt
+        route_limits = self._rules_for(app, scope, method, path)
+        if route_limits is None:  # exempt
             return receive, []
+        rules, needs_username = route_limits
         username = None
-        if any(rule.key == "ip_and_username" for rule in rules):
+        if needs_username:
             receive, username = await _read_username(scope, receive)
         if self._resolver is _MISSING:
             self._resolver = getattr(getattr(app, "state", None), "principal_resolver", None)
@@ -142,15 +144,17 @@ class RateLimitGate:
 
     def _rules_for(
         self, app: Any, scope: Scope, method: str, path: str
-    ) -> tuple[RouteRule, ...] | None:
-        """The route rules of this request, or None when it is exempt (cached per path)."""
+    ) -> tuple[tuple[RouteRule, ...], bool] | None:
+        """The route rules of this request and whether one needs the login's username, or None
+        when it is exempt (cached per path)."""
         key = (method, path)
         cached = self._route_cache.get(key, _MISSING)
         if cached is not _MISSING:
             return cached  # type: ignore[return-value]
-        rules = (
-            None if self.policy.is_exempt(method, path) else self._match(app, scope, method, path)
-        )
+        rules: tuple[tuple[RouteRule, ...], bool] | None = None
+        if not self.policy.is_exempt(method, path):
+            matched = self._match(app, scope, method, path)
+            rules = (matched, any(rule.key == "ip_and_username" for rule in matched))
         if len(self._route_cache) >= ROUTE_CACHE_SIZE:
             self._route_cache.clear()  # paths with ids churn; a full reset is O(1) amortised
         self._route_cache[key] = rules
@@ -189,22 +193,44 @@ class RateLimitGate:
 
     @staticmethod
     def _headers(outcome: LimitOutcome, policy_header: bytes) -> list[tuple[bytes, bytes]]:
+        """`RateLimit-Policy`, `RateLimit` (every window) and `X-RateLimit-*` (the tightest
+        window: `LimitOutcome.tightest`, inlined with `WindowResult.reset_s` into this one pass
+        because it runs for every limited response)."""
         decision = outcome.decision
         if decision is None or not outcome.checks:
             return []
-        check, result = outcome.tightest()  # type: ignore[misc]  # not None with a decision
+        allowed = decision.allowed
         parts = []
-        for c, r in zip(outcome.checks, decision.results, strict=True):
-            # WindowResult.reset_s, inlined: this runs for every limited response.
-            ms = r.retry_ms if r.remaining <= 0 else r.rollover_ms
-            parts.append(f'"{c.policy}";r={r.remaining};t={-(-ms // 1000) if ms > 0 else 0}')
-        current = ", ".join(parts)
+        best_limit = best_remaining = best_reset = best_key = -1  # best_limit < 0: none yet
+        for check, result in zip(outcome.checks, decision.results, strict=True):
+            remaining = result.remaining
+            ms = result.retry_ms if remaining <= 0 else result.rollover_ms
+            reset = -(-ms // 1000) if ms > 0 else 0
+            parts.append(f'"{check.policy}";r={remaining};t={reset}')
+            # Rejected: the longest wait wins; allowed: the least left, then the later rollover.
+            if allowed:
+                beats = (
+                    best_key < 0
+                    or remaining < best_remaining
+                    or (remaining == best_remaining and result.rollover_ms > best_key)
+                )
+                key = result.rollover_ms
+            else:
+                beats = best_limit < 0 or result.retry_ms > best_key
+                key = result.retry_ms
+            if beats:
+                best_limit, best_remaining, best_reset, best_key = (
+                    check.item.amount,
+                    remaining,
+                    reset,
+                    key,
+                )
         return [
             (b"ratelimit-policy", policy_header),
-            (b"ratelimit", current.encode()),
-            (b"x-ratelimit-limit", b"%d" % check.item.amount),
-            (b"x-ratelimit-remaining", b"%d" % result.remaining),
-            (b"x-ratelimit-reset", b"%d" % result.reset_s),
+            (b"ratelimit", ", ".join(parts).encode()),
+            (b"x-ratelimit-limit", b"%d" % best_limit),
+            (b"x-ratelimit-remaining", b"%d" % best_remaining),
+            (b"x-ratelimit-reset", b"%d" % best_reset),
         ]
 
 

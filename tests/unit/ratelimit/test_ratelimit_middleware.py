@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,9 +18,11 @@ from starlette.types import Scope
 from app.deps import OptionalUser
 from app.errors import AuthenticationError
 from app.metrics import METRICS_BUFFER
+from app.middleware.rate_limit import RateLimitGate
 from app.principal import Principal
 from app.ratelimit import limit
-from app.ratelimit.items import LimitCheck, StoreDecision
+from app.ratelimit.items import LimitCheck, RateLimitItem, StoreDecision, WindowResult
+from app.ratelimit.limiter import LimitOutcome
 from tests.conftest import AppFactory
 
 pytestmark = pytest.mark.unit
@@ -392,3 +395,33 @@ async def test_a_bare_app_with_only_the_middleware_limits_in_memory() -> None:
             r = await client.post("/api/auth/login", content=junk)
             assert r.status_code == 200 and r.json()["len"] == len(junk)
             assert "login-user" not in r.headers["ratelimit-policy"]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_limit_headers_name_the_tightest_window_and_every_window(seed: int) -> None:
+    # The gate computes the headers in one pass; LimitOutcome.tightest and WindowResult.reset_s
+    # are the reference it must agree with, for allowed and rejected decisions, with ties.
+    rng = random.Random(seed)
+    allowed = seed % 2 == 0
+    checks, results = [], []
+    for index in range(rng.randint(1, 4)):
+        amount = rng.choice((5, 60, 1000))
+        checks.append(LimitCheck(f"k{index}", RateLimitItem(amount, 60 * (index + 1)), f"p{index}"))
+        remaining = rng.choice((0, 1, 1, 3)) if not allowed else rng.choice((0, 2, 2, 7))
+        retry = 0 if allowed or remaining > 0 else rng.choice((0, 999, 1000, 1001, 30_000))
+        results.append(WindowResult(allowed, remaining, retry, rng.choice((1, 999, 1000, 59_000))))
+    outcome = LimitOutcome(
+        "allowed" if allowed else "rejected", tuple(checks), StoreDecision(allowed, tuple(results))
+    )
+    headers = dict(RateLimitGate._headers(outcome, b"policy"))
+    tightest = outcome.tightest()
+    assert tightest is not None
+    check, result = tightest
+    assert headers[b"ratelimit-policy"] == b"policy"
+    assert headers[b"x-ratelimit-limit"] == str(check.item.amount).encode()
+    assert headers[b"x-ratelimit-remaining"] == str(result.remaining).encode()
+    assert headers[b"x-ratelimit-reset"] == str(result.reset_s).encode()
+    expected = ", ".join(
+        f'"{c.policy}";r={r.remaining};t={r.reset_s}' for c, r in zip(checks, results, strict=True)
+    )
+    assert headers[b"ratelimit"] == expected.encode()
