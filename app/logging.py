@@ -96,6 +96,15 @@ def _masked_json(text: str) -> str:
     return _json_text(mask_text(text))
 
 
+def _access_line(head: str, duration_s: float, at: float, request_id: str | None) -> str:
+    second = int(at)
+    return (
+        f'{head}"duration_ms": {duration_s * 1000:.3f}, '
+        f'"timestamp": "{utc_second_text(second)}.{int((at - second) * 1_000_000):06d}Z"'
+        + ("}\n" if request_id is None else f', "request_id": "{request_id}"}}\n')
+    )
+
+
 class AccessLogWriter:
     """Writes the per-request access line straight to the log stream as JSON.
 
@@ -117,7 +126,8 @@ class AccessLogWriter:
         self.info_enabled = True
         self.as_json = True
         self._flush_pending = False
-        self._pending: list[str] = []
+        # Per line: its cached head, duration (s), wall time (s) and request id.
+        self._pending: list[tuple[str, float, float, str | None]] = []
         self._heads: dict[tuple[str, str, str, int, str | None], str] = {}
 
     def configure(self, *, stream: Any, level: str, fmt: str) -> None:
@@ -161,16 +171,10 @@ class AccessLogWriter:
         head = self._heads.get(key)
         if head is None:
             head = self._head(key)
-        request_id = current_request_id()
-        now = time.time()
-        second = int(now)
-        line = (
-            f'{head}"duration_ms": {duration_s * 1000:.3f}, '
-            f'"timestamp": "{utc_second_text(second)}.{int((now - second) * 1_000_000):06d}Z"'
-            + ("}\n" if request_id is None else f', "request_id": "{request_id}"}}\n')
-        )
+        # The line itself is formatted at flush time, all pending lines in one loop: the same
+        # work costs less there than spread between requests (docs/benchmarks.md, session 4).
         pending = self._pending
-        pending.append(line)
+        pending.append((head, duration_s, time.time(), current_request_id()))
         if len(pending) >= self.MAX_PENDING:
             self.flush()
         elif not self._flush_pending:
@@ -193,13 +197,13 @@ class AccessLogWriter:
     def flush(self) -> None:
         """Write the pending lines out, in one call."""
         self._flush_pending = False
-        lines, self._pending = self._pending, []
+        pending, self._pending = self._pending, []
         stream = self.stream
         if stream is not None:
             # A stream closed at interpreter exit has nothing left to flush.
             with contextlib.suppress(OSError, ValueError):
-                if lines:
-                    stream.write("".join(lines))
+                if pending:
+                    stream.write("".join(_access_line(*entry) for entry in pending))
                 stream.flush()
 
 
