@@ -3,6 +3,7 @@ Not a performance assertion — only that `make bench` would produce its numbers
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -44,9 +45,17 @@ def test_middleware_overhead_bench_prints_a_ratio_line(tmp_path: Path) -> None:
         check=False,
     )
     assert proc.returncode == 0, proc.stderr[-3000:] + proc.stdout[-3000:]
-    match = re.search(r"ratio full/bare throughput: (\d+\.\d+)", proc.stdout)
-    assert match is not None, proc.stdout
-    assert float(match.group(1)) > 0
-    assert re.search(r"\|\s+bare \|\s+\d+ \|", proc.stdout), proc.stdout
-    assert re.search(r"\|\s+full \|\s+\d+ \|", proc.stdout), proc.stdout
-    assert '"ratio"' in out_json.read_text()
+    for label in ("issue 2's middleware", "with issue 5's rate limiter too"):
+        match = re.search(
+            re.escape(label) + r": throughput (\d+\.\d+) of bare .*p99 added at the paced load: "
+            r"([+-]\d+\.\d+) ms .*-> (PASS|MISS)",
+            proc.stdout,
+        )
+        assert match is not None, proc.stdout
+        assert float(match.group(1)) > 0
+    assert "latency phase:" in proc.stdout
+    for variant in ("bare", "middleware", "full"):
+        assert re.search(rf"\|\s+{variant} \|\s+\d+ \|", proc.stdout), proc.stdout
+    result = json.loads(out_json.read_text())
+    assert set(result["verdicts"]) == {"middleware", "full"}
+    assert result["paced_delay_ms"] >= 1
