@@ -210,7 +210,7 @@ class RateLimitGate:
             # Rejected: the longest wait wins; allowed: the least left, then the later rollover.
             if allowed:
                 beats = (
-                    best_key < 0
+                    best_limit < 0
                     or remaining < best_remaining
                     or (remaining == best_remaining and result.rollover_ms > best_key)
                 )

@@ -11,7 +11,7 @@ from app.logging import mask_text
 _SANE_ID = re.compile(rb"^[A-Za-z0-9._:\-]{1,128}$")
 
 
-# 128 random bits as 32 hex digits: the shape of a UUID's hex, at a tenth of its cost.
+# 128 random bits as 32 hex digits: the shape of a UUID's hex, a third of its cost, no syscall each.
 new_request_id = RandomHex(size=16)
 
 
