@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from app.errors import HTTPStatusError, problem_bytes
+from app.errors import HTTPStatusError
+from app.middleware.problem import send_problem
 from app.middleware.types import Scope, Send
 
 _METHODS = b"DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT"
@@ -46,23 +47,20 @@ class CorsPolicy:
     ) -> None:
         """Answer an `OPTIONS` preflight: 200 with the allowances, or a 400 problem."""
         if not self.origin_allowed(origin):
-            status, body = problem_bytes(
-                HTTPStatusError(400, "This origin may not call the API from a browser."),
-                instance=scope["path"],
-            )
-            headers = [(b"content-type", b"application/problem+json"), (b"vary", b"Origin")]
-        else:
-            status, body = 200, b"OK"
-            headers = [
-                (b"content-type", b"text/plain; charset=utf-8"),
-                (b"access-control-allow-origin", origin),
-                (b"access-control-allow-credentials", b"true"),
-                (b"access-control-allow-methods", _METHODS),
-                (b"access-control-max-age", _MAX_AGE),
-                (b"vary", b"Origin"),
-            ]
-            if request_headers:
-                headers.append((b"access-control-allow-headers", request_headers))
+            refused = HTTPStatusError(400, "This origin may not call the API from a browser.")
+            await send_problem(scope, send, refused, [(b"vary", b"Origin")])
+            return
+        body = b"OK"
+        headers = [
+            (b"content-type", b"text/plain; charset=utf-8"),
+            (b"access-control-allow-origin", origin),
+            (b"access-control-allow-credentials", b"true"),
+            (b"access-control-allow-methods", _METHODS),
+            (b"access-control-max-age", _MAX_AGE),
+            (b"vary", b"Origin"),
+        ]
+        if request_headers:
+            headers.append((b"access-control-allow-headers", request_headers))
         headers.append((b"content-length", str(len(body)).encode()))
-        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
