@@ -8,35 +8,14 @@ from app.middleware.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class BodyLimitMiddleware:
-    """413 when Content-Length or the streamed body exceeds `max_bytes`."""
+    """413 when the streamed body exceeds `max_bytes`. The edge layer sends only requests that
+    have a body here, after its one header scan has refused a declared length over the limit."""
 
     def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        has_body = False
-        for name, value in scope["headers"]:
-            if name == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    declared = -1
-                if declared > self.max_bytes or declared < 0:
-                    await send_payload_too_large(scope, send, self.max_bytes)
-                    return
-                has_body = declared > 0
-                break
-            if name == b"transfer-encoding":
-                has_body = True
-        if not has_body:
-            # HTTP/1.1 without Content-Length or Transfer-Encoding has no body: nothing to count.
-            await self.app(scope, receive, send)
-            return
-
         received = 0
         tripped = False
         response_started = False
