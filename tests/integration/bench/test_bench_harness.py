@@ -59,3 +59,34 @@ def test_middleware_overhead_bench_prints_a_ratio_line(tmp_path: Path) -> None:
     result = json.loads(out_json.read_text())
     assert set(result["verdicts"]) == {"middleware", "full"}
     assert result["paced_delay_ms"] >= 1
+
+
+def test_response_headers_bench_prints_the_cost_of_each_header_set() -> None:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.response_headers",
+            "--workers",
+            "1",
+            "--duration",
+            "1",
+            "--rounds",
+            "1",
+            "--warmup",
+            "0",
+            "--connections",
+            "4",
+            "--threads",
+            "1",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:] + proc.stdout[-3000:]
+    for variant, extra in (("none", 0), ("issue-2", 5), ("issues-2\\+5", 10)):
+        row = rf"\|\s+{variant} \|\s+{extra} \|\s+\d+ \|\s+\d\.\d{{3}} \|\s+[+-]\d+\.\d \|"
+        assert re.search(row, proc.stdout), proc.stdout
