@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     redis_health_check_interval_s: int = Field(default=30, ge=0)
     session_storage: Literal["sql", "redis"] | None = None
     session_ttl_s: int = Field(default=86_400, ge=1, alias="SESSION_TTL")
+    # Seconds between sweeps of expired SQL sessions (one instance at a time); 0 = never.
+    session_purge_interval_s: float = Field(default=3_600.0, ge=0)
 
     # --- HTTP ---------------------------------------------------------------
     cors_origins: Annotated[list[str], NoDecode] = [

@@ -21,7 +21,7 @@ from app.ratelimit.limiter import RateLimiter
 from app.resources import HealthCheck, Resources
 from app.services.auth import AuthService
 from app.services.commerce import build_commerce, start_reconciler
-from app.services.locks import LockManager
+from app.services.locks import LockManager, run_as_leader
 from app.services.regulatory_service import build_regulatory_service
 from app.storage.factory import build_kv_store
 from app.storage.memory.lock import MemoryLockStore
@@ -38,6 +38,8 @@ from app.storage.sql.users import SqlUserRepository
 BACKGROUND_STOP_S = 5.0
 # gen0 allocations, gen0 passes per gen1 pass, gen1 passes per full pass (CPython: 700, 10, 10).
 GC_THRESHOLDS = (50_000, 20, 100)
+# Whoever holds this lock sweeps expired sessions out of SQL (SESSION_PURGE_INTERVAL_S).
+SESSION_PURGE_LOCK = "session-purge"
 _log = get_logger("app.lifespan")
 
 
@@ -94,6 +96,14 @@ async def build_resources(settings: Settings) -> Resources:
     )
     if reconciler is not None:
         resources.background_tasks.append(reconciler)
+    if resources.migrations_applied and settings.session_purge_interval_s > 0:
+        purge = run_as_leader(
+            resources.locks,
+            SESSION_PURGE_LOCK,
+            settings.session_purge_interval_s,
+            resources.regulatory.sessions.purge_expired,
+        )
+        resources.background_tasks.append(asyncio.create_task(purge, name="session-purge"))
     resources.health_checks.append(HealthCheck("database", _database_probe(resources)))
     if redis is not None:
         resources.health_checks.append(HealthCheck("redis", _redis_probe(resources)))

@@ -7,8 +7,11 @@ import secrets
 from typing import Any
 
 from app.errors import SessionDataTooLargeError, SessionNotFoundError
+from app.logging import get_logger
 from app.principal import Principal
 from app.storage.base import SessionRecord, SessionStore
+
+_log = get_logger("app.sessions")
 
 SESSION_DATA_MAX_BYTES = 256 * 1024
 _MAX_DEPTH = 32
@@ -117,3 +120,10 @@ class SessionService:
     async def list_mine(self, *, principal: Principal, limit: int = 100) -> list[SessionRecord]:
         """The caller's live sessions, most recently updated first."""
         return await self.store.list_by_owner(principal.user_id, limit=limit)
+
+    async def purge_expired(self) -> int:
+        """Free the storage of expired sessions (run periodically by one worker)."""
+        purged = await self.store.purge_expired()
+        if purged:
+            _log.info("sessions_purged", count=purged)
+        return purged

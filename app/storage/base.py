@@ -211,6 +211,10 @@ class SessionStore(Protocol):
     async def list_by_owner(self, owner_id: str, *, limit: int) -> list[SessionRecord]:
         """The owner's live sessions, most recently updated first."""
 
+    async def purge_expired(self, *, batch: int = 1000) -> int:
+        """Free the storage of expired sessions, at most `batch` per transaction; how many went
+        (0 where the backend drops them itself). Reads never return them either way."""
+
 
 @dataclass(frozen=True, slots=True)
 class NewPlan:

@@ -108,6 +108,12 @@ class RedisSessionStore:
     async def delete(self, session_id: str) -> bool:
         return bool(await self._redis.delete(self._key(session_id)))
 
+    async def purge_expired(self, *, batch: int = 1000) -> int:
+        """Nothing to do: sessions carry a PX expiry, and an owner's index expires with its
+        newest session (dead entries in between are dropped when the owner lists them)."""
+        del batch
+        return 0
+
     async def list_by_owner(self, owner_id: str, *, limit: int) -> list[SessionRecord]:
         index = self._owner_ns + owner_id
         ids = [str(i) for i in await self._redis.zrevrange(index, 0, -1)]

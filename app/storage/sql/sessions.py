@@ -126,8 +126,15 @@ class SqlSessionStore:
             )
             return [_record(r) for r in result.mappings()]
 
-    async def purge_expired(self) -> int:
-        """Delete dead rows (reads already ignore them; this only reclaims space)."""
-        async with self._engine.begin() as conn:
-            result = await conn.execute(delete(t).where(t.c.expires_at <= time.time()))
-            return int(result.rowcount or 0)
+    async def purge_expired(self, *, batch: int = 1000) -> int:
+        """Delete dead rows (reads already ignore them; this only reclaims space), `batch` per
+        transaction: a long DELETE would hold SQLite's one write lock against every request."""
+        purged = 0
+        while True:
+            dead = select(t.c.id).where(t.c.expires_at <= time.time()).limit(batch)
+            async with self._engine.begin() as conn:
+                result = await conn.execute(delete(t).where(t.c.id.in_(dead)))
+            count = int(result.rowcount or 0)
+            purged += count
+            if count < batch:
+                return purged
