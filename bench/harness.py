@@ -48,25 +48,31 @@ def free_port() -> int:
 
 def ensure_wrk() -> str:
     """The path of wrk, installing the Debian package when missing and allowed (root)."""
-    found = shutil.which("wrk")
+    return ensure_tool(
+        "wrk",
+        hint="run `sudo apt-get install -y wrk` (Debian/Ubuntu) or `brew install wrk` (macOS)",
+    )
+
+
+def ensure_tool(command: str, *, package: str | None = None, hint: str) -> str:
+    """The path of `command`, installing its Debian package when missing and allowed (root)."""
+    found = shutil.which(command)
     if found:
         return found
+    package = package or command
     can_install = hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get")
     if can_install:
-        print("wrk not found: installing it with apt-get (Debian package 'wrk')", flush=True)
+        print(f"{command} not found: installing it with apt-get (package '{package}')", flush=True)
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        install = ["apt-get", "install", "-y", "-qq", "wrk"]
+        install = ["apt-get", "install", "-y", "-qq", package]
         if subprocess.run(install, env=env, check=False, capture_output=True).returncode:
             # A fresh machine has no package lists yet.
             subprocess.run(["apt-get", "update", "-qq"], env=env, check=False, capture_output=True)
             subprocess.run(install, env=env, check=False, capture_output=True)
-        found = shutil.which("wrk")
+        found = shutil.which(command)
         if found:
             return found
-    raise BenchError(
-        "the load generator wrk is not installed and could not be installed here: "
-        "run `sudo apt-get install -y wrk` (Debian/Ubuntu) or `brew install wrk` (macOS)"
-    )
+    raise BenchError(f"{command} is not installed and could not be installed here: {hint}")
 
 
 def ensure_redis_server() -> str:
@@ -146,6 +152,8 @@ class Server:
     name: str = "server"
     # uvicorn's --loop: auto (uvloop when installed, as in production) or asyncio.
     loop: str = "auto"
+    # A command the server runs under (e.g. valgrind): prepended to the uvicorn command line.
+    wrapper: tuple[str, ...] = ()
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
@@ -166,6 +174,7 @@ class Server:
         log = self.log_path.open("wb")
         self.process = subprocess.Popen(
             [
+                *self.wrapper,
                 sys.executable,
                 "-m",
                 "uvicorn",

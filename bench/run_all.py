@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCHES: list[tuple[str, list[str]]] = [
     ("bench.middleware_overhead", ["--workers", "2", "--duration", "10", "--connections", "64"]),
     ("bench.response_headers", ["--workers", "2", "--duration", "5", "--rounds", "5"]),
+    ("bench.middleware_instructions", ["--requests", "3000"]),
     ("bench.ratelimit_vs_slowapi", []),
     ("bench.flash_sale", ["--workers", "2", "--connections", "64"]),
     ("bench.auth_resolve", []),

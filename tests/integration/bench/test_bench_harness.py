@@ -90,3 +90,30 @@ def test_response_headers_bench_prints_the_cost_of_each_header_set() -> None:
     for variant, extra in (("none", 0), ("issue-2", 5), ("issues-2\\+5", 10)):
         row = rf"\|\s+{variant} \|\s+{extra} \|\s+\d+ \|\s+\d\.\d{{3}} \|\s+[+-]\d+\.\d \|"
         assert re.search(row, proc.stdout), proc.stdout
+
+
+def test_instruction_count_bench_counts_each_variants_requests() -> None:
+    started = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.middleware_instructions",
+            "--requests",
+            "20",
+            "--warmup",
+            "5",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert started.returncode == 0, started.stderr[-3000:] + started.stdout[-3000:]
+    counts = {
+        name: int(count)
+        for name, count in re.findall(r"^\|\s+(\w+) \|\s+(\d+) \|", started.stdout, re.MULTILINE)
+    }
+    assert set(counts) == {"bare", "middleware", "full"}, started.stdout
+    # Each variant runs more code than the one before it (the stack, then the limiter too).
+    assert counts["bare"] < counts["middleware"] < counts["full"], counts
