@@ -14,37 +14,28 @@ import pytest
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[3]
+# The smallest load that still runs every step: one worker, one short round, no warm-up.
+TINY_WRK = ["--workers", "1", "--duration", "1", "--rounds", "1", "--warmup", "0"]
+TINY_WRK += ["--connections", "4", "--threads", "1"]
+
+
+def run_bench(module: str, *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    """`python -m bench.<module> args` from the repository root; fails the test on a non-zero exit."""
+    proc = subprocess.run(
+        [sys.executable, "-m", f"bench.{module}", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:] + proc.stdout[-3000:]
+    return proc
 
 
 def test_middleware_overhead_bench_prints_a_ratio_line(tmp_path: Path) -> None:
     out_json = tmp_path / "result.json"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.middleware_overhead",
-            "--workers",
-            "1",
-            "--duration",
-            "1",
-            "--rounds",
-            "1",
-            "--warmup",
-            "0",
-            "--connections",
-            "4",
-            "--threads",
-            "1",
-            "--json",
-            str(out_json),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:] + proc.stdout[-3000:]
+    proc = run_bench("middleware_overhead", *TINY_WRK, "--json", str(out_json), timeout=240)
     for label in ("issue 2's middleware", "with issue 5's rate limiter too"):
         match = re.search(
             re.escape(label) + r": throughput (\d+\.\d+) of bare .*p99 added at the paced load: "
@@ -62,58 +53,18 @@ def test_middleware_overhead_bench_prints_a_ratio_line(tmp_path: Path) -> None:
 
 
 def test_response_headers_bench_prints_the_cost_of_each_header_set() -> None:
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.response_headers",
-            "--workers",
-            "1",
-            "--duration",
-            "1",
-            "--rounds",
-            "1",
-            "--warmup",
-            "0",
-            "--connections",
-            "4",
-            "--threads",
-            "1",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:] + proc.stdout[-3000:]
+    proc = run_bench("response_headers", *TINY_WRK, timeout=120)
     for variant, extra in (("none", 0), ("issue-2", 5), ("issues-2\\+5", 10)):
         row = rf"\|\s+{variant} \|\s+{extra} \|\s+\d+ \|\s+\d\.\d{{3}} \|\s+[+-]\d+\.\d \|"
         assert re.search(row, proc.stdout), proc.stdout
 
 
 def test_instruction_count_bench_counts_each_variants_requests() -> None:
-    started = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.middleware_instructions",
-            "--requests",
-            "20",
-            "--warmup",
-            "5",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert started.returncode == 0, started.stderr[-3000:] + started.stdout[-3000:]
+    proc = run_bench("middleware_instructions", "--requests", "20", "--warmup", "5", timeout=600)
     counts = {
         name: int(count)
-        for name, count in re.findall(r"^\|\s+(\w+) \|\s+(\d+) \|", started.stdout, re.MULTILINE)
+        for name, count in re.findall(r"^\|\s+(\w+) \|\s+(\d+) \|", proc.stdout, re.MULTILINE)
     }
-    assert set(counts) == {"bare", "middleware", "full"}, started.stdout
+    assert set(counts) == {"bare", "middleware", "full"}, proc.stdout
     # Each variant runs more code than the one before it (the stack, then the limiter too).
     assert counts["bare"] < counts["middleware"] < counts["full"], counts
