@@ -102,6 +102,8 @@ async def build_resources(settings: Settings) -> Resources:
             SESSION_PURGE_LOCK,
             settings.session_purge_interval_s,
             resources.regulatory.sessions.purge_expired,
+            # Nothing is urgent about a sweep: not at startup, beside the reconciler's first run.
+            wait_first=True,
         )
         resources.background_tasks.append(asyncio.create_task(purge, name="session-purge"))
     resources.health_checks.append(HealthCheck("database", _database_probe(resources)))

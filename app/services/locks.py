@@ -130,8 +130,10 @@ async def run_as_leader(
     job: LeaderJob,
     *,
     ttl_ms: int | None = None,
+    wait_first: bool = False,
 ) -> None:
     """Run `job` every `interval_s` on whichever instance holds lock `name`; until cancelled.
+    With `wait_first` a new leader waits one interval before its first run.
 
     The leader renews its lease every third of `ttl_ms` (default: 3 intervals, at least 3 s).
     A renewal that fails means leadership is lost: the running job is cancelled and the loop
@@ -153,7 +155,7 @@ async def run_as_leader(
             continue
         _log.info("leader_elected", lock=name, fence=lease.fencing_token)
         try:
-            await _lead(manager, lease, interval_s=interval_s, job=job)
+            await _lead(manager, lease, interval_s=interval_s, job=job, wait_first=wait_first)
         finally:
             try:
                 await manager.release(lease)
@@ -180,7 +182,9 @@ def _stop_if_cancel_was_swallowed() -> None:
         raise asyncio.CancelledError
 
 
-async def _lead(manager: LockManager, lease: Lease, *, interval_s: float, job: LeaderJob) -> None:
+async def _lead(
+    manager: LockManager, lease: Lease, *, interval_s: float, job: LeaderJob, wait_first: bool
+) -> None:
     """Run the job loop beside a renewal loop; return when a renewal fails."""
 
     async def renew() -> None:
@@ -196,6 +200,8 @@ async def _lead(manager: LockManager, lease: Lease, *, interval_s: float, job: L
                 return
 
     async def work() -> None:
+        if wait_first:
+            await asyncio.sleep(interval_s)
         while True:
             try:
                 await job()

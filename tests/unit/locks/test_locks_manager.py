@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import time
 
 import pytest
 from prometheus_client import REGISTRY
@@ -183,6 +184,25 @@ async def _wait_for(predicate, timeout: float = 3.0) -> None:  # type: ignore[no
     while not predicate():
         assert loop.time() < deadline, "condition not reached in time"
         await asyncio.sleep(0.005)
+
+
+async def test_a_leader_that_waits_first_runs_its_job_one_interval_after_election() -> None:
+    runs: list[float] = []
+
+    async def job() -> None:
+        runs.append(time.monotonic())
+
+    started = time.monotonic()
+    task = asyncio.create_task(
+        run_as_leader(LockManager(MemoryLockStore()), "sweeper", 0.2, job, wait_first=True)
+    )
+    await _wait_for(lambda: len(runs) >= 2, timeout=5.0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    # The lock is free, so election is immediate: only the wait holds the first run back.
+    assert runs[0] - started >= 0.2
+    assert runs[1] - runs[0] >= 0.2
 
 
 async def test_leader_election_runs_the_job_on_one_instance_and_fails_over() -> None:
