@@ -13,6 +13,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from app.config import Settings
+from app.storage.sql.sqlite_connection import connect_sqlite
 
 
 def sqlite_path(database_url: str) -> Path | None:
@@ -32,7 +33,10 @@ def create_engine(settings: Settings) -> AsyncEngine:
         engine = create_async_engine(
             settings.database_url,
             echo=settings.database_echo,
-            connect_args={"timeout": settings.sqlite_busy_timeout_ms / 1000},
+            connect_args={
+                "timeout": settings.sqlite_busy_timeout_ms / 1000,
+                "async_creator_fn": connect_sqlite,
+            },
             pool_size=settings.database_pool_size,
             max_overflow=0,
         )
