@@ -29,6 +29,14 @@ VARIANTS = {
     "middleware": ("app.main:create_app", MIDDLEWARE_ENV),
     "full": ("app.main:create_app", FULL_ENV),
 }
+# --breakdown: the middleware without its access line, then without its metrics too.
+BREAKDOWN = {
+    "middleware-nolog": ("app.main:create_app", {**MIDDLEWARE_ENV, "LOG_LEVEL": "WARNING"}),
+    "middleware-nolog-nometrics": (
+        "app.main:create_app",
+        {**MIDDLEWARE_ENV, "LOG_LEVEL": "WARNING", "METRICS_ENABLED": "false"},
+    ),
+}
 _REQUEST = b"GET /ping HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n"
 _LENGTH = re.compile(rb"\r\ncontent-length: *(\d+)", re.IGNORECASE)
 
@@ -81,13 +89,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.middleware_instructions")
     parser.add_argument("--requests", type=int, default=3000, help="counted requests per variant")
     parser.add_argument("--warmup", type=int, default=500, help="uncounted requests first")
+    parser.add_argument(
+        "--breakdown", action="store_true", help="also the middleware without log / metrics"
+    )
     args = parser.parse_args(argv)
+    variants = {**VARIANTS, **(BREAKDOWN if args.breakdown else {})}
     hint = "run `sudo apt-get install -y valgrind`"
     valgrind = ensure_tool("valgrind", hint=hint)
     control = ensure_tool("callgrind_control", package="valgrind", hint=hint)
     per_request: dict[str, float] = {}
     with workdir() as work:
-        for name, (factory, env) in VARIANTS.items():
+        for name, (factory, env) in variants.items():
             wrapper = (
                 valgrind,
                 "--tool=callgrind",
@@ -105,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 server.stop()
             per_request[name] = total / args.requests
-            print(f"  {name:11s} {per_request[name]:10.0f} instructions per request", flush=True)
+            print(f"  {name} {per_request[name]:.0f} instructions per request", flush=True)
     bare = per_request["bare"]
     rows = [
         [name, f"{count:.0f}", f"{count - bare:+.0f}", f"{bare / count:.3f}"]
