@@ -102,7 +102,8 @@ class SqlPurchaseRepository:
         locked = await conn.execute(
             select(products.c.stock).where(products.c.id == p.product_id).with_for_update()
         )
-        if locked.first() is None:
+        stock = locked.scalar_one_or_none()
+        if stock is None:
             return SqlPurchaseResult("insufficient", stock=0)
         if p.idempotency_key is not None:
             existing = await conn.execute(
@@ -134,8 +135,8 @@ class SqlPurchaseRepository:
         )
         row = updated.first()
         if row is None:
-            left = await conn.execute(select(products.c.stock).where(products.c.id == p.product_id))
-            return SqlPurchaseResult("insufficient", stock=int(left.scalar_one_or_none() or 0))
+            # The row is locked: what the first read saw is still the stock.
+            return SqlPurchaseResult("insufficient", stock=int(stock))
         await conn.execute(insert(purchases).values(**purchase_values(p)))
         return SqlPurchaseResult("ok", stock=int(row[0]))
 
