@@ -23,13 +23,9 @@ import subprocess
 import sys
 
 from bench.harness import BenchError, Server, base_env, ensure_tool, format_table, workdir
-from bench.middleware_overhead import FULL_ENV, MIDDLEWARE_ENV
+from bench.middleware_overhead import MIDDLEWARE_ENV, STACKS
 
-VARIANTS = {
-    "bare": ("app.main:create_bare_app", {"RATE_LIMIT_ENABLED": "false"}),
-    "middleware": ("app.main:create_app", MIDDLEWARE_ENV),
-    "full": ("app.main:create_app", FULL_ENV),
-}
+VARIANTS = STACKS
 # --breakdown: the middleware without its access line, then without its metrics too.
 BREAKDOWN = {
     "middleware-nolog": ("app.main:create_app", {**MIDDLEWARE_ENV, "LOG_LEVEL": "WARNING"}),

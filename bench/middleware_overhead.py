@@ -62,6 +62,12 @@ MIDDLEWARE_ENV = {
     "METRICS_ENABLED": "true",
 }
 FULL_ENV = {**MIDDLEWARE_ENV, "RATE_LIMIT_ENABLED": "true", "RATE_LIMIT_DEFAULT": HUGE_LIMITS}
+# The three stacks compared, by name: (app factory, settings).
+STACKS: dict[str, tuple[str, dict[str, str]]] = {
+    "bare": ("app.main:create_bare_app", {"RATE_LIMIT_ENABLED": "false"}),
+    "middleware": ("app.main:create_app", MIDDLEWARE_ENV),
+    "full": ("app.main:create_app", FULL_ENV),
+}
 TARGET_RATIO = 0.85
 TARGET_ADDED_P99_MS = 1.0
 
@@ -113,11 +119,7 @@ def check_stacks(servers: dict[str, Server]) -> None:
 
 def build_servers(args: argparse.Namespace, work: Path, redis_url: str) -> list[Server]:
     """bare, middleware and full, plus (with --breakdown) full without the access log."""
-    variants: list[tuple[str, str, dict[str, str]]] = [
-        ("bare", "app.main:create_bare_app", {"RATE_LIMIT_ENABLED": "false"}),
-        ("middleware", "app.main:create_app", MIDDLEWARE_ENV),
-        ("full", "app.main:create_app", FULL_ENV),
-    ]
+    variants = [(name, factory, env) for name, (factory, env) in STACKS.items()]
     if args.breakdown:
         variants.append(("full-nolog", "app.main:create_app", {**FULL_ENV, "LOG_LEVEL": "WARNING"}))
     return [
@@ -217,12 +219,12 @@ def main(argv: list[str] | None = None) -> int:
     return report(saturated, paced, args, delay_ms)
 
 
-def paired_ratios(saturated: dict[str, Series], name: str) -> list[float]:
-    """Round by round, the variant's throughput over bare's in the same round.
+def paired_ratios(saturated: dict[str, Series], name: str, *, base: str = "bare") -> list[float]:
+    """Round by round, the variant's throughput over the base's in the same round.
 
     The machine's speed drifts between rounds (bare alone: +-12 % on this 2-CPU VM), but within
     one round the variants run back to back, so a ratio taken inside a round cancels most of it."""
-    bare = saturated["bare"].runs
+    bare = saturated[base].runs
     return [run.rps / base.rps for run, base in zip(saturated[name].runs, bare, strict=True)]
 
 

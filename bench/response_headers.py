@@ -21,17 +21,16 @@ import sys
 
 from app.middleware.types import ASGIApp, Receive, Scope, Send
 from bench.harness import (
-    Series,
     Server,
     add_wrk_options,
     base_env,
     ensure_wrk,
     format_table,
     machine_note,
-    run_wrk,
     running,
     workdir,
 )
+from bench.middleware_overhead import measure, paired_ratios
 
 BODY = b'{"ping":true}'
 _BASE = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(BODY))]
@@ -92,7 +91,6 @@ def main(argv: list[str] | None = None) -> int:
             )
             for name in VARIANTS
         ]
-        series = {server.name: Series(server.name) for server in servers}
         with running(*servers):
             print(
                 f"Response headers: a plain ASGI app, {args.workers} uvicorn worker(s) per server, "
@@ -100,24 +98,19 @@ def main(argv: list[str] | None = None) -> int:
                 f"{args.duration:g} s rounds interleaved; {machine_note()}",
                 flush=True,
             )
-            for rnd in range(args.rounds):
-                for server in servers if rnd % 2 == 0 else servers[::-1]:
-                    result = run_wrk(
-                        server.url + "/",
-                        duration_s=args.duration,
-                        connections=args.connections,
-                        threads=args.threads,
-                        scratch=work,
-                    )
-                    series[server.name].runs.append(result)
-                    print(
-                        f"  round {rnd + 1} {server.name:11s} {result.rps:9.0f} req/s", flush=True
-                    )
+            # The app answers every path alike; `measure` asks for /ping.
+            series = measure(
+                servers,
+                args,
+                work,
+                phase="throughput",
+                connections=args.connections,
+                threads=args.threads,
+            )
     base = series["none"]
     rows = []
     for name, s in series.items():
-        # Per round against `none` in the same round, as bench.middleware_overhead does.
-        ratios = [r.rps / b.rps for r, b in zip(s.runs, base.runs, strict=True)]
+        ratios = paired_ratios(series, name, base="none")
         added = [cpus / r.rps - cpus / b.rps for r, b in zip(s.runs, base.runs, strict=True)]
         rows.append(
             [
