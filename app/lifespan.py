@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from app.config import Settings
-from app.logging import access_log, get_logger
+from app.logging import get_logger
 from app.metrics import METRICS_BUFFER, mark_process_dead
 from app.ratelimit.limiter import RateLimiter
 from app.resources import HealthCheck, Resources
@@ -191,7 +191,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await close_resources(resources)
-        METRICS_BUFFER.flush()
+        METRICS_BUFFER.flush()  # its feeders first: the request log's tallies and access lines
         mark_process_dead(os.getpid())
-        access_log.flush()
         _log.info("shutdown")

@@ -7,7 +7,6 @@ import json
 import logging
 import re
 import sys
-import time
 from collections.abc import Mapping, MutableMapping
 from functools import lru_cache
 from typing import Any
@@ -16,7 +15,6 @@ import structlog
 
 from app.clock import utc_second_text
 from app.context import current_request_id
-from app.deferred import flush_later
 
 # Key names whose values are secrets (password, new_password, access_token, X-API-Key, ...).
 _SECRET_KEY_RE = re.compile(
@@ -96,6 +94,11 @@ def _masked_json(text: str) -> str:
     return _json_text(mask_text(text))
 
 
+# One answered request as the edge layer notes it: method, path, route template, status code,
+# duration (s), when it ended (`time.perf_counter()`), client address, request id.
+Answered = tuple[str, str, str, int, float, float, str | None, str | None]
+
+
 def _access_line(head: str, duration_s: float, at: float, request_id: str | None) -> str:
     second = int(at)
     return (
@@ -106,79 +109,68 @@ def _access_line(head: str, duration_s: float, at: float, request_id: str | None
 
 
 class AccessLogWriter:
-    """Writes the per-request access line straight to the log stream as JSON.
+    """Writes the access lines of answered requests straight to the log stream as JSON.
 
     The access line is the one log line every request pays for; going through stdlib logging
     and the structlog processor chain cost more than all the other middleware together
-    (docs/benchmarks.md). Same fields, same masking, same stream as every other line. Lines
-    are kept here and written in one call at most every 100 ms (or every `MAX_PENDING`
-    lines): with `PYTHONUNBUFFERED=1`, as in our Dockerfile and most container images, the
-    stream itself would otherwise make one write(2) per request. A hard kill loses at most
-    those 100 ms of access lines; shutdown writes them out.
+    (docs/benchmarks.md). Same fields, same masking, same stream as every other line. The edge
+    layer's request log hands lines over in batches (at most every 100 ms): with
+    `PYTHONUNBUFFERED=1`, as in our Dockerfile and most container images, the stream itself
+    would otherwise make one write(2) per request.
     """
 
-    FLUSH_DELAY_S = 0.1
-    MAX_PENDING = 1024
     HEAD_CACHE_SIZE = 4096
 
     def __init__(self) -> None:
         self.stream: Any = None
         self.info_enabled = True
         self.as_json = True
-        self._flush_pending = False
-        # Per line: its cached head, duration (s), wall time (s) and request id.
-        self._pending: list[tuple[str, float, float, str | None]] = []
         self._heads: dict[tuple[str, str, str, int, str | None], str] = {}
 
     def configure(self, *, stream: Any, level: str, fmt: str) -> None:
         """Bind to the stream and level chosen by `configure_logging`."""
-        self.flush()  # lines meant for the previous stream go there
         self.stream = stream
         self.info_enabled = logging.getLevelName(level) <= logging.INFO
         self.as_json = fmt == "json"
 
-    def write(
-        self,
-        *,
-        method: str,
-        path: str,
-        route: str,
-        status_code: int,
-        duration_s: float,
-        client: str | None,
-    ) -> None:
-        """Emit one access line (masked) unless the level filters it out."""
-        error = status_code >= 500
-        if not error and not self.info_enabled:
-            return
+    def write(self, answered: list[Answered], wall_offset: float) -> None:
+        """Write one masked line per answered request (errors always, the rest at INFO), all in
+        one call; `wall_offset` turns their `perf_counter` end times into Unix time."""
+        info = self.info_enabled
         if self.stream is None or not self.as_json:
             log = get_logger("app.access")
-            (log.error if error else log.info)(
-                "request",
-                method=method,
-                path=path,
-                route=route,
-                status_code=status_code,
-                duration_ms=round(duration_s * 1000, 3),
-                client=client,
-            )
+            for method, path, route, status, seconds, _ended, client, request_id in answered:
+                if status >= 500 or info:
+                    (log.error if status >= 500 else log.info)(
+                        "request",
+                        method=method,
+                        path=path,
+                        route=route,
+                        status_code=status,
+                        duration_ms=round(seconds * 1000, 3),
+                        client=client,
+                        request_id=request_id,
+                    )
             return
         # Hand-assembled JSON: json.dumps of a dict was the largest single cost of a /ping. The
         # fields that repeat request after request are masked, escaped and joined once per
         # combination; request ids are ours or incoming ones that passed `sane_request_id` (no
         # quotes, nothing a mask would hide).
-        key = (method, path, route, status_code, client)
-        head = self._heads.get(key)
-        if head is None:
-            head = self._head(key)
-        # The line itself is formatted at flush time, all pending lines in one loop: the same
-        # work costs less there than spread between requests (docs/benchmarks.md, session 4).
-        pending = self._pending
-        pending.append((head, duration_s, time.time(), current_request_id()))
-        if len(pending) >= self.MAX_PENDING:
-            self.flush()
-        elif not self._flush_pending:
-            self._flush_pending = flush_later(self.FLUSH_DELAY_S, self.flush)
+        heads = self._heads
+        lines = []
+        for method, path, route, status, seconds, ended, client, request_id in answered:
+            if status < 500 and not info:
+                continue
+            key = (method, path, route, status, client)
+            head = heads.get(key)
+            if head is None:
+                head = self._head(key)
+            lines.append(_access_line(head, seconds, ended + wall_offset, request_id))
+        # A stream closed at interpreter exit has nothing left to write to.
+        with contextlib.suppress(OSError, ValueError):
+            if lines:
+                self.stream.write("".join(lines))
+            self.stream.flush()
 
     def _head(self, key: tuple[str, str, str, int, str | None]) -> str:
         """The start of the JSON line for one (method, path, route, status, client), cached."""
@@ -193,18 +185,6 @@ class AccessLogWriter:
             self._heads.clear()  # paths with ids churn; a reset is O(1) amortised
         self._heads[key] = head
         return head
-
-    def flush(self) -> None:
-        """Write the pending lines out, in one call."""
-        self._flush_pending = False
-        pending, self._pending = self._pending, []
-        stream = self.stream
-        if stream is not None:
-            # A stream closed at interpreter exit has nothing left to flush.
-            with contextlib.suppress(OSError, ValueError):
-                if pending:
-                    stream.write("".join(_access_line(*entry) for entry in pending))
-                stream.flush()
 
 
 access_log = AccessLogWriter()

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import bisect
 import os
+import weakref
+from collections.abc import Callable, Iterable
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -131,6 +133,7 @@ class MetricsBuffer:
         self.in_flight = 0
         self._in_flight_written = 0
         self._flush_pending = False
+        self._feeders: list[weakref.WeakMethod[Callable[[], None]]] = []
 
     def count(self, counter: Counter, labels: tuple[str, ...], amount: int = 1) -> None:
         """Add `amount` to one labelled counter."""
@@ -140,16 +143,30 @@ class MetricsBuffer:
             self._flush_pending = flush_later(self.FLUSH_INTERVAL_S, self.flush)
 
     def request(self, *, method: str, route: str, status: int, seconds: float) -> None:
-        """Count one answered HTTP request and observe its duration, in one dict lookup (the
-        edge layer calls this for every request)."""
-        key = (method, route, status)
-        slot = self._requests.get(key)
-        if slot is None:
-            slot = self._requests[key] = [0.0] * (len(self._http_bounds) + 1)
-        slot[bisect.bisect_left(self._http_bounds, seconds)] += 1
-        slot[-1] += seconds
+        """Count one answered HTTP request and observe its duration."""
+        self.requests(((method, route, status, seconds),))
+
+    def requests(self, answered: Iterable[tuple[str, str, int, float]]) -> None:
+        """Count answered HTTP requests, each (method, route, status, seconds), and observe their
+        durations: one dict lookup each (the edge layer's request log hands them over in
+        batches)."""
+        tallies = self._requests
+        bounds = self._http_bounds
+        size = len(bounds) + 1
+        for method, route, status, seconds in answered:
+            key = (method, route, status)
+            slot = tallies.get(key)
+            if slot is None:
+                slot = tallies[key] = [0.0] * size
+            slot[bisect.bisect_left(bounds, seconds)] += 1
+            slot[-1] += seconds
         if not self._flush_pending:
             self._flush_pending = flush_later(self.FLUSH_INTERVAL_S, self.flush)
+
+    def add_feeder(self, feeder: Callable[[], None]) -> None:
+        """Call `feeder` (a bound method, held weakly) at the start of every flush: something
+        that keeps tallies of its own (the edge's request log) hands them over first."""
+        self._feeders.append(weakref.WeakMethod(feeder))
 
     def observe(self, histogram: Histogram, labels: tuple[str, ...], value: float) -> None:
         """Record one observation of a labelled histogram."""
@@ -169,6 +186,13 @@ class MetricsBuffer:
 
     def flush(self) -> None:
         """Write everything tallied so far into the Prometheus instruments."""
+        if self._feeders:
+            live = [ref for ref in self._feeders if ref() is not None]
+            self._feeders = live
+            for ref in live:
+                feeder = ref()
+                if feeder is not None:
+                    feeder()
         self._flush_pending = False
         counts, self._counts = self._counts, {}
         observed, self._observed = self._observed, {}

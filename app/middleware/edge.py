@@ -13,16 +13,16 @@ one pass over the request and one wrapper keep the stack near the bare route's s
 
 from __future__ import annotations
 
-import time
+from time import perf_counter
 
 from app.config import Settings
 from app.context import request_id_var
-from app.logging import access_log, get_logger
+from app.logging import get_logger
 from app.metrics import METRICS_BUFFER
 from app.middleware.body_limit import BodyLimitMiddleware, send_payload_too_large
 from app.middleware.client_ip import parse_networks, resolve_client_ip
 from app.middleware.cors import CorsPolicy
-from app.middleware.observability import route_template
+from app.middleware.observability import RequestLog, route_template
 from app.middleware.rate_limit import RateLimitGate
 from app.middleware.request_context import new_request_id, sane_request_id
 from app.middleware.security_headers import SECURITY_HEADER_NAMES, security_headers
@@ -43,8 +43,6 @@ EXPOSED_HEADERS = (
     "Idempotent-Replayed",
     "Cache-Status",
 )
-# Paths too frequent and too dull for the access log (still counted in the metrics).
-QUIET_PATHS = frozenset({"/health/live", "/metrics"})
 
 # Request headers the edge reads, by field number (one dict lookup per header).
 _RID, _ORIGIN, _AC_METHOD, _AC_HEADERS, _LENGTH, _CHUNKED = range(6)
@@ -68,6 +66,7 @@ class EdgeMiddleware:
         # None when rate limiting is off: benchmarks then compare against no limiter at all.
         self.gate = gate
         self.metrics = settings.metrics_enabled
+        self.requests = RequestLog(metrics=settings.metrics_enabled)
         self._fields = {
             self.request_id_header: _RID,
             b"origin": _ORIGIN,
@@ -81,7 +80,7 @@ class EdgeMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        start = time.perf_counter()
+        start = perf_counter()
         request_id: str | None = None
         seen_id = False
         origin: bytes | None = None
@@ -113,9 +112,15 @@ class EdgeMiddleware:
             request_id = new_request_id()
         path: str = scope["path"]
         method: str = scope["method"]
-        state = scope.setdefault("state", {})
+        state = scope.get("state")
+        if state is None:
+            state = scope["state"] = {}
         state["request_id"] = request_id
-        client_ip = resolve_client_ip(scope, self.trusted_proxies)
+        if self.trusted_proxies:
+            client_ip = resolve_client_ip(scope, self.trusted_proxies)
+        else:  # no proxy to believe: the peer is the client (resolve_client_ip's first answer)
+            peer = scope.get("client")
+            client_ip = peer[0] if peer else "unknown"
         state["client_ip"] = client_ip
         token = request_id_var.set(request_id)
         if self.metrics:
@@ -150,7 +155,7 @@ class EdgeMiddleware:
             if preflight and origin is not None:
                 await self.cors.preflight(scope, send_with_headers, origin, preflight_headers)
                 return
-            declared = _declared_length(length)
+            declared = None if length is None else _declared_length(length)
             if declared is not None and (declared < 0 or declared > self.max_body_bytes):
                 await send_payload_too_large(scope, send_with_headers, self.max_body_bytes)
                 return
@@ -160,38 +165,39 @@ class EdgeMiddleware:
                     return
                 receive, limit_headers = admitted
                 extra += limit_headers
-            has_body = chunked or (declared is not None and declared > 0)
             # HTTP/1.1 without Content-Length or Transfer-Encoding has no body: nothing to count.
-            app = self.with_body_limit if has_body else self.app
-            await app(scope, receive, send_with_headers)
+            if chunked or (declared is not None and declared > 0):
+                await self.with_body_limit(scope, receive, send_with_headers)
+            else:
+                await self.app(scope, receive, send_with_headers)
         except Exception:
             if started:
                 _log.exception("unhandled_error", path=path, method=method)
                 raise
             await send_server_error(scope, send_with_headers)
         finally:
-            elapsed = time.perf_counter() - start
-            route = route_template(scope)
+            ended = perf_counter()
             if self.metrics:
                 METRICS_BUFFER.in_flight -= 1
-                METRICS_BUFFER.request(method=method, route=route, status=status, seconds=elapsed)
-            if path not in QUIET_PATHS:
-                access_log.write(
-                    method=method,
-                    path=path,
-                    route=route,
-                    status_code=status,
-                    duration_s=elapsed,
-                    client=client_ip,
+            self.requests.note(
+                (
+                    method,
+                    path,
+                    route_template(scope),
+                    status,
+                    ended - start,
+                    ended,
+                    client_ip,
+                    request_id,
                 )
+            )
             request_id_var.reset(token)
 
 
-def _declared_length(value: bytes | None) -> int | None:
+def _declared_length(value: bytes) -> int:
     """The Content-Length as a number; -1 when it is not one (refused like an oversized body)."""
-    if value is None:
-        return None
     try:
         return int(value)
     except ValueError:
         return -1
+
