@@ -14,6 +14,7 @@ one pass over the request and one wrapper keep the stack near the bare route's s
 from __future__ import annotations
 
 from time import perf_counter
+from typing import Any, cast
 
 from app.config import Settings
 from app.context import request_id_var
@@ -201,3 +202,40 @@ def _declared_length(value: bytes) -> int:
     except ValueError:
         return -1
 
+
+def edge_outermost(
+    stack: ASGIApp, *, debug: bool, telemetry_off: bool, max_body_size: int | None
+) -> ASGIApp:
+    """`stack` from its `EdgeMiddleware` inward when every layer FastAPI puts in front of it
+    would do nothing the edge does not do itself; else `stack` unchanged.
+
+    FastAPI wraps the user's middleware in three layers of its own. For this app each only
+    passes the request on, at the cost of a coroutine (and one a `send` wrapper) per request —
+    about a third of what the edge itself costs (docs/decisions/0006-edge-outermost.md). Any
+    layer not known to be redundant, e.g. one a FastAPI upgrade adds, keeps the whole stack.
+    """
+    layer: Any = stack
+    while not isinstance(layer, EdgeMiddleware):
+        if not _redundant(layer, debug=debug, telemetry_off=telemetry_off, body=max_body_size):
+            return stack
+        layer = getattr(layer, "app", None)
+        if layer is None:
+            return stack
+    return cast(ASGIApp, layer)
+
+
+def _redundant(layer: object, *, debug: bool, telemetry_off: bool, body: int | None) -> bool:
+    """Whether one of FastAPI's outer layers would do nothing the edge does not do itself."""
+    kind = type(layer)
+    name = f"{kind.__module__}.{kind.__qualname__}"
+    if name == "starlette.middleware.errors.ServerErrorMiddleware":
+        # Turns an unhandled exception into a plain 500; the edge answers it with a problem body
+        # and logs it. Kept in debug mode for its traceback page.
+        return not debug
+    if name == "fastapi.telemetry._asgi.ExceptionTelemetryMiddleware":
+        # Reports exceptions to FastAPI's native OpenTelemetry, which this app turns off.
+        return telemetry_off
+    if name == "fastapi._body_limit.AppBodyLimitMiddleware":
+        # FastAPI's own `max_body_size`: unset here (the edge enforces MAX_BODY_BYTES).
+        return body is None
+    return False
