@@ -26,7 +26,11 @@ from app.middleware.cors import CorsPolicy
 from app.middleware.observability import RequestLog, route_template
 from app.middleware.rate_limit import RateLimitGate
 from app.middleware.request_context import new_request_id, sane_request_id
-from app.middleware.security_headers import SECURITY_HEADER_NAMES, security_headers
+from app.middleware.security_headers import (
+    DOCS_PATHS,
+    SECURITY_HEADER_NAMES,
+    security_headers,
+)
 from app.middleware.server_errors import send_server_error
 from app.middleware.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -68,6 +72,7 @@ class EdgeMiddleware:
         self.gate = gate
         self.metrics = settings.metrics_enabled
         self.requests = RequestLog(metrics=settings.metrics_enabled)
+        self.api_headers = security_headers("/", "http")
         self._fields = {
             self.request_id_header: _RID,
             b"origin": _ORIGIN,
@@ -113,21 +118,21 @@ class EdgeMiddleware:
             request_id = new_request_id()
         path: str = scope["path"]
         method: str = scope["method"]
-        state = scope.get("state")
-        if state is None:
-            state = scope["state"] = {}
-        state["request_id"] = request_id
         if self.trusted_proxies:
             client_ip = resolve_client_ip(scope, self.trusted_proxies)
         else:  # no proxy to believe: the peer is the client (resolve_client_ip's first answer)
             peer = scope.get("client")
             client_ip = peer[0] if peer else "unknown"
-        state["client_ip"] = client_ip
+        # Logs, problem bodies and routes read the id from here (app.context).
         token = request_id_var.set(request_id)
         if self.metrics:
             METRICS_BUFFER.in_flight += 1
 
-        security = security_headers(path, scope.get("scheme"))
+        scheme = scope.get("scheme")
+        if scheme == "http" and not path.startswith(DOCS_PATHS):
+            security = self.api_headers  # nearly every request: skip the lookup
+        else:
+            security = security_headers(path, scheme)
         extra: list[tuple[bytes, bytes]] = [(self.request_id_header, request_id.encode("ascii"))]
         preflight = origin is not None and preflight_method is not None and method == "OPTIONS"
         if origin is not None and not preflight:
@@ -161,7 +166,7 @@ class EdgeMiddleware:
                 await send_payload_too_large(scope, send_with_headers, self.max_body_bytes)
                 return
             if self.gate is not None:
-                admitted = await self.gate.admit(scope, receive, send_with_headers)
+                admitted = await self.gate.admit(scope, receive, send_with_headers, client_ip)
                 if admitted is None:  # answered (429 / 503 / 403)
                     return
                 receive, limit_headers = admitted

@@ -65,14 +65,16 @@ class RateLimitGate:
         self._resolver: Any = _MISSING
 
     async def admit(
-        self, scope: Scope, receive: Receive, send: Send
+        self, scope: Scope, receive: Receive, send: Send, client_ip: str | None = None
     ) -> tuple[Receive, list[tuple[bytes, bytes]]] | None:
         """None when the request was answered here (403 / 429 / 503); else the `receive` the
-        app must use and the headers to add to its response."""
+        app must use and the headers to add to its response. `client_ip`: the caller's address
+        as the edge resolved it (trusted proxies); by default the peer's."""
         method: str = scope["method"]
         path: str = scope["path"]
         state = scope.setdefault("state", {})
-        client_ip = state.get("client_ip") or (scope.get("client") or ("unknown",))[0]
+        if client_ip is None:
+            client_ip = (scope.get("client") or ("unknown",))[0]
         if self.policy.admin_allowlist and self.policy.admin_denied(method, path, client_ip):
             METRICS_BUFFER.count(RATE_LIMIT_DECISIONS, ("admin", "ip_denied"))
             denied = IpNotAllowedError("This address may not use admin endpoints.")
