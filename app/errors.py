@@ -345,6 +345,34 @@ class RateLimiterUnavailableError(ServiceUnavailableError):
     title = "Rate limiter unavailable"
 
 
+# --- batch jobs (6xxx) -----------------------------------------------------------------
+class BatchJobNotFoundError(NotFoundError):
+    code = "BATCH_JOB_NOT_FOUND"
+    error_code = "ERR_6001"
+    title = "Batch job not found"
+
+
+class BatchJobStateError(ConflictError):
+    code = "BATCH_JOB_STATE"
+    error_code = "ERR_6002"
+    title = "Not possible in the job's current status"
+
+
+class BatchActiveLimitError(AppError):
+    status = 429
+    code = "BATCH_ACTIVE_LIMIT"
+    error_code = "ERR_6003"
+    title = "Too many unfinished batch jobs"
+
+
+class BatchItemTimeoutError(AppError):
+    # Only ever an item's error code (its job goes on): the item took longer than allowed.
+    status = 504
+    code = "BATCH_ITEM_TIMEOUT"
+    error_code = "ERR_6004"
+    title = "Batch item timed out"
+
+
 def _slug(code: str) -> str:
     return code.lower().replace("_", "-")
 
@@ -390,6 +418,10 @@ def validation_details(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, st
     for err in errors:
         raw_loc = tuple(err.get("loc") or ("body",))
         loc = [str(p) for p in raw_loc if p not in ("body", "query", "path", "header")]
+        discriminator = (err.get("ctx") or {}).get("discriminator")
+        if str(err.get("type", "")).startswith("union_tag") and discriminator:
+            # A tagged union names the object, not the field that picks its shape: name it.
+            loc.append(str(discriminator).strip("'\""))
         details.append(
             {
                 "field": ".".join(loc) or str(raw_loc[0]),
