@@ -180,3 +180,62 @@ plan_versions = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     CheckConstraint("version >= 1", name="version_positive"),
 )
+
+
+# --- batch jobs ------------------------------------------------------------------
+# No foreign key from owner_id to users, as for the regulatory tables: an owner's jobs are
+# purged by age, not by the accounts area.
+batch_jobs = Table(
+    "batch_jobs",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("owner_id", String(64), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("name", String(200), nullable=True),
+    Column("status", String(16), nullable=False),
+    # Copies of the item counts, changed in the same transaction as the items they count.
+    Column("total", Integer, nullable=False, server_default="0"),
+    Column("processed", Integer, nullable=False, server_default="0"),
+    Column("succeeded", Integer, nullable=False, server_default="0"),
+    Column("failed", Integer, nullable=False, server_default="0"),
+    Column("idempotency_key", String(255), nullable=True),
+    Column("request_hash", String(64), nullable=True),
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_expires_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=True),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("run_started_at", DateTime(timezone=True), nullable=True),
+    Column("run_processed_at_start", Integer, nullable=False, server_default="0"),
+    Column("error", Text, nullable=True),
+    # NULL keys never collide (SQLite and PostgreSQL alike): jobs without a key are unconstrained.
+    UniqueConstraint("owner_id", "idempotency_key", name="uq_batch_jobs_idempotency"),
+    Index("ix_batch_jobs_owner_created", "owner_id", "created_at"),
+    # Workers look for the oldest queued (or lease-expired running) job.
+    Index("ix_batch_jobs_status_created", "status", "created_at"),
+    # The purge looks for final jobs by age.
+    Index("ix_batch_jobs_status_finished", "status", "finished_at"),
+)
+
+batch_items = Table(
+    "batch_items",
+    metadata,
+    Column(
+        "job_id",
+        String(40),
+        ForeignKey("batch_jobs.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("position", Integer, primary_key=True),
+    Column("ref", String(200), nullable=True),
+    Column("input", Text, nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("result", Text, nullable=True),
+    Column("error_code", String(64), nullable=True),
+    Column("error_message", Text, nullable=True),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    # The next pending items of a job, and a job's items of one status, by position.
+    Index("ix_batch_items_job_status_position", "job_id", "status", "position"),
+)
