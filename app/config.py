@@ -132,6 +132,29 @@ class Settings(BaseSettings):
     purchase_lock_ttl_ms: int = Field(default=5000, ge=100)
     purchase_lock_wait_ms: int = Field(default=2000, ge=0)
 
+    # --- batch jobs (docs/batch.md) ------------------------------------------
+    # Jobs each process runs at the same time (0 = this process runs none, e.g. an API-only node).
+    batch_workers: int = Field(default=1, ge=0, le=64)
+    # Items of one job worked on at the same time (they mostly wait for the AI model, if any).
+    batch_item_concurrency: int = Field(default=4, ge=1, le=256)
+    # Most items in one job, and most unfinished (queued, running, paused) jobs per user.
+    batch_max_items: int = Field(default=1000, ge=1, le=10_000)
+    batch_max_active_jobs: int = Field(default=5, ge=1, le=10_000)
+    # Items whose outcomes are written (and counted in the progress) in one transaction.
+    batch_chunk_size: int = Field(default=20, ge=1, le=1000)
+    # A worker holds a job under a lease it renews every BATCH_HEARTBEAT_S; a job whose worker
+    # died is taken over when the lease runs out. The heartbeat is also how a worker in another
+    # process learns of a pause or cancel, and how often progress streams look for news.
+    batch_lease_s: float = Field(default=30.0, ge=1, le=3600)
+    batch_heartbeat_s: float = Field(default=1.0, gt=0, le=600)
+    # How often an idle worker looks for jobs queued by other processes.
+    batch_poll_s: float = Field(default=1.0, gt=0, le=60)
+    # Time limit for one item, and attempts for an item whose failure may pass (AI unavailable).
+    batch_item_timeout_s: float = Field(default=120.0, gt=0, le=3600)
+    batch_item_attempts: int = Field(default=2, ge=1, le=10)
+    # Finished jobs are deleted this many days after they finished; 0 = kept until deleted.
+    batch_retention_days: float = Field(default=30.0, ge=0, le=36_500)
+
     # --- rate limiting (docs/rate-limits.md) -------------------------------
     # false = no limit anywhere (local load tests, benchmarks); the admin allowlist still applies.
     rate_limit_enabled: bool = True
@@ -148,6 +171,8 @@ class Settings(BaseSettings):
     rate_limit_refine: str = "20/minute;100/hour"
     rate_limit_purchase: str = "10/minute"
     rate_limit_inventory: str = "100/minute"
+    # Creating batch jobs (each may hold up to BATCH_MAX_ITEMS items of AI work).
+    rate_limit_batch: str = "10/minute;100/hour"
     # Login: counted per client IP and, separately, per username.
     rate_limit_login: str = "5/minute"
     # More routes: JSON {"METHOD /path/{param}*": "limits"}; replaces @limit on the same route.
@@ -204,6 +229,7 @@ class Settings(BaseSettings):
         "rate_limit_refine",
         "rate_limit_purchase",
         "rate_limit_inventory",
+        "rate_limit_batch",
         "rate_limit_login",
     )
     @classmethod
@@ -303,6 +329,13 @@ class Settings(BaseSettings):
     def _check_commerce(self) -> Settings:
         if self.purchase_strategy in ("lua", "lock") and not self.redis_url:
             raise ValueError(f"PURCHASE_STRATEGY={self.purchase_strategy} needs REDIS_URL")
+        return self
+
+    @model_validator(mode="after")
+    def _check_batch(self) -> Settings:
+        if self.batch_heartbeat_s * 2 > self.batch_lease_s:
+            # One late heartbeat must not lose a live worker its job.
+            raise ValueError("BATCH_HEARTBEAT_S must be at most half of BATCH_LEASE_S")
         return self
 
     @property

@@ -20,6 +20,7 @@ from app.metrics import METRICS_BUFFER, mark_process_dead
 from app.ratelimit.limiter import RateLimiter
 from app.resources import HealthCheck, Resources
 from app.services.auth import AuthService
+from app.services.batch import build_batch
 from app.services.commerce import build_commerce, start_reconciler
 from app.services.locks import LockManager, run_as_leader
 from app.services.regulatory_service import build_regulatory_service
@@ -40,6 +41,9 @@ BACKGROUND_STOP_S = 5.0
 GC_THRESHOLDS = (50_000, 20, 100)
 # Whoever holds this lock sweeps expired sessions out of SQL (SESSION_PURGE_INTERVAL_S).
 SESSION_PURGE_LOCK = "session-purge"
+# Whoever holds this lock deletes batch jobs finished longer ago than BATCH_RETENTION_DAYS.
+BATCH_PURGE_LOCK = "batch-purge"
+BATCH_PURGE_INTERVAL_S = 3600.0
 _log = get_logger("app.lifespan")
 
 
@@ -106,6 +110,21 @@ async def build_resources(settings: Settings) -> Resources:
             wait_first=True,
         )
         resources.background_tasks.append(asyncio.create_task(purge, name="session-purge"))
+    resources.batch = build_batch(settings, engine=engine, regulatory=resources.regulatory)
+    if settings.batch_workers > 0:
+        # Started even before PostgreSQL is migrated: its claims back off until the schema is.
+        resources.background_tasks.append(
+            asyncio.create_task(resources.batch.runner.run(), name="batch-runner")
+        )
+    if resources.migrations_applied and settings.batch_retention_days > 0:
+        purge_jobs = run_as_leader(
+            resources.locks,
+            BATCH_PURGE_LOCK,
+            BATCH_PURGE_INTERVAL_S,
+            resources.batch.service.purge_expired,
+            wait_first=True,
+        )
+        resources.background_tasks.append(asyncio.create_task(purge_jobs, name="batch-purge"))
     resources.health_checks.append(HealthCheck("database", _database_probe(resources)))
     if redis is not None:
         resources.health_checks.append(HealthCheck("redis", _redis_probe(resources)))

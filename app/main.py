@@ -15,6 +15,7 @@ from app.logging import configure_logging
 from app.middleware.edge import EdgeMiddleware, edge_outermost
 from app.routers import (
     auth,
+    batch,
     health,
     inventory,
     plans,
@@ -79,6 +80,7 @@ def _base_app(settings: Settings) -> FastAPI:
     app.include_router(sessions.router)
     app.include_router(plans.router)
     app.include_router(cache_router.router)
+    app.include_router(batch.router)
     auth.install_openapi_security(app)
     return app
 

@@ -101,6 +101,18 @@ AI_TOKENS = Counter(
     ["provider", "model", "kind"],
 )
 
+# Batch jobs: items by kind and outcome (succeeded | failed), jobs by kind and final status.
+BATCH_ITEMS = Counter(
+    "batch_items_total",
+    "Batch items given an outcome, by job kind and outcome (succeeded | failed).",
+    ["kind", "outcome"],
+)
+BATCH_JOBS_FINISHED = Counter(
+    "batch_jobs_finished_total",
+    "Batch jobs a worker finished, by kind and status (completed | failed).",
+    ["kind", "status"],
+)
+
 
 _INF = float("inf")
 

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.config import Settings
 from app.ratelimit.limiter import RateLimiter
 from app.services.auth import AuthService
+from app.services.batch import BatchServices
 from app.services.commerce import CommerceServices
 from app.services.locks import LockManager
 from app.services.regulatory_service import RegulatoryService
@@ -56,3 +57,5 @@ class Resources:
     regulatory: RegulatoryService | None = None
     # Commerce: products, inventory, purchases, reconciler (app.services.commerce).
     commerce: CommerceServices | None = None
+    # Batch jobs: the API's service and this process's workers (app.services.batch).
+    batch: BatchServices | None = None
