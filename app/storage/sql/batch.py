@@ -265,6 +265,11 @@ class SqlBatchJobRepository:
         runnable = (j.c.status == "queued") | (
             (j.c.status == "running") & (j.c.lease_expires_at <= now)
         )
+        # Look before locking: an idle worker polls every BATCH_POLL_S, and on SQLite every
+        # write transaction takes the database's one write lock, even one that finds nothing.
+        async with reader(self._engine).connect() as conn:
+            if (await conn.execute(select(j.c.id).where(runnable).limit(1))).first() is None:
+                return None
         candidates = select(j.c.id).where(runnable).order_by(j.c.created_at, j.c.id)
         if self._postgres:
             # Lock the one row this claim takes: a concurrent claimer skips it and takes the

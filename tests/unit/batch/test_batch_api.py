@@ -144,6 +144,8 @@ async def test_jobs_are_their_owners_alone(api: httpx.AsyncClient) -> None:
         assert_problem(await api.request(method, path, headers=mallory), 404, "BATCH_JOB_NOT_FOUND")
         assert_problem(await api.request(method, path), 401, "AUTHENTICATION_REQUIRED")
     assert (await api.get("/api/batch/jobs", headers=mallory)).json()["items"] == []
+    forged = {"Authorization": alice["Authorization"][:-4] + "AAAA"}  # signature no longer fits
+    assert_problem(await api.get(base, headers=forged), 401, "AUTHENTICATION_REQUIRED")
     assert_problem(await api.get("/api/batch/jobs"), 401, "AUTHENTICATION_REQUIRED")
     assert_problem(
         await api.post("/api/batch/jobs", json={"kind": "classify", "items": [{"concept": "x"}]}),
