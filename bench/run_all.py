@@ -24,6 +24,7 @@ BENCHES: list[tuple[str, list[str]]] = [
     ("bench.flash_sale", ["--workers", "2", "--connections", "64"]),
     ("bench.auth_resolve", []),
     ("bench.regulatory_engine", []),
+    ("bench.batch_jobs", []),
 ]
 
 

@@ -13,6 +13,7 @@ from app.config import Settings
 from app.schemas.regulatory import ClassifyRequest, PurposeRequest
 from app.services.batch.runner import BatchRunner, ItemProcessor
 from app.services.batch.service import BatchService
+from app.services.batch.signals import JobSignals
 from app.services.regulatory_service import RegulatoryService
 from app.storage.base import BatchJobRepository
 from app.storage.sql.batch import SqlBatchJobRepository
@@ -51,6 +52,7 @@ def build_batch(
 ) -> BatchServices:
     """Wire the repository (SQL: jobs are durable records), the runner and the service."""
     repo = repo if repo is not None else SqlBatchJobRepository(engine)
+    signals = JobSignals()
     runner = BatchRunner(
         repo=repo,
         processors=regulatory_processors(regulatory),
@@ -62,6 +64,7 @@ def build_batch(
         poll_s=settings.batch_poll_s,
         item_timeout_s=settings.batch_item_timeout_s,
         item_attempts=settings.batch_item_attempts,
+        signals=signals,
     )
     service = BatchService(
         repo=repo,
@@ -71,5 +74,6 @@ def build_batch(
         retention_days=settings.batch_retention_days,
         on_queued=runner.wake,
         on_stopped=runner.stop,
+        signals=signals,
     )
     return BatchServices(service=service, runner=runner)

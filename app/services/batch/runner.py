@@ -24,6 +24,7 @@ from app.ids import RandomHex
 from app.logging import get_logger
 from app.metrics import BATCH_ITEMS, BATCH_JOBS_FINISHED, METRICS_BUFFER
 from app.services.batch.service import utc_now
+from app.services.batch.signals import JobSignals
 from app.storage.base import BatchItemOutcome, BatchItemRecord, BatchJobRecord, BatchJobRepository
 
 # Turns one item's stored input into its result body; raises AppError for a failed item.
@@ -59,6 +60,7 @@ class BatchRunner:
         poll_s: float,
         item_timeout_s: float,
         item_attempts: int,
+        signals: JobSignals | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.repo = repo
@@ -72,6 +74,7 @@ class BatchRunner:
         self.item_timeout_s = item_timeout_s
         self.item_attempts = item_attempts
         self.worker_id = new_worker_id()
+        self.signals = signals if signals is not None else JobSignals()
         self._clock = clock
         self._wake = asyncio.Event()
         # The work task of each job this process runs now, to stop one at once (`stop`).
@@ -204,6 +207,7 @@ class BatchRunner:
             )
             if updated is None:
                 return  # no longer ours: nothing was written
+            self.signals.notify(record.id)
             for outcome in outcomes:
                 result = "succeeded" if outcome.succeeded else "failed"
                 METRICS_BUFFER.count(BATCH_ITEMS, (record.kind, result))

@@ -4,6 +4,7 @@ cancel, delete, and watch progress. The work itself is the runner's (`runner.py`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -20,6 +21,7 @@ from app.errors import (
 from app.ids import RandomHex
 from app.principal import Principal
 from app.schemas.batch import BatchJobCreate, BatchJobRead
+from app.services.batch.signals import JobSignals
 from app.storage.base import (
     BATCH_ACTIVE,
     BATCH_FINAL,
@@ -82,6 +84,7 @@ class BatchService:
         retention_days: float = 0.0,
         on_queued: Callable[[], None] = lambda: None,
         on_stopped: Callable[[str], None] = lambda job_id: None,
+        signals: JobSignals | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.repo = repo
@@ -92,6 +95,8 @@ class BatchService:
         # The runner's hooks: wake an idle worker now; stop this process's work on a job now.
         self._on_queued = on_queued
         self._on_stopped = on_stopped
+        # Shared with this process's runner: streams wake when it records progress.
+        self.signals = signals if signals is not None else JobSignals()
         self._clock = clock
 
     def read(self, record: BatchJobRecord) -> BatchJobRead:
@@ -226,6 +231,7 @@ class BatchService:
             raise BatchJobStateError(
                 f"A {current.status} job cannot be {verb}.", details={"status": current.status}
             )
+        self.signals.notify(job_id)
         return record
 
     async def watch(self, *, job_id: str, principal: Principal) -> AsyncIterator[dict[str, Any]]:
@@ -235,24 +241,28 @@ class BatchService:
 
     async def _events(self, record: BatchJobRecord) -> AsyncIterator[dict[str, Any]]:
         last: tuple[str, int, int] | None = None
-        while True:
-            seen = (record.status, record.processed, record.failed)
-            if record.status in BATCH_FINAL:
-                yield {"type": "done", "job": self.read(record).model_dump(mode="json")}
-                return
-            if seen != last:
-                yield {"type": "progress", "job": self.read(record).model_dump(mode="json")}
-                last = seen
-            # Another process may be running the job: its progress is in the database.
-            await asyncio.sleep(self.watch_interval_s)
-            current = await self.repo.get(record.id)
-            if current is None:
-                yield {
-                    "type": "error",
-                    "error": {"code": "BATCH_JOB_NOT_FOUND", "message": "The job was deleted."},
-                }
-                return
-            record = current
+        with self.signals.subscribe(record.id) as changed:
+            while True:
+                seen = (record.status, record.processed, record.failed)
+                if record.status in BATCH_FINAL:
+                    yield {"type": "done", "job": self.read(record).model_dump(mode="json")}
+                    return
+                if seen != last:
+                    yield {"type": "progress", "job": self.read(record).model_dump(mode="json")}
+                    last = seen
+                # This process's runner raises the flag at once; another process's progress is
+                # only in the database, so look there at least every watch interval.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(changed.wait(), self.watch_interval_s)
+                changed.clear()
+                current = await self.repo.get(record.id)
+                if current is None:
+                    yield {
+                        "type": "error",
+                        "error": {"code": "BATCH_JOB_NOT_FOUND", "message": "The job was deleted."},
+                    }
+                    return
+                record = current
 
     async def purge_expired(self) -> int:
         """Delete jobs finished longer than the retention period ago; how many went."""

@@ -8,7 +8,17 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import DateTime, delete, exists, func, insert, literal, select, update
+from sqlalchemy import (
+    DateTime,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -97,6 +107,25 @@ def _running_under(job_id: str, worker_id: str) -> Any:
 
 def _pending_of(job_id: str) -> Any:
     return (i.c.job_id == job_id) & (i.c.status == "pending")
+
+
+# An outcome onto one item (executemany; the bind names must differ from the column names).
+_RECORD_ITEM = (
+    update(i)
+    .where(
+        i.c.job_id == bindparam("b_job"),
+        i.c.position == bindparam("b_position"),
+        i.c.status == "pending",
+    )
+    .values(
+        status=bindparam("b_status"),
+        result=bindparam("b_result"),
+        error_code=bindparam("b_error_code"),
+        error_message=bindparam("b_error_message"),
+        attempts=i.c.attempts + bindparam("b_attempts"),
+        finished_at=bindparam("b_finished_at", type_=DateTime(timezone=True)),
+    )
+)
 
 
 class SqlBatchJobRepository:
@@ -345,29 +374,35 @@ class SqlBatchJobRepository:
             )
             if not leased.rowcount:
                 return None
-            succeeded = failed = 0
-            for outcome in by_position.values():
-                ok = outcome.succeeded
-                changed = await conn.execute(
-                    update(i)
-                    .where(_pending_of(job_id), i.c.position == outcome.position)
-                    .values(
-                        status="succeeded" if ok else "failed",
-                        result=_dumps(outcome.result)
-                        if ok and outcome.result is not None
-                        else None,
-                        error_code=outcome.error_code,
-                        error_message=outcome.error_message,
-                        attempts=i.c.attempts + outcome.attempts,
-                        finished_at=now,
+            # Which of these items are still pending: nobody else writes this job's items
+            # before we commit (the job row we just wrote is locked; SQLite has one writer).
+            open_positions: set[int] = set()
+            if by_position:
+                found = await conn.execute(
+                    select(i.c.position).where(
+                        _pending_of(job_id), i.c.position.in_(list(by_position))
                     )
                 )
-                # Counted from the rows changed: an item already finished counts nothing.
-                if changed.rowcount:
-                    if ok:
-                        succeeded += 1
-                    else:
-                        failed += 1
+                open_positions.update(found.scalars())
+            rows = [
+                {
+                    "b_job": job_id,
+                    "b_position": o.position,
+                    "b_status": "succeeded" if o.succeeded else "failed",
+                    "b_result": _dumps(o.result) if o.succeeded and o.result is not None else None,
+                    "b_error_code": o.error_code,
+                    "b_error_message": o.error_message,
+                    "b_attempts": o.attempts,
+                    "b_finished_at": now,
+                }
+                for o in by_position.values()
+                if o.position in open_positions
+            ]
+            if rows:
+                # One executemany for the chunk: a statement per item was most of a job's time.
+                await conn.execute(_RECORD_ITEM, rows)
+            succeeded = sum(1 for row in rows if row["b_status"] == "succeeded")
+            failed = len(rows) - succeeded
             if succeeded or failed:
                 await conn.execute(
                     update(j)

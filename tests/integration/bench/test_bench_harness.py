@@ -68,3 +68,18 @@ def test_instruction_count_bench_counts_each_variants_requests() -> None:
     assert set(counts) == {"bare", "middleware", "full"}, proc.stdout
     # Each variant runs more code than the one before it (the stack, then the limiter too).
     assert counts["bare"] < counts["middleware"] < counts["full"], counts
+
+
+def test_batch_jobs_bench_compares_a_job_with_sequential_requests() -> None:
+    proc = run_bench(
+        "batch_jobs",
+        *("--items", "30", "--rounds", "1", "--latency-duration", "1", "--load-items", "4000"),
+        timeout=240,
+    )
+    match = re.search(
+        r"batch vs sequential: (\d+\.\d+)x items/s; /ping p99 while a job runs: ([+-]\d+\.\d+) ms",
+        proc.stdout,
+    )
+    assert match is not None, proc.stdout
+    assert float(match.group(1)) > 0
+    assert re.search(r"\|\s+one batch job \|\s+\d+ \|", proc.stdout), proc.stdout
