@@ -3,7 +3,9 @@
 In order, per HTTP request: request id and client address (bound for logs and errors) → CORS
 preflight → declared body size → rate limits → the app (with a streamed body limit when there
 is a body) → on the way out: request id, security, CORS and rate-limit headers on whatever
-answered, a 500 problem for an unhandled exception, then metrics and the access line.
+answered, a 500 problem for an unhandled exception, then one note in the request log (from
+which the metrics and the access line are made every 100 ms). Where FastAPI's own outer layers
+would only pass requests on, the edge is the outermost layer (`edge_outermost`, decision 0006).
 
 Each concern lives in its own module (`request_context`, `cors`, `rate_limit`, `body_limit`,
 `security_headers`, `server_errors`, `observability`); this class only sequences them. Seven

@@ -97,4 +97,8 @@ async def check_health_detailed(*, resources: Resources) -> dict[str, Any]:
     }
     report["memory"] = _memory_bytes()
     report["process"] = {"pid": os.getpid()}
+    if resources.batch is not None:
+        runner = resources.batch.runner
+        # Counts only: job ids are their owners' business.
+        report["batch"] = {"workers": runner.workers, "jobs_running_here": runner.running}
     return report

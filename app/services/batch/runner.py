@@ -80,6 +80,11 @@ class BatchRunner:
         # The work task of each job this process runs now, to stop one at once (`stop`).
         self._active: dict[str, asyncio.Task[None]] = {}
 
+    @property
+    def running(self) -> int:
+        """How many jobs this process is working on now."""
+        return len(self._active)
+
     def wake(self) -> None:
         """A job was queued here: idle workers look now instead of at their next poll."""
         self._wake.set()

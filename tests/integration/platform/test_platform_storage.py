@@ -89,6 +89,7 @@ async def test_detailed_health_reports_pools_disk_and_memory(tmp_path: Path, red
     assert "checkedout" in body["pools"]["database"]
     assert body["disk"]["free_bytes"] > 0
     assert body["memory"]["rss_bytes"] > 0
+    assert body["batch"] == {"workers": 1, "jobs_running_here": 0}
 
 
 async def test_sqlite_reads_take_no_write_lock(sqlite_engine: AsyncEngine) -> None:
