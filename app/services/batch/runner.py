@@ -19,6 +19,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from app.errors import AppError, BatchItemTimeoutError, ServiceUnavailableError
 from app.ids import RandomHex
 from app.logging import get_logger
@@ -37,6 +39,8 @@ STOP_WAIT_S = 2.0
 # Seconds before retrying after the database failed a worker's claim, doubling up to the max.
 CLAIM_RETRY_S = 1.0
 CLAIM_RETRY_MAX_S = 30.0
+# Failures of the database rather than of the job: the job is given back, not failed.
+STORAGE_ERRORS = (SQLAlchemyError, OSError)
 
 
 def new_worker_id() -> str:
@@ -161,6 +165,15 @@ class BatchRunner:
             _log.info("batch_job_stopped", job_id=record.id)
             return
         error = work.exception()
+        if isinstance(error, STORAGE_ERRORS):
+            # The database failed us (restarting, busy, unreachable): that is not the job's
+            # fault. Give it back (if we still can; else its lease runs out) and let the next
+            # claim, which backs off while the database is down, carry on with it.
+            _log.warning("batch_job_storage_failed", job_id=record.id, error=type(error).__name__)
+            with contextlib.suppress(Exception):
+                await self.repo.release(record.id, worker_id=self.worker_id, now=self._clock())
+            await asyncio.sleep(CLAIM_RETRY_S)
+            return
         if error is not None:
             _log.error(
                 "batch_job_failed",

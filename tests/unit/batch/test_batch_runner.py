@@ -409,3 +409,28 @@ def principal(user_id: str) -> Any:
 
 def _fail() -> BatchJobRecord:
     raise AssertionError("nothing to claim")
+
+
+async def test_a_database_failure_gives_the_job_back_instead_of_failing_it() -> None:
+    from sqlalchemy.exc import OperationalError
+
+    class FlakyRepo(MemoryBatchJobRepository):
+        def __init__(self) -> None:
+            super().__init__()
+            self.failures = 1
+
+        async def record(self, job_id: str, **kwargs: Any) -> BatchJobRecord | None:
+            if self.failures:
+                self.failures -= 1
+                raise OperationalError("UPDATE …", {}, Exception("database is locked"))
+            return await super().record(job_id, **kwargs)
+
+    repo = FlakyRepo()
+    await add_job(repo, 3)
+    runner = make_runner(repo, echo)
+    await runner.run_job(await claim(runner, repo))
+    job = await repo.get("job_1")
+    assert job is not None and (job.status, job.lease_owner, job.processed) == ("queued", None, 0)
+    await runner.run_job(await claim(runner, repo))
+    job = await repo.get("job_1")
+    assert job is not None and (job.status, job.succeeded, job.error) == ("completed", 3, None)
