@@ -13,7 +13,7 @@ from app.storage.base import ApiKeyRecord
 from app.storage.sql.engine import reader
 from app.storage.sql.tables import api_keys as t
 from app.storage.sql.tables import users
-from app.storage.sql.users import as_utc
+from app.storage.sql.values import aware
 
 
 def _record(row: Row[Any]) -> ApiKeyRecord:
@@ -23,9 +23,9 @@ def _record(row: Row[Any]) -> ApiKeyRecord:
         name=row.name,
         prefix=row.prefix,
         key_hash=row.key_hash,
-        created_at=as_utc(row.created_at),
-        rotated_at=None if row.rotated_at is None else as_utc(row.rotated_at),
-        revoked_at=None if row.revoked_at is None else as_utc(row.revoked_at),
+        created_at=aware(row.created_at),
+        rotated_at=None if row.rotated_at is None else aware(row.rotated_at),
+        revoked_at=None if row.revoked_at is None else aware(row.revoked_at),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -35,29 +35,11 @@ from app.storage.base import (
 from app.storage.sql.engine import reader
 from app.storage.sql.tables import batch_items as i
 from app.storage.sql.tables import batch_jobs as j
+from app.storage.sql.values import aware, dumps, maybe_aware, utc
 
 # How many runnable jobs one SQLite claim looks at before it gives up: BEGIN IMMEDIATE makes the
 # first one a sure win, the rest only guard against a writer that bypassed that lock.
 _CLAIM_CANDIDATES = 5
-
-
-def _aware(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes; every stored time is UTC.
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
-def _maybe_aware(value: datetime | None) -> datetime | None:
-    return None if value is None else _aware(value)
-
-
-def _utc(value: datetime) -> datetime:
-    # SQLite stores the wall-clock time and drops the offset: a non-UTC time would be misread
-    # and would compare wrongly against leases and purge cutoffs.
-    return value.astimezone(UTC)
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _job(row: RowMapping) -> BatchJobRecord:
@@ -74,12 +56,12 @@ def _job(row: RowMapping) -> BatchJobRecord:
         idempotency_key=row["idempotency_key"],
         request_hash=row["request_hash"],
         lease_owner=row["lease_owner"],
-        lease_expires_at=_maybe_aware(row["lease_expires_at"]),
-        created_at=_aware(row["created_at"]),
-        updated_at=_aware(row["updated_at"]),
-        started_at=_maybe_aware(row["started_at"]),
-        finished_at=_maybe_aware(row["finished_at"]),
-        run_started_at=_maybe_aware(row["run_started_at"]),
+        lease_expires_at=maybe_aware(row["lease_expires_at"]),
+        created_at=aware(row["created_at"]),
+        updated_at=aware(row["updated_at"]),
+        started_at=maybe_aware(row["started_at"]),
+        finished_at=maybe_aware(row["finished_at"]),
+        run_started_at=maybe_aware(row["run_started_at"]),
         run_processed_at_start=int(row["run_processed_at_start"]),
         error=row["error"],
     )
@@ -96,7 +78,7 @@ def _item(row: RowMapping) -> BatchItemRecord:
         error_code=row["error_code"],
         error_message=row["error_message"],
         attempts=int(row["attempts"]),
-        finished_at=_maybe_aware(row["finished_at"]),
+        finished_at=maybe_aware(row["finished_at"]),
     )
 
 
@@ -141,8 +123,8 @@ class SqlBatchJobRepository:
         self, job: NewBatchJob, *, max_active: int
     ) -> tuple[BatchJobRecord, bool] | None:
         """Store the job and its items in one transaction, or replay, or refuse (see Protocol)."""
-        created_at = _utc(job.created_at)
-        inputs = [_dumps(item.input) for item in job.items]
+        created_at = utc(job.created_at)
+        inputs = [dumps(item.input) for item in job.items]
         record = queued_job_record(replace(job, created_at=created_at))
         try:
             async with self._engine.begin() as conn:
@@ -257,7 +239,7 @@ class SqlBatchJobRepository:
         self, job_id: str, *, allowed_from: Sequence[str], to: str, now: datetime
     ) -> BatchJobRecord | None:
         """Move the job to `to` from one of `allowed_from` and clear its lease (see Protocol)."""
-        now = _utc(now)
+        now = utc(now)
         values: dict[str, Any] = {
             "status": to,
             "lease_owner": None,
@@ -290,7 +272,7 @@ class SqlBatchJobRepository:
         self, *, worker_id: str, now: datetime, lease_s: float
     ) -> BatchJobRecord | None:
         """Take the oldest runnable job under `worker_id`'s lease; None when there is none."""
-        now = _utc(now)
+        now = utc(now)
         runnable = (j.c.status == "queued") | (
             (j.c.status == "running") & (j.c.lease_expires_at <= now)
         )
@@ -345,7 +327,7 @@ class SqlBatchJobRepository:
         stmt = (
             update(j)
             .where(_running_under(job_id, worker_id))
-            .values(lease_expires_at=_utc(now) + timedelta(seconds=lease_s))
+            .values(lease_expires_at=utc(now) + timedelta(seconds=lease_s))
         )
         async with self._engine.begin() as conn:
             result = await conn.execute(stmt)
@@ -361,7 +343,7 @@ class SqlBatchJobRepository:
         lease_s: float,
     ) -> BatchJobRecord | None:
         """Store outcomes on pending items, count them and complete the job (see Protocol)."""
-        now = _utc(now)
+        now = utc(now)
         # One outcome per position, the last one given winning, as in the memory adapter.
         by_position = {o.position: o for o in outcomes}
         async with self._engine.begin() as conn:
@@ -389,7 +371,7 @@ class SqlBatchJobRepository:
                     "b_job": job_id,
                     "b_position": o.position,
                     "b_status": "succeeded" if o.succeeded else "failed",
-                    "b_result": _dumps(o.result) if o.succeeded and o.result is not None else None,
+                    "b_result": dumps(o.result) if o.succeeded and o.result is not None else None,
                     "b_error_code": o.error_code,
                     "b_error_message": o.error_message,
                     "b_attempts": o.attempts,
@@ -431,7 +413,7 @@ class SqlBatchJobRepository:
         stmt = (
             update(j)
             .where(_running_under(job_id, worker_id))
-            .values(status="queued", lease_owner=None, lease_expires_at=None, updated_at=_utc(now))
+            .values(status="queued", lease_owner=None, lease_expires_at=None, updated_at=utc(now))
         )
         async with self._engine.begin() as conn:
             result = await conn.execute(stmt)
@@ -439,7 +421,7 @@ class SqlBatchJobRepository:
 
     async def fail(self, job_id: str, *, worker_id: str, error: str, now: datetime) -> bool:
         """Mark `worker_id`'s running job failed and cancel its pending items; False otherwise."""
-        now = _utc(now)
+        now = utc(now)
         stmt = (
             update(j)
             .where(_running_under(job_id, worker_id))
@@ -471,7 +453,7 @@ class SqlBatchJobRepository:
         """Remove up to `batch` final jobs that finished before `before`, with their items."""
         dead = (
             select(j.c.id)
-            .where(j.c.status.in_(BATCH_FINAL), j.c.finished_at < _utc(before))
+            .where(j.c.status.in_(BATCH_FINAL), j.c.finished_at < utc(before))
             .order_by(j.c.finished_at)
             .limit(batch)
         )

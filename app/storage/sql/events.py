@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.storage.base import StockEvent
 from app.storage.sql.engine import reader
-from app.storage.sql.products import as_utc
 from app.storage.sql.tables import stock_events
+from app.storage.sql.values import aware
 
 
 class SqlStockEventLog:
@@ -56,8 +56,7 @@ class SqlStockEventLog:
 
 
 def _event(row: Any) -> StockEvent:
-    created_at = as_utc(row.created_at)
-    assert created_at is not None
+    created_at = aware(row.created_at)
     return StockEvent(
         id=str(row.id),
         product_id=int(row.product_id),

@@ -16,16 +16,7 @@ from app.storage.base import NewPlan, PlanRecord, PlanVersionConflict
 from app.storage.sql.engine import reader
 from app.storage.sql.tables import plan_versions as v
 from app.storage.sql.tables import plans as p
-
-
-def _aware(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes; every stored time is UTC.
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
+from app.storage.sql.values import aware, dumps
 
 _COLUMNS = (
     p.c.id,
@@ -50,7 +41,7 @@ def _record(row: RowMapping) -> PlanRecord:
         plan=json.loads(row["data"]),
         modifications=row["modifications"],
         applied_changes=json.loads(row["applied_changes"]),
-        created_at=_aware(row["created_at"]),
+        created_at=aware(row["created_at"]),
     )
 
 
@@ -85,7 +76,7 @@ class SqlPlanRepository:
                     insert(v).values(
                         plan_id=new.id,
                         version=1,
-                        data=_dumps(new.plan),
+                        data=dumps(new.plan),
                         modifications=None,
                         applied_changes="[]",
                         created_at=at,
@@ -98,7 +89,7 @@ class SqlPlanRepository:
                         session_id=session_id,
                         owner_id=owner_id,
                         tier=new.tier,
-                        plan=json.loads(_dumps(new.plan)),
+                        plan=json.loads(dumps(new.plan)),
                         modifications=None,
                         applied_changes=[],
                         created_at=at,
@@ -131,9 +122,9 @@ class SqlPlanRepository:
                     insert(v).values(
                         plan_id=plan_id,
                         version=version,
-                        data=_dumps(plan),
+                        data=dumps(plan),
                         modifications=modifications,
-                        applied_changes=_dumps(applied_changes),
+                        applied_changes=dumps(applied_changes),
                         created_at=now,
                     )
                 )
@@ -150,7 +141,7 @@ class SqlPlanRepository:
             session_id=head["session_id"],
             owner_id=head["owner_id"],
             tier=head["tier"],
-            plan=json.loads(_dumps(plan)),
+            plan=json.loads(dumps(plan)),
             modifications=modifications,
             applied_changes=list(applied_changes),
             created_at=now,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -15,13 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.storage.base import NewProduct, ProductRecord, StockLedger
 from app.storage.sql.engine import reader
 from app.storage.sql.tables import products, purchases, restocks
-
-
-def as_utc(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; every timestamp stored here is UTC."""
-    if value is None:
-        return None
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+from app.storage.sql.values import aware, maybe_aware
 
 
 def money(value: Any) -> Decimal:
@@ -31,8 +25,7 @@ def money(value: Any) -> Decimal:
 
 def product_record(row: Row[Any]) -> ProductRecord:
     """Map a `products` row."""
-    created_at = as_utc(row.created_at)
-    assert created_at is not None
+    created_at = aware(row.created_at)
     return ProductRecord(
         id=int(row.id),
         name=row.name,
@@ -41,8 +34,8 @@ def product_record(row: Row[Any]) -> ProductRecord:
         restocked=int(row.restocked),
         stock=int(row.stock),
         per_user_limit=row.per_user_limit,
-        starts_at=as_utc(row.starts_at),
-        ends_at=as_utc(row.ends_at),
+        starts_at=maybe_aware(row.starts_at),
+        ends_at=maybe_aware(row.ends_at),
         created_at=created_at,
     )
 

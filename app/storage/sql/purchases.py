@@ -17,14 +17,14 @@ from app.storage.base import (
     SqlPurchaseResult,
 )
 from app.storage.sql.engine import reader
-from app.storage.sql.products import as_utc, money
+from app.storage.sql.products import money
 from app.storage.sql.tables import products, purchases, stock_events
+from app.storage.sql.values import aware
 
 
 def purchase_record(row: Row[Any]) -> PurchaseRecord:
     """Map a `purchases` row."""
-    purchased_at = as_utc(row.purchased_at)
-    assert purchased_at is not None
+    purchased_at = aware(row.purchased_at)
     return PurchaseRecord(
         id=row.id,
         product_id=int(row.product_id),

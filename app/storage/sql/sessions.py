@@ -14,15 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.storage.base import SessionMutation, SessionRecord
 from app.storage.sql.engine import reader
 from app.storage.sql.tables import sessions as t
-
-
-def _aware(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes; every stored time is UTC.
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
-def _dumps(data: dict[str, Any]) -> str:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+from app.storage.sql.values import aware, dumps
 
 
 def _record(row: RowMapping) -> SessionRecord:
@@ -30,8 +22,8 @@ def _record(row: RowMapping) -> SessionRecord:
         id=row["id"],
         owner_id=row["owner_id"],
         data=json.loads(row["data"]),
-        created_at=_aware(row["created_at"]),
-        updated_at=_aware(row["updated_at"]),
+        created_at=aware(row["created_at"]),
+        updated_at=aware(row["updated_at"]),
         expires_at=datetime.fromtimestamp(row["expires_at"], UTC),
     )
 
@@ -47,7 +39,7 @@ class SqlSessionStore:
     ) -> SessionRecord:
         now = time.time()
         at = datetime.fromtimestamp(now, UTC)
-        stored = _dumps(data)
+        stored = dumps(data)
         values = {
             "id": session_id,
             "owner_id": owner_id,
@@ -96,7 +88,7 @@ class SqlSessionStore:
             await conn.execute(
                 update(t)
                 .where(t.c.id == session_id)
-                .values(data=_dumps(data), updated_at=at, expires_at=now + ttl_s)
+                .values(data=dumps(data), updated_at=at, expires_at=now + ttl_s)
             )
         return SessionRecord(
             id=old.id,

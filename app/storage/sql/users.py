@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -14,11 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.storage.base import UserRecord
 from app.storage.sql.engine import reader
 from app.storage.sql.tables import users as t
-
-
-def as_utc(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every timestamp we store is UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+from app.storage.sql.values import aware
 
 
 def _record(row: Row[Any]) -> UserRecord:
@@ -28,8 +24,8 @@ def _record(row: Row[Any]) -> UserRecord:
         password_hash=row.password_hash,
         role=row.role,
         is_active=bool(row.is_active),
-        created_at=as_utc(row.created_at),
-        updated_at=as_utc(row.updated_at),
+        created_at=aware(row.created_at),
+        updated_at=aware(row.updated_at),
     )
 
 
