@@ -154,10 +154,6 @@ class MetricsBuffer:
         if not self._flush_pending:
             self._flush_pending = flush_later(self.FLUSH_INTERVAL_S, self.flush)
 
-    def request(self, *, method: str, route: str, status: int, seconds: float) -> None:
-        """Count one answered HTTP request and observe its duration."""
-        self.requests(((method, route, status, seconds),))
-
     def requests(self, answered: Iterable[tuple[str, str, int, float]]) -> None:
         """Count answered HTTP requests, each (method, route, status, seconds), and observe their
         durations: one dict lookup each (the edge layer's request log hands them over in

@@ -133,10 +133,12 @@ class BatchRunner:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self.poll_s)
                 continue
-            await self.run_job(record)
+            if not await self.run_job(record):
+                await asyncio.sleep(CLAIM_RETRY_S)  # the database failed us: not at once again
 
-    async def run_job(self, record: BatchJobRecord) -> None:
-        """Work on a job claimed by this runner until it finishes or is taken from us."""
+    async def run_job(self, record: BatchJobRecord) -> bool:
+        """Work on a job claimed by this runner until it finishes or is taken from us; False
+        when the database failed and the job was given back."""
         _log.info(
             "batch_job_started",
             job_id=record.id,
@@ -163,7 +165,7 @@ class BatchRunner:
             self._active.pop(record.id, None)
         if work.cancelled():
             _log.info("batch_job_stopped", job_id=record.id)
-            return
+            return True
         error = work.exception()
         if isinstance(error, STORAGE_ERRORS):
             # The database failed us (restarting, busy, unreachable): that is not the job's
@@ -172,8 +174,7 @@ class BatchRunner:
             _log.warning("batch_job_storage_failed", job_id=record.id, error=type(error).__name__)
             with contextlib.suppress(Exception):
                 await self.repo.release(record.id, worker_id=self.worker_id, now=self._clock())
-            await asyncio.sleep(CLAIM_RETRY_S)
-            return
+            return False
         if error is not None:
             _log.error(
                 "batch_job_failed",
@@ -191,6 +192,7 @@ class BatchRunner:
                 )
                 if failed:
                     METRICS_BUFFER.count(BATCH_JOBS_FINISHED, (record.kind, "failed"))
+        return True
 
     async def _heartbeat(self, job_id: str, work: asyncio.Task[None]) -> None:
         """Renew the lease; when the job is no longer ours (paused, cancelled, taken over after

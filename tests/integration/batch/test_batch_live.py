@@ -75,22 +75,10 @@ def job_body(tag: str, n: int) -> dict[str, Any]:
     }
 
 
-async def until_processed(url: str, job_id: str, headers: dict[str, str], at_least: int) -> None:
-    """Follow the job's SSE stream until it has processed `at_least` items."""
-    async with (
-        httpx.AsyncClient(base_url=url, timeout=60) as http,
-        http.stream("GET", f"/api/batch/jobs/{job_id}/events", headers=headers) as stream,
-    ):
-        async for line in stream.aiter_lines():
-            if line.startswith("data: {"):
-                job = json.loads(line.removeprefix("data: "))["job"]
-                if job["processed"] >= at_least:
-                    return
-    raise AssertionError(f"the stream ended before {at_least} items were processed")
-
-
-def wait_finished(url: str, job_id: str, headers: dict[str, str]) -> dict[str, Any]:
-    """Block on the job's SSE stream until its `done` event."""
+def follow(
+    url: str, job_id: str, headers: dict[str, str], until: Callable[[dict[str, Any]], bool]
+) -> dict[str, Any]:
+    """Read the job's SSE stream until an event satisfies `until`; that event's job."""
     with (
         httpx.Client(base_url=url, timeout=120) as http,
         http.stream("GET", f"/api/batch/jobs/{job_id}/events", headers=headers) as stream,
@@ -98,10 +86,15 @@ def wait_finished(url: str, job_id: str, headers: dict[str, str]) -> dict[str, A
         for line in stream.iter_lines():
             if line.startswith("data: {"):
                 event = json.loads(line.removeprefix("data: "))
-                if event["type"] == "done":
+                if until(event):
                     job: dict[str, Any] = event["job"]
                     return job
-    raise AssertionError("the stream ended without a done event")
+    raise AssertionError("the stream ended before the awaited event")
+
+
+def wait_finished(url: str, job_id: str, headers: dict[str, str]) -> dict[str, Any]:
+    """Block on the job's SSE stream until its `done` event."""
+    return follow(url, job_id, headers, lambda event: event["type"] == "done")
 
 
 def all_items(url: str, job_id: str, headers: dict[str, str]) -> list[dict[str, Any]]:
@@ -181,7 +174,7 @@ def test_a_killed_servers_job_is_taken_over_and_finished(
         r = http.post(f"{first.url}/api/batch/jobs", json=job_body("k", total), headers=alice)
         assert r.status_code == 202, r.text
         job_id = r.json()["id"]
-    asyncio.run(until_processed(first.url, job_id, alice, at_least=12))
+    follow(first.url, job_id, alice, lambda event: event["job"]["processed"] >= 12)
 
     async def owner() -> str | None:
         engine = create_async_engine(url)

@@ -91,7 +91,7 @@ async def test_http_requests_flush_as_per_status_counts_and_per_route_durations(
         status = 200 if index % 4 else 404  # two statuses of one route share its histogram
         counter.labels("GET", route, str(status)).inc()
         histogram.labels("GET", route).observe(value)
-        buffer.request(method="GET", route=route, status=status, seconds=value)
+        buffer.requests([("GET", route, status, value)])
     buffer.count(b_counter, ("GET", "/a", "200"), 2)  # a plain count of the same child adds up
     counter.labels("GET", "/a", "200").inc(2)
     assert b_counter.collect()[0].samples == []
