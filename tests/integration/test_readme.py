@@ -42,6 +42,9 @@ from tests.support.readme_script import (
 from tests.support.servers import ROOT, LiveServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
+# ~60 commands, each a curl and most a python3: ~30 s idle, 2.5 min seen under a load of 30 on
+# 2 cores. The limits catch a hang, not slowness.
+SCRIPT_TIMEOUT_S = 420
 
 README = ROOT / "README.md"
 # The README tells readers to start the server this way; the test server gets the same admin.
@@ -51,6 +54,7 @@ START_LINE = f"ADMIN_USERNAME={ADMIN_USERNAME} ADMIN_PASSWORD='{ADMIN_PASSWORD}'
 README_BASE = "localhost:8000"
 
 
+@pytest.mark.timeout(SCRIPT_TIMEOUT_S + 180)
 def test_readme_blocks_run_in_order_and_print_what_they_say(
     live_server_factory: Callable[..., LiveServer], tmp_path: Path
 ) -> None:
@@ -68,7 +72,7 @@ def test_readme_blocks_run_in_order_and_print_what_they_say(
     )
     base = server.url.removeprefix("http://")
     script = [Line(line.text.replace(README_BASE, base), line.readme_line) for line in body]
-    run = run_script(script, tmp_path)
+    run = run_script(script, tmp_path, timeout=SCRIPT_TIMEOUT_S)
 
     assert run.returncode == 0, (
         f"the README's script failed with {run.returncode} (last command at "
