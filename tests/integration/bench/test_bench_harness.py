@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+# One worker runs the benches one after another: two at once would only measure each other.
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.xdist_group("bench")]
 
 ROOT = Path(__file__).resolve().parents[3]
 # The smallest load that still runs every step: one worker, one short round, no warm-up.
