@@ -84,7 +84,7 @@ async def test_window_collects_rows_that_arrive_a_little_later() -> None:
         return await batcher.submit(value)
 
     results = await asyncio.gather(late("x", 0), late("y", 3), late("z", 6))
-    assert results == ["X", "Y", "Z"]
+    assert list(results) == ["X", "Y", "Z"]
     assert writer.transactions == [["x", "y", "z"]]
     await batcher.aclose()
 

@@ -207,6 +207,7 @@ async def test_a_leader_that_waits_first_runs_its_job_one_interval_after_electio
 
 
 async def test_leader_election_runs_the_job_on_one_instance_and_fails_over() -> None:
+    ttl_ms = 1500
     store = MemoryLockStore()
     runs: list[str] = []
 
@@ -217,14 +218,16 @@ async def test_leader_election_runs_the_job_on_one_instance_and_fails_over() -> 
         return run
 
     a = asyncio.create_task(
-        run_as_leader(LockManager(store), "reconciler", 0.01, job("a"), ttl_ms=300)
+        run_as_leader(LockManager(store), "reconciler", 0.01, job("a"), ttl_ms=ttl_ms)
     )
     await _wait_for(lambda: len(runs) >= 1)
     b = asyncio.create_task(
-        run_as_leader(LockManager(store), "reconciler", 0.01, job("b"), ttl_ms=300)
+        run_as_leader(LockManager(store), "reconciler", 0.01, job("b"), ttl_ms=ttl_ms)
     )
-    # Several intervals and at least one renewal pass: the follower must never run.
-    await _wait_for(lambda: len(runs) >= 40)
+    # Several intervals and at least one renewal pass (every ttl_ms / 3; 100 runs take at
+    # least 1 s): the follower must never run. The TTL leaves a loaded loop a second of stall
+    # before a lease could lapse.
+    await _wait_for(lambda: len(runs) >= 100)
     assert set(runs) == {"a"}
     a.cancel()
     with pytest.raises(asyncio.CancelledError):

@@ -150,7 +150,8 @@ async def test_plain_aiosqlite_waits_forever_there(
 async def test_a_plain_close_stops_once_and_ends_the_worker(
     tmp_path: Path, held: HeldWorker
 ) -> None:
-    connection = await connect_sqlite(str(tmp_path / "db.sqlite"))
+    connection = connect_sqlite(str(tmp_path / "db.sqlite"))
+    await connection
     query = await held.park(connection)
     held.release.set()
     assert await query == [(1,)]
