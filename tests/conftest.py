@@ -19,10 +19,10 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from app.config import Settings, load_settings
 from app.main import create_app
-from app.storage.migrate import run_migrations
-from app.storage.sql.engine import create_engine
+from app.platform.config import Settings, load_settings
+from app.platform.storage.migrate import run_migrations
+from app.platform.storage.sql.engine import create_engine
 from tests.support.servers import LiveServer, RedisServer, release_port_claims
 
 POSTGRES_ADMIN_URL = os.environ.get(
