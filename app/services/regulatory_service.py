@@ -32,6 +32,7 @@ from app.services.ai.factory import build_http_client, build_provider
 from app.services.ai.rules import RulesProvider
 from app.services.cache import AICache, CacheOutcome, cache_key, nesting_depth
 from app.services.plans import PlanService, plan_body
+from app.services.regulatory.engine import RulesEngine, annotate, plan_device
 from app.services.regulatory.errors import InvalidCategoryError as EngineInvalidCategory
 from app.services.regulatory.errors import NotAMedicalDeviceError
 from app.services.sessions import SessionService
@@ -64,6 +65,14 @@ class Answer:
         return {**self.body, **meta}
 
 
+def _check_depth(payload: Any) -> None:
+    if nesting_depth(payload, stop_at=MAX_INPUT_DEPTH + 1) > MAX_INPUT_DEPTH:
+        raise errors.ValidationFailedError(
+            f"The input is nested more than {MAX_INPUT_DEPTH} levels deep.",
+            details=[{"field": "body", "message": "nested too deeply", "type": "value_error"}],
+        )
+
+
 def _engine_error(exc: Exception) -> errors.AppError:
     if isinstance(exc, NotAMedicalDeviceError):
         return errors.DeviceNotMedicalError(exc.message)
@@ -84,8 +93,10 @@ class RegulatoryService:
         plans: PlanService,
         sessions: SessionService,
         on_close: Callable[[], Awaitable[None]] | None = None,
+        rules: RulesEngine | None = None,
     ) -> None:
         self.provider = provider
+        self.rules = rules or RulesEngine()
         self.fallback = fallback
         self.cache = cache
         self.plans = plans
@@ -138,11 +149,7 @@ class RegulatoryService:
         dump: Callable[[T], Any],
     ) -> tuple[Any, Answer]:
         """(JSON value, answer meta): from the cache, or asked and stored unless a fallback."""
-        if nesting_depth(payload, stop_at=MAX_INPUT_DEPTH + 1) > MAX_INPUT_DEPTH:
-            raise errors.ValidationFailedError(
-                f"The input is nested more than {MAX_INPUT_DEPTH} levels deep.",
-                details=[{"field": "body", "message": "nested too deeply", "type": "value_error"}],
-            )
+        _check_depth(payload)
         key = cache_key(
             provider=self.provider.name,
             model=self.provider.model,
@@ -195,29 +202,43 @@ class RegulatoryService:
         session_id: str | None = None,
         on_token: TokenSink | None = None,
     ) -> Answer:
-        """Four plans, each stored under a new server-made id (version 1)."""
-        # Checked here, not only by the rules engine: a model would happily plan a non-device.
-        if not req.classification.is_medical_device:
-            raise errors.DeviceNotMedicalError(
-                "The product was classified as not a medical device; no regulatory plan applies."
-            )
+        """Four plans, each stored under a new server-made id (version 1), for the device the
+        classification names (or the non-device route)."""
         if not (req.category.code.strip() or req.category.name.strip()):
             raise errors.InvalidCategoryError("The category needs a code or a name.")
         session_id = session_id or req.session_id
         if session_id is not None:
             await self.sessions.get_or_raise(session_id=session_id, principal=principal)
+        _check_depth(req.purpose_mechanism)
+        # Which device, decided by the rules for every provider: a model would happily plan
+        # for the placeholder category or for a non-device.
+        try:
+            resolution = self.rules.resolve(req)
+        except (NotAMedicalDeviceError, EngineInvalidCategory) as exc:
+            raise _engine_error(exc) from None
+        if resolution.route == "non-device":
+            # No model is needed for the non-device route: its steps are fixed rules.
+            answer = Answer(body={}, provider="rules", model=self.rules.model)
+            plans = self.rules.standards(req)
+        else:
 
-        async def call(p: Provider) -> list[Plan]:
-            return await p.standards(req, on_token=on_token)
+            async def call(p: Provider) -> list[Plan]:
+                return await p.standards(req, on_token=on_token)
 
-        payload = {**prompts.standards_payload(req), "language": req.language}
-        value, answer = await self._cached(
-            "standards", payload, call, lambda plans: [plan.to_api() for plan in plans]
-        )
-        plans = [Plan.model_validate(item) for item in value]
+            payload = {**prompts.standards_payload(req), "language": req.language}
+            value, answer = await self._cached(
+                "standards", payload, call, lambda plans: [plan.to_api() for plan in plans]
+            )
+            plans = [annotate(Plan.model_validate(item), resolution) for item in value]
         records = await self.plans.create(plans=plans, session_id=session_id, principal=principal)
         answer.plans = [r.plan for r in records]
-        answer.body = {"plans": answer.plans}
+        answer.body = {
+            "plans": answer.plans,
+            "route": resolution.route,
+            "device": plan_device(resolution).to_api(),
+            "classificationSource": resolution.source,
+            "classificationReason": resolution.reason,
+        }
         return answer
 
     async def refine(
@@ -367,4 +388,5 @@ def build_regulatory_service(
             ttl_s=settings.session_ttl_s,
         ),
         on_close=client.aclose if client is not None else None,
+        rules=rules.engine,
     )

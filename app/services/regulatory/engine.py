@@ -12,6 +12,7 @@ from app.schemas.regulatory import (
     ClassifyResponse,
     JurisdictionDetail,
     Plan,
+    PlanDevice,
     PurposeRequest,
     PurposeResponse,
     StandardsRequest,
@@ -25,14 +26,15 @@ from app.services.regulatory.classifier import (
     assess,
     assess_category,
 )
-from app.services.regulatory.errors import InvalidCategoryError, NotAMedicalDeviceError
+from app.services.regulatory.errors import InvalidCategoryError
+from app.services.regulatory.nondevice import build_nondevice_plans
 from app.services.regulatory.planner import build_plans
 from app.services.regulatory.purpose import build_purpose
 from app.services.regulatory.refine import refine_plan
+from app.services.regulatory.resolve import Resolution, resolve
 from app.services.regulatory.text import Bi, Lang, detect_language, is_uninformative
 
 _CONTEXT_LIMIT = 2000
-_MFDS_TO_EU = {"I": "I", "II": "IIa", "III": "IIb", "IV": "III"}
 
 
 def new_plan_id() -> str:
@@ -143,24 +145,27 @@ def _suggestions(a: Assessment, lang: Lang) -> list[SuggestedCategory]:
     return out
 
 
-def _fallback(a: Assessment, risk: str | None, software: bool, lang: Lang) -> Assessment:
-    """Make a plannable profile when the text alone did not show a device (client says it is)."""
-    cls = risk if risk in ("I", "II", "III", "IV") else "II"
-    a.is_device = True
-    a.mfds = cls  # type: ignore[assignment]
-    a.eu_class = _MFDS_TO_EU[cls]
-    a.fda_class, a.fda_pathway = rd.EU_TO_FDA[a.eu_class]
-    a.code = "SW-SAMD" if software else "HW-GENERIC"
-    a.name = (
-        Bi("의료기기 소프트웨어", "Medical device software")
-        if software
-        else Bi("의료기기", "Medical device")
+def plan_device(res: Resolution) -> PlanDevice:
+    """The device a resolution names, as plans and answers show it."""
+    a = res.assessment
+    return PlanDevice(
+        code=a.code,
+        name=res.device_name,
+        is_medical_device=res.route == "device",
+        risk_class=a.mfds if res.route == "device" else None,
     )
-    a.tags |= {"software", "health_software", "connected"} if software else set()
-    if cls in ("III", "IV"):
-        a.tags.add("clinical_investigation")
-    a.iec62304 = {"I": "A", "II": "B"}.get(cls, "C") if software else None
-    return a
+
+
+def annotate(plan: Plan, res: Resolution) -> Plan:
+    """Stamp a plan with its device, route and where the classification came from."""
+    return plan.model_copy(
+        update={
+            "device": plan_device(res),
+            "route": res.route,
+            "classification_source": res.source,
+            "classification_reason": res.reason,
+        }
+    )
 
 
 class RulesEngine:
@@ -185,6 +190,7 @@ class RulesEngine:
             language=lang,
             software=a.software if a.is_device else None,
             ai=a.ai if a.is_device else None,
+            category_code=a.code or None,
         )
         return ClassifyResponse(
             classification=classification, suggested_categories=_suggestions(a, lang)
@@ -218,36 +224,45 @@ class RulesEngine:
             contraindications=p.contraindications,
         )
 
+    def resolve(self, req: StandardsRequest) -> Resolution:
+        """The device a standards request plans for (the classification given, or a new one)."""
+        purpose_text = flatten_text(req.purpose_mechanism) if req.purpose_mechanism else ""
+        cls = req.classification
+        names = " ".join(
+            x for x in (req.category.name, cls.category if cls else "") if x and x.strip()
+        )
+        lang = (
+            req.language
+            or (cls.language if cls else None)
+            or detect_language(names or purpose_text)
+        )
+        return resolve(req, purpose=purpose_text, lang=lang)
+
     def standards(
         self, req: StandardsRequest, *, id_factory: Callable[[], str] = new_plan_id
     ) -> list[Plan]:
-        """Four plans (fastest, normal, conservative, innovative) for a device category."""
-        cls = req.classification
-        category = req.category
-        if not cls.is_medical_device:
-            raise NotAMedicalDeviceError(
-                "The product was classified as not a medical device; no regulatory plan applies."
-            )
-        if not (category.code or category.name):
+        """Four plans (fastest, normal, conservative, innovative) for the classified device,
+        or for the non-device route when the product is not a medical device."""
+        if not (req.category.code.strip() or req.category.name.strip()):
             raise InvalidCategoryError("The category needs a code or a name.")
-        if category.code.upper().startswith("ND-"):
-            raise InvalidCategoryError(f"Category '{category.code}' is not a medical device.")
-        purpose_text = flatten_text(req.purpose_mechanism) if req.purpose_mechanism else ""
-        text = " ".join(
-            x for x in (category.name, category.description, cls.category, purpose_text) if x
-        )
-        lang = req.language or cls.language or detect_language(text)
-        a = assess_category(category.code, text, lang)
-        if not a.is_device:
-            a = _fallback(a, cls.risk_class, bool(cls.software), lang)
-        if cls.risk_class and cls.risk_class != a.mfds:
-            # The client's (possibly expert-corrected) class wins over the text-derived one.
-            a.mfds = cls.risk_class
-            if cls.risk_class in ("III", "IV"):
-                a.tags.add("clinical_investigation")
-        if cls.ai:
-            a.tags |= {"ai", "software"}
-        return build_plans(a, lang=lang, id_factory=id_factory, session_id=req.session_id)
+        res = self.resolve(req)
+        lang = res.assessment.language
+        if res.route == "non-device":
+            purpose_text = flatten_text(req.purpose_mechanism) if req.purpose_mechanism else ""
+            reasoning = req.classification.reasoning if req.classification else ""
+            plans = build_nondevice_plans(
+                name=res.device_name,
+                text=f"{purpose_text} {req.category.name} {reasoning[:_CONTEXT_LIMIT]}",
+                software=req.classification.software if req.classification else None,
+                lang=lang,
+                id_factory=id_factory,
+                session_id=req.session_id,
+            )
+        else:
+            plans = build_plans(
+                res.assessment, lang=lang, id_factory=id_factory, session_id=req.session_id
+            )
+        return [annotate(plan, res) for plan in plans]
 
     def refine(self, plan: Plan, modifications: str) -> tuple[Plan, list[str]]:
         """Apply a modification request; same id, the caller bumps the version."""
