@@ -24,15 +24,20 @@ from app.services.regulatory.classifier import (
     Assessment,
     archetype,
     assess,
-    assess_category,
 )
 from app.services.regulatory.errors import InvalidCategoryError
 from app.services.regulatory.nondevice import build_nondevice_plans
 from app.services.regulatory.planner import build_plans
 from app.services.regulatory.purpose import build_purpose
 from app.services.regulatory.refine import refine_plan
-from app.services.regulatory.resolve import Resolution, resolve
-from app.services.regulatory.text import Bi, Lang, detect_language, is_uninformative
+from app.services.regulatory.resolve import Resolution, assess_named_category, resolve
+from app.services.regulatory.text import (
+    Bi,
+    Lang,
+    description_part,
+    detect_language,
+    is_uninformative,
+)
 
 _CONTEXT_LIMIT = 2000
 
@@ -197,23 +202,32 @@ class RulesEngine:
         )
 
     def purpose(self, req: PurposeRequest) -> PurposeResponse:
-        """Intended purpose from concept + category; category alone when the concept says nothing."""
+        """Intended purpose of the category's device. A reply that only confirms ("진행해줘",
+        "Yes, proceed") is never quoted: the category alone answers, in its language."""
         category = req.category_object()
-        informative = not is_uninformative(req.concept)
+        described = "" if is_uninformative(req.concept) else description_part(req.concept)
         category_text = f"{category.name} {category.description}".strip()
-        if not informative and not (category.code or category_text):
+        if not described and not (category.code or category_text):
             raise InvalidCategoryError("A category is required when the concept is uninformative.")
-        # Even "네" tells us the user's language; only letter-less input defers to the category.
-        lang = req.language or detect_language(
-            req.concept, default=detect_language(category_text or req.concept)
+        if req.language:
+            lang: Lang = req.language
+        elif described:
+            lang = detect_language(described, default=detect_language(category_text))
+        else:
+            # The reply's language is not the product's: "ok" about a Korean category stays Korean.
+            lang = detect_language(category_text, default=detect_language(req.concept))
+        a = assess_named_category(
+            code=category.code,
+            name=category.name,
+            description=category.description,
+            described=described,
+            lang=lang,
         )
-        text = f"{category_text} {req.concept if informative else ''}".strip()
-        a = assess_category(category.code, text, lang)
         p = build_purpose(
             a,
             category_name=category.name,
             category_description=category.description,
-            concept=req.concept if informative else None,
+            concept=described or None,
             lang=lang,
         )
         return PurposeResponse(

@@ -374,3 +374,40 @@ def resolve(req: StandardsRequest, *, purpose: str, lang: Lang) -> Resolution:
     if not problems and req.classification is not None:
         return _given(req, req.classification, named, lang)
     return _reclassified(req, problems, purpose, lang)
+
+
+_KIND_TAGS: tuple[tuple[tuple[str, ...], frozenset[str]], ...] = (
+    (("이식형", "implantable"), frozenset({"implant", "body_contact", "sterile"})),
+    (("수술적 침습", "surgically invasive"), frozenset({"body_contact", "sterile"})),
+    (("체강 침습", "orifice"), frozenset({"body_contact"})),
+    (("능동", "active"), frozenset({"active", "software"})),
+)
+
+
+def assess_named_category(
+    *, code: str, name: str, description: str, described: str, lang: Lang
+) -> Assessment:
+    """The device a category (as /api/purpose receives it) names: our code, then an exact
+    archetype name, then the classifier over the names (and any real description)."""
+    text = " ".join(x for x in (name, description, described) if x and x.strip())
+    arch = archetype(code) or archetype_by_name(name)
+    if arch is not None:
+        return assess_category(arch.code, text, lang)
+    a = assess(f"{name} {description}".strip(), lang)
+    if a.is_device or normalise(name).startswith(_NON_DEVICE_PREFIXES):
+        return a
+    if described:
+        wider = assess(text, lang)
+        if wider.is_device:
+            return wider
+    if not name.strip():
+        return a
+    # A generic name from /api/classify ("이식형 의료기기", "Software as a medical device …").
+    norm = normalise(name)
+    software = any(t in norm for t in ("소프트웨어", "software", "samd"))
+    g = generic_profile(_blank(lang), None, software, None)
+    for words, tags in _KIND_TAGS:
+        if any(w in norm for w in words):
+            g.tags |= tags
+    g.name = Bi(name, name)
+    return g

@@ -64,7 +64,11 @@ def test_placeholder_category_plans_for_the_classified_device(concept: str, code
 
 
 def test_category_name_alone_decides_when_there_is_no_rule_trail() -> None:
-    cls = {"isMedicalDevice": True, "riskClass": "II", "category": "Automated blood pressure monitor"}
+    cls = {
+        "isMedicalDevice": True,
+        "riskClass": "II",
+        "category": "Automated blood pressure monitor",
+    }
     plans = _plans({"classification": cls, "category": {**PLACEHOLDER, "name": "x"}})
     assert plans[0].device is not None and plans[0].device.code == "HW-BP-MONITOR"
     assert plans[0].classification_source == "given"
