@@ -65,6 +65,25 @@ class Answer:
         return {**self.body, **meta}
 
 
+_DEVICE_FIELDS = ("device", "route", "classification_source", "classification_reason")
+
+
+def _same_device(refined: Plan, current: Plan) -> Plan:
+    """A refined version is the same device as the one it refines, whatever a model wrote."""
+    return refined.model_copy(update={f: getattr(current, f) for f in _DEVICE_FIELDS})
+
+
+def _same_plan(refined: Plan, current: Plan) -> bool:
+    """Whether a refine changed nothing a reader could see (ids and versions aside)."""
+    keep = {
+        "id": current.id,
+        "version": current.version,
+        "session_id": current.session_id,
+        "tier": current.tier,
+    }
+    return refined.model_copy(update=keep) == current
+
+
 def _check_depth(payload: Any) -> None:
     if nesting_depth(payload, stop_at=MAX_INPUT_DEPTH + 1) > MAX_INPUT_DEPTH:
         raise errors.ValidationFailedError(
@@ -257,11 +276,32 @@ class RegulatoryService:
                 return await p.refine(current, req.modifications, on_token=on_token)
 
             (refined, changes), provider, fell_back = await self._ask("refine", call)
+            refined = _same_device(refined, current)
+            understood = self.rules.understood(current, req.modifications)
+            if _same_plan(refined, current):
+                # Nothing changed: no new version; say what was understood and why.
+                reasons = changes or [self.rules.nothing_changed(current, req.modifications)]
+                body = {
+                    "plan": record.plan,
+                    "appliedChanges": [],
+                    "changed": False,
+                    "understood": understood,
+                    "reasons": reasons,
+                }
+                return Answer(
+                    body=body, provider=provider.name, model=provider.model, fallback=fell_back
+                )
             try:
                 stored = await self._store_version(record, refined, req.modifications, changes)
             except PlanVersionConflict:
                 continue  # someone refined it meanwhile: redo the change on their version
-            body = {"plan": stored.plan, "appliedChanges": stored.applied_changes}
+            body = {
+                "plan": stored.plan,
+                "appliedChanges": stored.applied_changes,
+                "changed": True,
+                "understood": understood,
+                "reasons": [],
+            }
             return Answer(
                 body=body, provider=provider.name, model=provider.model, fallback=fell_back
             )

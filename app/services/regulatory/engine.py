@@ -29,7 +29,7 @@ from app.services.regulatory.errors import InvalidCategoryError
 from app.services.regulatory.nondevice import build_nondevice_plans
 from app.services.regulatory.planner import build_plans
 from app.services.regulatory.purpose import build_purpose
-from app.services.regulatory.refine import refine_plan
+from app.services.regulatory.refine import refine_plan, understood
 from app.services.regulatory.resolve import Resolution, assess_named_category, resolve
 from app.services.regulatory.text import (
     Bi,
@@ -282,3 +282,16 @@ class RulesEngine:
         """Apply a modification request; same id, the caller bumps the version."""
         lang = detect_language(modifications, default=plan.language or "ko")
         return refine_plan(plan, modifications, lang)
+
+    def understood(self, plan: Plan, modifications: str) -> list[str]:
+        """What a modification request was understood to ask for, in its language."""
+        lang = detect_language(modifications, default=plan.language or "ko")
+        return understood(modifications, lang)
+
+    def nothing_changed(self, plan: Plan, modifications: str) -> str:
+        """The reason given when a modification leaves the plan as it was."""
+        lang = detect_language(modifications, default=plan.language or "ko")
+        return Bi(
+            "요청을 반영해도 계획이 그대로여서 새 버전을 만들지 않았습니다.",
+            "Applying the request leaves the plan as it was, so no new version was stored.",
+        ).get(lang)
