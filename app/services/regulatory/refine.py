@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from app.schemas.regulatory import Plan, TimelineItem
-from app.services.regulatory.planner import KRW_PER_USD
+from app.services.regulatory.plan_data import KRW_PER_USD
 from app.services.regulatory.text import Bi, Lang, Lexicon, compile_terms, normalise
 from app.services.regulatory.timeline import (
     format_total,
