@@ -21,6 +21,7 @@ from app.schemas.regulatory import (
     StandardsRequest,
     SuggestedCategory,
 )
+from app.services.regulatory import archetype_data as ad
 from app.services.regulatory import rules_data as rd
 from app.services.regulatory.classifier import Assessment, archetype, assess, assess_category
 from app.services.regulatory.errors import InvalidCategoryError, NotAMedicalDeviceError
@@ -55,7 +56,7 @@ _NON_DEVICE_PREFIXES = ("비의료기기", "not a medical device")
 
 def _name_index() -> dict[str, rd.Archetype]:
     index: dict[str, rd.Archetype] = {}
-    for arch in rd.ARCHETYPES:
+    for arch in ad.ALL_ARCHETYPES:
         for name in (arch.name.ko, arch.name.en):
             index.setdefault(normalise(name), arch)
     return index

@@ -6,8 +6,9 @@ import pytest
 
 from app.schemas.regulatory import ClassifyRequest, PurposeRequest, SuggestedCategory
 from app.services.regulatory import InvalidCategoryError, RulesEngine
-from app.services.regulatory import rules_data as rd
+from app.services.regulatory import archetype_data as ad
 from app.services.regulatory.resolve import assess_named_category
+from app.services.regulatory.rules_data import Archetype
 
 pytestmark = pytest.mark.unit
 
@@ -149,8 +150,8 @@ def test_non_device_category_gets_a_non_device_purpose() -> None:
     assert "disease" in " ".join(resp.contraindications)
 
 
-@pytest.mark.parametrize("arch", rd.ARCHETYPES, ids=[a.code for a in rd.ARCHETYPES])
-def test_english_names_are_as_specific_as_korean_ones(arch: rd.Archetype) -> None:
+@pytest.mark.parametrize("arch", ad.ALL_ARCHETYPES, ids=[a.code for a in ad.ALL_ARCHETYPES])
+def test_english_names_are_as_specific_as_korean_ones(arch: Archetype) -> None:
     ko = assess_named_category(code="", name=arch.name.ko, description="", described="", lang="ko")
     en = assess_named_category(code="", name=arch.name.en, description="", described="", lang="en")
     assert ko.code == en.code == arch.code
