@@ -125,6 +125,12 @@ INTENT_LABELS: dict[str, Bi] = {
 }
 
 
+# Intents that only make sense on a device route (submissions, clinical evidence, PCCP).
+DEVICE_ONLY_INTENTS = frozenset(
+    {"shorten_clinical", "add_clinical", "add_eu", "add_fda", "add_mfds", "add_pccp"}
+)
+
+
 class _Ctx:
     """The plan being edited plus the language and the change log."""
 
@@ -583,6 +589,15 @@ def refine_plan(plan: Plan, modifications: str, language: Lang) -> tuple[Plan, l
     before = c.plan.total_duration
     intents = detect_intents(modifications)
     for key in intents:
+        if plan.route == "non-device" and key in DEVICE_ONLY_INTENTS:
+            label = INTENT_LABELS[key]
+            c.log(
+                f"비의료기기 경로의 계획이라 '{label.ko}'은(는) 적용하지 않았습니다 "
+                "(의료기기 심사·임상 단계가 없습니다).",
+                f"'{label.en}' does not apply to a non-device plan (it has no device "
+                "submission or clinical phase).",
+            )
+            continue
         _HANDLERS[key](c)
     for code in _STANDARD_CODE.findall(modifications):
         code = " ".join(code.upper().split())

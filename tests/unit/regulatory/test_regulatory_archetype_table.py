@@ -12,7 +12,7 @@ from collections import Counter
 import pytest
 
 from app.services.regulatory import archetype_data as ad
-from app.services.regulatory.classifier import match_archetypes, assess
+from app.services.regulatory.classifier import assess, match_archetypes
 from app.services.regulatory.text import normalise
 
 from .classification_table import ROWS, Row

@@ -274,3 +274,16 @@ def test_an_intent_already_satisfied_changes_nothing(text: str) -> None:
     twice, changes = ENGINE.refine(once, text)
     assert twice == once
     assert changes  # the reason: it is already there
+
+
+@pytest.mark.parametrize("text", ["EU 추가", "add the FDA review", "임상 근거 추가"])
+def test_device_only_intents_do_not_apply_to_non_device_plans(text: str) -> None:
+    resp = ENGINE.classify(ClassifyRequest(concept="fitness tracker step counter"))
+    req = StandardsRequest(
+        classification=resp.classification.to_api(), category=resp.suggested_categories[0]
+    )
+    plan = ENGINE.standards(req, id_factory=lambda: "plan_fixed")[1]
+    assert plan.route == "non-device"
+    refined, changes = ENGINE.refine(plan, text)
+    assert refined == plan
+    assert changes and ("non-device" in changes[0] or "비의료기기" in changes[0])
