@@ -11,9 +11,9 @@ from collections import Counter
 
 import pytest
 
-from app.services.regulatory import archetype_data as ad
-from app.services.regulatory.classifier import assess, match_archetypes
-from app.services.regulatory.text import normalise
+from app.regulatory.engine import archetype_data as ad
+from app.regulatory.engine.classifier import assess, match_archetypes
+from app.regulatory.engine.text import normalise
 
 from .classification_table import ROWS, Row
 

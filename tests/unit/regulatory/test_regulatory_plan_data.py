@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from app.services.regulatory import plan_data as pd
+from app.regulatory.engine import plan_data as pd
 
 pytestmark = pytest.mark.unit
 

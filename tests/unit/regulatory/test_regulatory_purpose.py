@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from app.schemas.regulatory import ClassifyRequest, PurposeRequest, SuggestedCategory
-from app.services.regulatory import InvalidCategoryError, RulesEngine
-from app.services.regulatory import archetype_data as ad
-from app.services.regulatory.resolve import assess_named_category
-from app.services.regulatory.rules_data import Archetype
+from app.regulatory.engine import InvalidCategoryError, RulesEngine
+from app.regulatory.engine import archetype_data as ad
+from app.regulatory.engine.resolve import assess_named_category
+from app.regulatory.engine.rules_data import Archetype
+from app.regulatory.schemas.analysis import ClassifyRequest, PurposeRequest, SuggestedCategory
 
 pytestmark = pytest.mark.unit
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from app.schemas.regulatory import ClassifyRequest, Plan, StandardsRequest
-from app.services.regulatory import RulesEngine
-from app.services.regulatory.refine import detect_intents
-from app.services.regulatory.timeline import parse_weeks, total_weeks
+from app.regulatory.engine import RulesEngine
+from app.regulatory.engine.refine import detect_intents
+from app.regulatory.engine.timeline import parse_weeks, total_weeks
+from app.regulatory.schemas.analysis import ClassifyRequest, Plan, StandardsRequest
 
 pytestmark = pytest.mark.unit
 
@@ -260,7 +260,7 @@ def test_every_intent_works_in_both_languages(
 
 
 def test_intent_table_has_both_languages_for_every_intent() -> None:
-    from app.services.regulatory.refine import INTENTS
+    from app.regulatory.engine.refine import INTENTS
 
     assert {case[0] for case in INTENT_CASES} == {i.key for i in INTENTS}
     for _, _, _, ko, en in INTENT_CASES:

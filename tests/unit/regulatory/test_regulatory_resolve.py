@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from app.schemas.regulatory import ClassifyRequest, Plan, StandardsRequest
-from app.services.regulatory import RulesEngine
-from app.services.regulatory.errors import InvalidCategoryError, NotAMedicalDeviceError
+from app.regulatory.engine import RulesEngine
+from app.regulatory.engine.errors import InvalidCategoryError, NotAMedicalDeviceError
+from app.regulatory.schemas.analysis import ClassifyRequest, Plan, StandardsRequest
 
 pytestmark = pytest.mark.unit
 
