@@ -20,6 +20,7 @@ from app.regulatory.engine.text import (
     Bi,
     Lang,
     Lexicon,
+    LexiconIndex,
     compile_terms,
     detect_language,
     normalise,
@@ -56,6 +57,8 @@ _ARCHETYPES: tuple[tuple[int, Archetype, tuple[Lexicon, ...], Lexicon | None], .
     )
     for i, a in enumerate(ad.ALL_ARCHETYPES)
 )
+
+_FIRST_GROUPS = LexiconIndex((i, groups[0]) for i, _, groups, _ in _ARCHETYPES)
 
 _BODY_INVASIVE = compile_terms(
     "body_invasive",
@@ -138,22 +141,20 @@ def _clamp(value: float) -> float:
 
 def match_archetypes(norm: str) -> list[tuple[Archetype, list[str]]]:
     """Archetypes whose every term group hits, most specific first (more groups, then order)."""
-    found: list[tuple[int, int, Archetype, list[str]]] = []
-    for index, arch, groups, veto in _ARCHETYPES:
-        if veto is not None and veto.hit(norm):
-            continue
-        hits: list[str] = []
-        for lex in groups:
-            group_hits = lex.find(norm)
-            if not group_hits:
-                break
-            hits.append(max(group_hits, key=len))
-        else:
-            found.append((-len(groups), index, arch, hits))
+    found: list[tuple[int, int, Archetype, tuple[Lexicon, ...]]] = []
+    # Only the types whose first group occurs are tried further: a handful, not 160+.
+    for index in sorted(_FIRST_GROUPS.hits(norm)):
+        _, arch, groups, veto = _ARCHETYPES[index]
+        if all(lex.hit(norm) for lex in groups[1:]) and not (veto is not None and veto.hit(norm)):
+            found.append((-len(groups), index, arch, groups))
     refined = {code for _, _, arch, _ in found for code in arch.refines}
     found = [item for item in found if item[2].code not in refined]
     found.sort(key=lambda item: (item[0], item[1]))
-    return [(arch, hits) for _, _, arch, hits in found]
+    # Only the winner's terms are quoted in the reasoning: find them for it alone.
+    return [
+        (arch, [max(lex.find(norm), key=len) for lex in groups] if i == 0 else [])
+        for i, (_, _, arch, groups) in enumerate(found)
+    ]
 
 
 def _signals(text: str) -> _Signals:

@@ -178,8 +178,71 @@ class Lexicon:
         return sorted(hits)
 
     def hit(self, norm_text: str) -> bool:
-        """Whether any term of the lexicon occurs."""
-        return bool(self.find(norm_text))
+        """Whether any term of the lexicon occurs (stops at the first one found)."""
+        if any(t in norm_text for t in self.substrings):
+            return True
+        if not (self.words or self.stems or self.phrases or self.phrase_stems):
+            return False
+        idx = _index(norm_text)
+        if not self.words.isdisjoint(idx.tokens):
+            return True
+        if any(stem in idx.prefixes for stem in self.stems):
+            return True
+        if any(f" {p} " in idx.joined or f" {p}s " in idx.joined for p in self.phrases):
+            return True
+        return any(f" {p}" in idx.joined for p in self.phrase_stems)
+
+
+class LexiconIndex:
+    """Which of many lexicons hit a text, in one pass over the terms of all of them.
+
+    Same matching rules as `Lexicon.hit`; used to find the few archetypes whose first term
+    group occurs before checking their other groups, instead of trying all of them.
+    """
+
+    def __init__(self, lexicons: Iterable[tuple[int, Lexicon]]) -> None:
+        subs: dict[str, set[int]] = {}
+        words: dict[str, set[int]] = {}
+        stems: dict[str, set[int]] = {}
+        phrases: dict[str, set[int]] = {}
+        phrase_stems: dict[str, set[int]] = {}
+        for key, lex in lexicons:
+            for table, terms in (
+                (subs, lex.substrings),
+                (words, lex.words),
+                (stems, lex.stems),
+                (phrases, lex.phrases),
+                (phrase_stems, lex.phrase_stems),
+            ):
+                for term in terms:
+                    table.setdefault(term, set()).add(key)
+        self._subs = tuple((t, frozenset(k)) for t, k in subs.items())
+        self._words = {t: frozenset(k) for t, k in words.items()}
+        self._stems = {t: frozenset(k) for t, k in stems.items()}
+        self._phrases = tuple((t, frozenset(k)) for t, k in phrases.items())
+        self._phrase_stems = tuple((t, frozenset(k)) for t, k in phrase_stems.items())
+
+    def hits(self, norm_text: str) -> set[int]:
+        """Keys of the lexicons with at least one term in an already-normalised text."""
+        found: set[int] = set()
+        for term, keys in self._subs:
+            if term in norm_text:
+                found |= keys
+        idx = _index(norm_text)
+        for token in idx.tokens:
+            if token in self._words:
+                found |= self._words[token]
+        for stem in idx.prefixes:
+            if stem in self._stems:
+                found |= self._stems[stem]
+        joined = idx.joined
+        for phrase, keys in self._phrases:
+            if f" {phrase} " in joined or f" {phrase}s " in joined:
+                found |= keys
+        for phrase, keys in self._phrase_stems:
+            if f" {phrase}" in joined:
+                found |= keys
+        return found
 
 
 def compile_terms(name: str, terms: Iterable[str]) -> Lexicon:
