@@ -26,8 +26,11 @@ DEVICES: tuple[tuple[str, str, str, str | None], ...] = (
     ("clinical electronic thermometer", "go ahead", "device", "HW-THERMOMETER"),
     ("인슐린 펌프", "네 진행해주세요", "device", "HW-INSULIN-PUMP"),
     ("wearable insulin pump for type 1 diabetes", "sounds good", "device", "HW-INSULIN-PUMP"),
-    ("인공 고관절 치환용 임플란트", "맞아", "device", None),
-    ("total hip replacement implant", "ok", "device", None),
+    ("인공 고관절 치환용 임플란트", "맞아", "device", "HW-JOINT"),
+    ("total hip replacement implant", "ok", "device", "HW-JOINT"),
+    ("의료용 검사 장갑 (니트릴 진료용 장갑)", "네네 진행해 주세요!", "device", "HW-EXAM-GLOVE"),
+    ("nitrile medical examination gloves", "Yes please, go ahead 👍", "device", "HW-EXAM-GLOVE"),
+    ("implantable insulin pump", "proceed", "device", "HW-IMPLANTABLE-PUMP"),
     ("CT 영상에서 폐결절을 검출하는 AI 소프트웨어", "진행", "device", "SW-CADE-LUNG"),
     (
         "AI software that characterises breast lesions on mammograms as benign or malignant",
