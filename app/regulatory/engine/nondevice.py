@@ -157,6 +157,14 @@ _HARDWARE = compile_terms(
     ),
 )
 _SOFTWARE = compile_terms("nd_software", rd.SOFTWARE_TERMS)
+_LABEL_WORDS = (
+    "비의료기기",
+    "의료기기",
+    "not a medical device",
+    "medical device",
+    "제품",
+    "product",
+)
 
 _TITLES: dict[str, Bi] = {
     "fastest": Bi("비의료기기 경로 — 자체 판단 후 출시", "Non-device route — self-assessed launch"),
@@ -211,6 +219,10 @@ class Profile:
 def profile(text: str, software_flag: bool | None) -> Profile:
     """Software / hardware / radio from the product's own words."""
     norm = normalise(text)
+    # The classification's own label ("비의료기기 — …", "Not a medical device — …") says
+    # nothing about the product's hardware: drop it before reading the product's words.
+    for label in _LABEL_WORDS:
+        norm = norm.replace(label, " ")
     software = bool(software_flag) or _SOFTWARE.hit(norm)
     hardware = _HARDWARE.hit(norm)
     if not software and not hardware:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Callable
 from typing import Any
@@ -34,6 +35,7 @@ from app.regulatory.schemas.analysis import (
 )
 
 _CONTEXT_LIMIT = 2000
+_QUOTED = re.compile(r"'([^']{1,80})'")
 
 
 def new_plan_id() -> str:
@@ -257,10 +259,13 @@ class RulesEngine:
         lang = res.assessment.language
         if res.route == "non-device":
             purpose_text = flatten_text(req.purpose_mechanism) if req.purpose_mechanism else ""
-            reasoning = req.classification.reasoning if req.classification else ""
+            reasoning = req.classification.reasoning[:_CONTEXT_LIMIT] if req.classification else ""
+            # Only the product's own words the classifier quoted ('명상', 'steps'), not the
+            # sources it cited ("… Low Risk Devices"), say what kind of product it is.
+            quoted = " ".join(_QUOTED.findall(reasoning))
             plans = build_nondevice_plans(
                 name=res.device_name,
-                text=f"{purpose_text} {req.category.name} {reasoning[:_CONTEXT_LIMIT]}",
+                text=f"{purpose_text} {req.category.name} {quoted}",
                 software=req.classification.software if req.classification else None,
                 lang=lang,
                 id_factory=id_factory,

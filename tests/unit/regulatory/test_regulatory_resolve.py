@@ -162,3 +162,13 @@ def test_device_classification_with_a_non_device_category_is_refused() -> None:
     }
     with pytest.raises(InvalidCategoryError):
         _plans(body)
+
+
+@pytest.mark.parametrize("concept", ["명상 앱", "meditation app for stress relief"])
+def test_a_wellness_app_gets_privacy_not_electrical_safety(concept: str) -> None:
+    plans = _plans(_frontend_body(concept, purpose=None))
+    normal = plans[1]
+    phases = [i.phase for i in normal.common_standards.timeline]
+    phases += [i.phase for i in normal.performance_evaluation.timeline]
+    assert any("개인정보" in p or "Privacy" in p for p in phases), phases
+    assert not any("KC" in p for p in phases), phases
