@@ -146,6 +146,8 @@ _HARDWARE = compile_terms(
         "체중계",
         "체성분",
         "반지",
+        "만보기",
+        "pedometer*",
         "band",
         "tracker*",
         "insole*",
