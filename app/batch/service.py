@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from app.batch.metrics import BATCH_ITEMS_SUBMITTED
 from app.batch.schemas import BatchJobCreate, BatchJobRead
 from app.batch.signals import JobSignals
 from app.platform.errors import (
@@ -21,6 +22,7 @@ from app.platform.errors import (
     ValidationFailedError,
 )
 from app.platform.ids import RandomHex
+from app.platform.metrics import METRICS_BUFFER
 from app.platform.principal import Principal
 from app.platform.storage.base import (
     BATCH_ACTIVE,
@@ -148,6 +150,7 @@ class BatchService:
                 "This Idempotency-Key was already used for a different job."
             )
         if created:
+            METRICS_BUFFER.count(BATCH_ITEMS_SUBMITTED, (body.kind,), len(items))
             self._on_queued()
         return record, created
 

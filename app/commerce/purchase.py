@@ -25,7 +25,13 @@ from app.commerce.idempotency import (
     fingerprint,
     key_digest,
 )
-from app.commerce.metrics import COMPENSATIONS, PURCHASES, UNITS_SOLD
+from app.commerce.metrics import (
+    COMPENSATIONS,
+    PRODUCT_STOCK,
+    PRODUCT_UNITS_SOLD,
+    PURCHASES,
+    UNITS_SOLD,
+)
 from app.commerce.products import ProductService
 from app.commerce.stock import StockKeeper
 from app.platform.errors import (
@@ -198,6 +204,15 @@ class PurchaseService:
         # Strong references: a task that only the event loop knows may be garbage collected.
         self._settling: set[asyncio.Task[Any]] = set()
         self._strategy_label = (strategy,)
+        # Last stock seen per product, written to the gauge when the metrics buffer flushes
+        # (a gauge write per sale would be an mmap write per request in multiprocess mode).
+        self._stock_seen: dict[int, int] = {}
+        METRICS_BUFFER.add_feeder(self._feed_stock)
+
+    def _feed_stock(self) -> None:
+        seen, self._stock_seen = self._stock_seen, {}
+        for product_id, stock in seen.items():
+            PRODUCT_STOCK.labels(str(product_id)).set(stock)
 
     def _count(self, outcome: str) -> None:
         # Tallied in-process and written once a second: a multiprocess counter's inc() is an
@@ -260,6 +275,8 @@ class PurchaseService:
         else:
             self._count("sold")
             METRICS_BUFFER.count(UNITS_SOLD, self._strategy_label, quantity)
+            METRICS_BUFFER.count(PRODUCT_UNITS_SOLD, (str(product_id),), quantity)
+            self._stock_seen[product_id] = outcome.receipt.remaining_stock
         return outcome
 
     def _record(self, request: _Request, purchase_id: str, at: datetime) -> PurchaseRecord:

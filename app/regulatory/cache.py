@@ -14,7 +14,9 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from app.platform.metrics import METRICS_BUFFER
 from app.platform.storage.base import KeyValueStore
+from app.regulatory.metrics import AI_CACHE_LOOKUPS
 
 NAMESPACE = "ai:"
 _SPACES = str.maketrans({c: " " for c in "\t\n\r\x0b\x0c\u00a0\u3000"})
@@ -108,10 +110,13 @@ class AICache:
         if not self.enabled:
             return None
         raw = await self.kv.get(key)
+        endpoint = key[len(NAMESPACE) :].partition(":")[0]
         if raw is None:
             self.counters.misses += 1
+            METRICS_BUFFER.count(AI_CACHE_LOOKUPS, (endpoint, "miss"))
             return None
         self.counters.hits += 1
+        METRICS_BUFFER.count(AI_CACHE_LOOKUPS, (endpoint, "hit"))
         return json.loads(raw)
 
     async def set(self, key: str, value: Any) -> None:
