@@ -31,6 +31,7 @@ from app.platform.storage.locks.redis import RedisLockStore
 from app.platform.storage.migrate import is_up_to_date, run_migrations
 from app.platform.storage.redis.client import create_redis
 from app.platform.storage.sql.engine import create_engine
+from app.platform.tracing import start_tracing, stop_tracing
 from app.regulatory.factory import build_kv_store
 from app.regulatory.service import build_regulatory_service
 from app.resources import HealthCheck, Resources
@@ -186,6 +187,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     started = time.perf_counter()
     resources = await build_resources(settings)
     app.state.resources = resources
+    # After the engine exists (its SQL is traced); None, and nothing imported, when off.
+    try:
+        # `app.state.span_exporter` (tests: the SDK's in-memory exporter) replaces OTLP.
+        exporter = getattr(app.state, "span_exporter", None)
+        traces = start_tracing(settings, engine=resources.engine, exporter=exporter)
+    except BaseException:
+        await close_resources(resources)
+        raise
     if resources.auth is not None:
         app.state.principal_resolver = resources.auth.resolve_principal
     # Everything built so far (modules, routes, models, clients) lives as long as the process:
@@ -210,6 +219,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await close_resources(resources)
+        stop_tracing(traces)
         METRICS_BUFFER.flush()  # its feeders first: the request log's tallies and access lines
         mark_process_dead(os.getpid())
         _log.info("shutdown")

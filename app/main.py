@@ -18,6 +18,7 @@ from app.platform.docs_ui import install_docs
 from app.platform.error_handlers import install_error_handlers
 from app.platform.logging import configure_logging
 from app.platform.middleware.edge import EdgeMiddleware, edge_outermost
+from app.platform.tracing import TracingMiddleware, tracing_enabled
 from app.regulatory.endpoints import analysis as regulatory
 from app.regulatory.endpoints import cache as cache_router
 from app.regulatory.endpoints import plans, sessions, stream
@@ -89,6 +90,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(level=settings.log_level, fmt=settings.log_format)
     app = _base_app(settings)
+    if tracing_enabled(settings):
+        # Inside the edge: the request id is set when the span starts (docs/operations.md).
+        app.add_middleware(TracingMiddleware)
     # One layer for every cross-cutting concern (docs/decisions/0004-one-edge-layer.md).
     app.add_middleware(EdgeMiddleware, settings=settings)
     return app

@@ -33,6 +33,7 @@ from app.platform.storage.base import (
     BatchJobRecord,
     BatchJobRepository,
 )
+from app.platform.tracing import span
 
 # Turns one item's stored input into its result body; raises AppError for a failed item.
 ItemProcessor = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -256,7 +257,8 @@ class BatchRunner:
 
         async def one(item: BatchItemRecord) -> BatchItemOutcome:
             async with gate:
-                return await self._attempt(processor, item)
+                with span("batch.item", **{"raidesk.job_id": item.job_id}, position=item.position):
+                    return await self._attempt(processor, item)
 
         return list(await asyncio.gather(*(one(item) for item in items)))
 

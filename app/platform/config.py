@@ -209,6 +209,11 @@ class Settings(BaseSettings):
     # --- metrics ------------------------------------------------------------
     metrics_enabled: bool = True
 
+    # --- tracing (docs/operations.md "Tracing") -------------------------------
+    # OpenTelemetry spans, exported over OTLP/HTTP to the standard OTEL_EXPORTER_OTLP_* endpoint.
+    # Needs the `otel` extra; off means no opentelemetry module is even imported.
+    otel_enabled: bool = False
+
     @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
     def _parse_list(cls, value: Any) -> Any:

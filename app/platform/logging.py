@@ -13,6 +13,7 @@ from typing import Any
 
 import structlog
 
+from app.platform import tracing
 from app.platform.clock import utc_second_text
 from app.platform.context import current_request_id
 
@@ -82,6 +83,16 @@ def _add_request_id(
     request_id = current_request_id()
     if request_id is not None:
         event_dict.setdefault("request_id", request_id)
+    return event_dict
+
+
+def _add_trace_ids(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    # Joins a line to its trace (OTEL_ENABLED); nothing to look up when tracing is off.
+    if tracing._active is not None:
+        for key, value in tracing.log_ids().items():
+            event_dict.setdefault(key, value)
     return event_dict
 
 
@@ -197,6 +208,7 @@ def configure_logging(*, level: str = "INFO", fmt: str = "json") -> None:
         structlog.stdlib.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _add_request_id,
+        _add_trace_ids,
         structlog.processors.format_exc_info,
         _drop_color_message,
         _mask_processor,
