@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SpanExporter
     from opentelemetry.trace import Tracer
-    from sqlalchemy.ext.asyncio import AsyncEngine
 
 DEFAULT_SERVICE_NAME = "raidesk-server"
 _NO_SPAN: contextlib.nullcontext[None] = contextlib.nullcontext()
@@ -36,9 +35,11 @@ _NO_SPAN: contextlib.nullcontext[None] = contextlib.nullcontext()
 class Tracing:
     """The running tracing of this process: its provider, tracer and instrumentations."""
 
-    def __init__(self, provider: TracerProvider, tracer: Tracer, engine: AsyncEngine) -> None:
+    def __init__(self, provider: TracerProvider, tracer: Tracer, engine: Any) -> None:
         self.provider = provider
         self.tracer = tracer
+        from app.platform.storage.sql.tracing import SqlSpans
+
         self._sql = SqlSpans(engine, tracer)
 
     def shutdown(self) -> None:
@@ -53,66 +54,6 @@ class Tracing:
         self.provider.shutdown()
 
 
-class SqlSpans:
-    """A client span per SQL statement, from SQLAlchemy's cursor events (the contrib
-    SQLAlchemy instrumentation does not declare support for SQLAlchemy 2.1). The statement is
-    recorded with its placeholders, never its parameters."""
-
-    _KEY = "raidesk_sql_spans"
-
-    def __init__(self, engine: AsyncEngine, tracer: Tracer) -> None:
-        from sqlalchemy import event
-
-        self._engine = engine.sync_engine
-        self._tracer = tracer
-        self._system = self._engine.dialect.name
-        self._listeners: list[tuple[str, Any]] = [
-            ("before_cursor_execute", self._before),
-            ("after_cursor_execute", self._after),
-            ("handle_error", self._error),
-        ]
-        for name, fn in self._listeners:
-            event.listen(self._engine, name, fn)
-
-    def remove(self) -> None:
-        """Stop tracing this engine's statements."""
-        from sqlalchemy import event
-
-        for name, fn in self._listeners:
-            event.remove(self._engine, name, fn)
-
-    def _before(self, conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        from opentelemetry.trace import SpanKind
-
-        operation = statement.split(None, 1)[0].upper() if statement.strip() else "SQL"
-        span = self._tracer.start_span(
-            f"{operation} {self._system}",
-            kind=SpanKind.CLIENT,
-            attributes={
-                "db.system": self._system,
-                "db.operation": operation,
-                "db.statement": statement[:2000],
-            },
-        )
-        conn.info.setdefault(self._KEY, []).append(span)
-
-    def _after(self, conn: Any, *_args: Any) -> None:
-        spans = conn.info.get(self._KEY)
-        if spans:
-            spans.pop().end()
-
-    def _error(self, context: Any) -> None:
-        from opentelemetry.trace import StatusCode
-
-        conn = context.connection
-        spans = conn.info.get(self._KEY) if conn is not None else None
-        if spans:
-            span = spans.pop()
-            span.record_exception(context.original_exception)
-            span.set_status(StatusCode.ERROR)
-            span.end()
-
-
 # The tracing started by the lifespan, read by the request middleware, `span()` and the logs.
 _active: Tracing | None = None
 
@@ -124,7 +65,7 @@ def tracing_enabled(settings: Settings, environ: Mapping[str, str] | None = None
 
 
 def start_tracing(
-    settings: Settings, *, engine: AsyncEngine, exporter: SpanExporter | None = None
+    settings: Settings, *, engine: Any, exporter: SpanExporter | None = None
 ) -> Tracing | None:
     """Set up the provider, the OTLP exporter (or `exporter`) and the instrumentations; None
     when tracing is off."""
