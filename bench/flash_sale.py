@@ -512,7 +512,7 @@ def run_all(args: argparse.Namespace, work: Path, dbs: Databases) -> int:
             ACCESS_TOKEN_EXPIRE_MINUTES=str(TOKEN_MINUTES),
         )
         servers[strategy] = Server(
-            "app.main:create_app", args.workers, env, work, strategy, loop=args.loop
+            "app.main:create_served_app", args.workers, env, work, strategy, loop=args.loop
         )
     first = servers[args.strategies[0]]
 

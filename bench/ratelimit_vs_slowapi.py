@@ -389,14 +389,14 @@ def main(argv: list[str] | None = None) -> int:
         )
         full_env = {"RATE_LIMIT_DEFAULT": HUGE_DEFAULT, "LOG_LEVEL": "WARNING", **env}
         full_on = Server(
-            "app.main:create_app",
+            "app.main:create_served_app",
             2,
             base_env(work, "full-on", RATE_LIMIT_ENABLED="true", **full_env),
             work,
             "full-on",
         )
         full_off = Server(
-            "app.main:create_app",
+            "app.main:create_served_app",
             2,
             base_env(work, "full-off", RATE_LIMIT_ENABLED="false", **full_env),
             work,

@@ -19,8 +19,6 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from app.batch.service import utc_now
 from app.batch.signals import JobSignals
 from app.platform.errors import AppError, BatchItemTimeoutError, ServiceUnavailableError
@@ -33,6 +31,7 @@ from app.platform.storage.base import (
     BatchJobRecord,
     BatchJobRepository,
 )
+from app.platform.storage.errors import DATABASE_ERRORS
 
 # Turns one item's stored input into its result body; raises AppError for a failed item.
 ItemProcessor = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -45,7 +44,7 @@ STOP_WAIT_S = 2.0
 CLAIM_RETRY_S = 1.0
 CLAIM_RETRY_MAX_S = 30.0
 # Failures of the database rather than of the job: the job is given back, not failed.
-STORAGE_ERRORS = (SQLAlchemyError, OSError)
+STORAGE_ERRORS = DATABASE_ERRORS
 
 
 def new_worker_id() -> str:

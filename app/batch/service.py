@@ -8,8 +8,9 @@ import contextlib
 import hashlib
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.batch.schemas import BatchJobCreate, BatchJobRead
 from app.batch.signals import JobSignals
@@ -31,6 +32,9 @@ from app.platform.storage.base import (
     NewBatchItem,
     NewBatchJob,
 )
+
+if TYPE_CHECKING:
+    from app.batch.runner import BatchRunner
 
 _job_hex = RandomHex(size=12)
 
@@ -275,3 +279,15 @@ class BatchService:
             total += gone
             if gone < 500:
                 return total
+
+
+@dataclass
+class BatchServices:
+    """The API side and the workers of one process, over one repository."""
+
+    service: BatchService
+    runner: BatchRunner
+
+    def health_report(self) -> dict[str, int]:
+        """This process's workers and the jobs they run (counts only: job ids are private)."""
+        return {"workers": self.runner.workers, "jobs_running_here": self.runner.running}

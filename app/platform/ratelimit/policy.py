@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from app.platform.config import Settings
-from app.platform.middleware.client_ip import Network, parse_networks
+from app.platform.networks import Network, parse_networks
 from app.platform.principal import Principal
 from app.platform.ratelimit.declare import declared_limits
 from app.platform.ratelimit.items import LimitCheck, RateLimitItem, parse_limits

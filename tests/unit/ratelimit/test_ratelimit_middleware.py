@@ -15,7 +15,7 @@ from fastapi import FastAPI, Request
 from prometheus_client import REGISTRY
 from starlette.types import Scope
 
-from app.deps import OptionalUser
+from app.platform.dependencies import OptionalUser
 from app.platform.errors import AuthenticationError
 from app.platform.metrics import METRICS_BUFFER
 from app.platform.middleware.rate_limit import RateLimitGate
