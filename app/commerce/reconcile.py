@@ -136,7 +136,7 @@ class Reconciler:
 
     async def _reconcile_sql(self, product_id: int) -> ProductReconciliation:
         result = ProductReconciliation(product_id)
-        fixed = await self._products.reconcile_sql_stock(product_id)
+        fixed = await self._products.recount_stock(product_id)
         if fixed is None:
             result.status = "unknown"
             return result

@@ -357,16 +357,16 @@ class StockEvent:
 
 
 @dataclass(frozen=True, slots=True)
-class SqlPurchaseRequest:
-    """One purchase for the SQL-stock strategy: stock check, limit check and insert together."""
+class BuyRequest:
+    """One purchase to check against the stored stock and the user's limit, and record."""
 
     purchase: PurchaseRecord
     per_user_limit: int | None
 
 
 @dataclass(frozen=True, slots=True)
-class SqlPurchaseResult:
-    """How one SQL-stock purchase went: `ok`, `insufficient`, `limit` or `duplicate`."""
+class BuyResult:
+    """How one `buy_many` purchase went: `ok`, `insufficient`, `limit` or `duplicate`."""
 
     outcome: str
     stock: int = 0
@@ -403,8 +403,8 @@ class ProductRepository(Protocol):
     ) -> StockLedger | None:
         """Everything a stock rebuild needs, read in one transaction; None for unknown ids."""
 
-    async def reconcile_sql_stock(self, product_id: int) -> tuple[int, int] | None:
-        """SQL strategy: in one transaction that holds the product row, compute
+    async def recount_stock(self, product_id: int) -> tuple[int, int] | None:
+        """Recount the stored stock: in one transaction that holds the product row, compute
         `initial + restocks − Σ purchases` and write it to the stock column if it differs;
         (expected, old stock), or None for an unknown product."""
 
@@ -419,11 +419,11 @@ class PurchaseRepository(Protocol):
     async def insert_many(self, purchases: Sequence[PurchaseRecord]) -> None:
         """Insert every row in one transaction, or none (IntegrityError on a duplicate key)."""
 
-    async def buy_with_sql_stock(
-        self, requests: Sequence[SqlPurchaseRequest], *, events: bool = True
-    ) -> list[SqlPurchaseResult]:
-        """SQL strategy: per request a conditional `UPDATE … WHERE stock >= :q`, the limit check
-        and the insert (plus a stock event), all requests in one transaction."""
+    async def buy_many(
+        self, requests: Sequence[BuyRequest], *, events: bool = True
+    ) -> list[BuyResult]:
+        """Buy against the stored stock: per request take the stock if enough is left, check the
+        user's limit and record the purchase (plus a stock event), all in one transaction."""
 
     async def get(self, purchase_id: str) -> PurchaseRecord | None:
         """The purchase, or None."""

@@ -164,7 +164,7 @@ class SqlProductRepository:
             recent_purchase_ids=recent_ids,
         )
 
-    async def reconcile_sql_stock(self, product_id: int) -> tuple[int, int] | None:
+    async def recount_stock(self, product_id: int) -> tuple[int, int] | None:
         async with self._engine.begin() as conn:
             # FOR UPDATE holds the row on PostgreSQL, so no purchase moves the stock between the
             # sums and the write; SQLite's BEGIN IMMEDIATE already excludes other writers.
