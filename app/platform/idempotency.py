@@ -6,7 +6,6 @@ import re
 
 from app.platform.errors import InvalidIdempotencyKeyError
 
-MAX_KEY_LENGTH = 255
 _KEY = re.compile(r"[\x21-\x7e]{1,255}")
 
 

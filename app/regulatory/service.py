@@ -17,8 +17,7 @@ from app.platform.storage.base import PlanRecord, PlanVersionConflict
 from app.regulatory.ai import prompts
 from app.regulatory.ai.base import Endpoint, Provider, TokenSink
 from app.regulatory.cache import AICache, CacheOutcome, cache_key, nesting_depth
-from app.regulatory.engine.errors import InvalidCategoryError as EngineInvalidCategory
-from app.regulatory.engine.errors import NotAMedicalDeviceError
+from app.regulatory.engine.errors import NotAMedicalDeviceError, UnusableCategoryError
 from app.regulatory.plans import PlanService, plan_body
 from app.regulatory.schemas.analysis import (
     ClassifyRequest,
@@ -63,7 +62,7 @@ class Answer:
 def _engine_error(exc: Exception) -> errors.AppError:
     if isinstance(exc, NotAMedicalDeviceError):
         return errors.DeviceNotMedicalError(exc.message)
-    if isinstance(exc, EngineInvalidCategory):
+    if isinstance(exc, UnusableCategoryError):
         return errors.InvalidCategoryError(exc.message)
     raise exc
 
@@ -119,7 +118,7 @@ class RegulatoryService:
                 result = await call(provider)
                 AI_REQUESTS.labels(provider.name, provider.model, endpoint, "fallback").inc()
                 return result, provider, True
-        except (NotAMedicalDeviceError, EngineInvalidCategory) as exc:
+        except (NotAMedicalDeviceError, UnusableCategoryError) as exc:
             AI_REQUESTS.labels(provider.name, provider.model, endpoint, "rejected").inc()
             raise _engine_error(exc) from None
         if provider.name == "rules":  # model providers count their own outcomes

@@ -14,13 +14,6 @@ from app.platform.ratelimit.items import LimitCheck, StoreDecision
 
 
 @runtime_checkable
-class Pingable(Protocol):
-    """A backend that can say whether it answers (used by health checks)."""
-
-    async def ping(self) -> None:
-        """Return when the backend answers; raise otherwise."""
-
-
 class KeyValueStore(Protocol):
     """Strings by key with optional TTL: the cache, idempotency records and similar state."""
 

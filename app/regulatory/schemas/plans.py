@@ -117,8 +117,3 @@ class PlanList(CamelModel):
 
     items: list[PlanRead]
     count: int
-
-
-def plan_json(record: PlanRecord) -> dict[str, Any]:
-    """The API body of a stored version."""
-    return PlanRead.of(record).to_api()

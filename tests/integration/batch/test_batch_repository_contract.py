@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from app.batch.adapters.memory import MemoryBatchJobRepository
 from app.batch.adapters.sql import SqlBatchJobRepository
 from app.platform.storage.base import (
     BATCH_ACTIVE,
@@ -21,6 +20,7 @@ from app.platform.storage.base import (
     NewBatchItem,
     NewBatchJob,
 )
+from tests.support.fakes.batch import MemoryBatchJobRepository
 
 pytestmark = pytest.mark.integration
 
