@@ -44,6 +44,7 @@ redis-server:
 lint: bootstrap
 	$(PY) -m ruff check app tests bench
 	$(PY) -m ruff format --check app tests bench
+	.venv/bin/lint-imports --no-cache
 
 typecheck: bootstrap
 	$(PY) -m mypy
