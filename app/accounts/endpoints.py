@@ -8,6 +8,7 @@ from fastapi import APIRouter, FastAPI, Path, Query, Request, Response
 from pydantic import ValidationError
 
 from app.accounts.dependencies import AuthServiceDep
+from app.accounts.repository import ApiKeyRecord, UserRecord
 from app.accounts.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -25,7 +26,6 @@ from app.platform.errors import (
     ValidationFailedError,
     validation_details,
 )
-from app.platform.storage.base import ApiKeyRecord, UserRecord
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 

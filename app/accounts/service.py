@@ -24,6 +24,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Final, Generic, Literal, TypeVar, cast
 
+from app.accounts.repository import ApiKeyRecord, ApiKeyRepository, UserRecord, UserRepository
 from app.platform.config import ConfigurationError, Settings
 from app.platform.errors import (
     ApiKeyLimitError,
@@ -50,7 +51,6 @@ from app.platform.security import (
     is_well_formed_api_key,
     normalize_password,
 )
-from app.platform.storage.base import ApiKeyRecord, ApiKeyRepository, UserRecord, UserRepository
 
 _log = get_logger("app.auth")
 # Re-read this much of the past on every poll: a change committed late, or stamped by a worker

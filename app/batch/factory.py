@@ -7,11 +7,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from app.batch.adapters.sql import SqlBatchJobRepository
+from app.batch.repository import BatchJobRepository
 from app.batch.runner import BatchRunner, ItemProcessor
 from app.batch.service import BatchService, BatchServices
 from app.batch.signals import JobSignals
 from app.platform.config import Settings
-from app.platform.storage.base import BatchJobRepository
 from app.platform.storage.connections import Connections
 from app.regulatory.service import ClassifyRequest, PurposeRequest, RegulatoryService
 

@@ -19,18 +19,18 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from app.batch.repository import (
+    BatchItemOutcome,
+    BatchItemRecord,
+    BatchJobRecord,
+    BatchJobRepository,
+)
 from app.batch.service import utc_now
 from app.batch.signals import JobSignals
 from app.platform.errors import AppError, BatchItemTimeoutError, ServiceUnavailableError
 from app.platform.ids import RandomHex
 from app.platform.logging import get_logger
 from app.platform.metrics import BATCH_ITEMS, BATCH_JOBS_FINISHED, METRICS_BUFFER
-from app.platform.storage.base import (
-    BatchItemOutcome,
-    BatchItemRecord,
-    BatchJobRecord,
-    BatchJobRepository,
-)
 from app.platform.storage.errors import DATABASE_ERRORS
 
 # Turns one item's stored input into its result body; raises AppError for a failed item.

@@ -12,6 +12,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from app.batch.repository import (
+    BATCH_ACTIVE,
+    BATCH_FINAL,
+    BatchItemRecord,
+    BatchJobRecord,
+    BatchJobRepository,
+    NewBatchItem,
+    NewBatchJob,
+)
 from app.batch.schemas import BatchJobCreate, BatchJobRead
 from app.batch.signals import JobSignals
 from app.platform.errors import (
@@ -23,15 +32,6 @@ from app.platform.errors import (
 )
 from app.platform.ids import RandomHex
 from app.platform.principal import Principal
-from app.platform.storage.base import (
-    BATCH_ACTIVE,
-    BATCH_FINAL,
-    BatchItemRecord,
-    BatchJobRecord,
-    BatchJobRepository,
-    NewBatchItem,
-    NewBatchJob,
-)
 
 if TYPE_CHECKING:
     from app.batch.runner import BatchRunner

@@ -27,6 +27,18 @@ from app.commerce.idempotency import (
 )
 from app.commerce.metrics import COMPENSATIONS, PURCHASES, UNITS_SOLD
 from app.commerce.products import ProductService
+from app.commerce.repository import (
+    BuyRequest,
+    BuyResult,
+    DuplicatePurchase,
+    ProductRecord,
+    PurchaseRecord,
+    PurchaseRepository,
+    Reservation,
+    StockReply,
+    StockStore,
+    StockStoreUnavailable,
+)
 from app.commerce.stock import StockKeeper
 from app.platform.errors import (
     IdempotencyInFlightError,
@@ -45,18 +57,6 @@ from app.platform.ids import RandomHex
 from app.platform.logging import get_logger
 from app.platform.metrics import METRICS_BUFFER
 from app.platform.principal import Principal
-from app.platform.storage.base import (
-    BuyRequest,
-    BuyResult,
-    DuplicatePurchase,
-    ProductRecord,
-    PurchaseRecord,
-    PurchaseRepository,
-    Reservation,
-    StockReply,
-    StockStore,
-    StockStoreUnavailable,
-)
 from app.platform.storage.locks.manager import LockManager
 
 Strategy = Literal["lua", "lock", "sql"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.platform.config import Settings
-from app.platform.storage.base import KeyValueStore, PlanRepository, SessionStore
+from app.platform.storage.base import KeyValueStore
 from app.platform.storage.connections import Connections
 from app.platform.storage.factory import build_private_kv_store
 from app.regulatory.adapters.redis.sessions import RedisSessionStore
@@ -13,6 +13,7 @@ from app.regulatory.ai.factory import build_http_client, build_provider
 from app.regulatory.ai.rules import RulesProvider
 from app.regulatory.cache import AICache
 from app.regulatory.plans import PlanService
+from app.regulatory.repository import PlanRepository, SessionStore
 from app.regulatory.service import RegulatoryService
 from app.regulatory.sessions import SessionService
 

@@ -13,12 +13,12 @@ from app.platform import errors
 from app.platform.logging import get_logger
 from app.platform.metrics import AI_REQUESTS
 from app.platform.principal import Principal
-from app.platform.storage.base import PlanRecord, PlanVersionConflict
 from app.regulatory.ai import prompts
 from app.regulatory.ai.base import Endpoint, Provider, TokenSink
 from app.regulatory.cache import AICache, CacheOutcome, cache_key, nesting_depth
 from app.regulatory.engine.errors import NotAMedicalDeviceError, UnusableCategoryError
 from app.regulatory.plans import PlanService, plan_body
+from app.regulatory.repository import PlanRecord, PlanVersionConflict
 from app.regulatory.schemas.analysis import (
     ClassifyRequest,
     ClassifyResponse,

@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from app.commerce.dependencies import CommerceDep, ProductIdPath
+from app.commerce.repository import ProductRecord
 from app.commerce.schemas import MAX_SQL_INT, ProductCreate, ProductList, ProductRead
 from app.platform.dependencies import AdminUser
-from app.platform.storage.base import ProductRecord
 
 router = APIRouter(prefix="/api/products", tags=["commerce"])
 

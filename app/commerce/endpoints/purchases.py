@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 
 from app.commerce.dependencies import CommerceDep, ProductIdPath, commerce_of
+from app.commerce.repository import PurchaseRecord
 from app.commerce.schemas import (
     MAX_SQL_INT,
     PurchaseCreate,
@@ -16,7 +17,6 @@ from app.commerce.schemas import (
     PurchaseReceiptRead,
 )
 from app.platform.dependencies import CurrentUser
-from app.platform.storage.base import PurchaseRecord
 
 router = APIRouter(tags=["commerce"])
 

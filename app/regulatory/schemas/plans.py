@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field, StringConstraints
 
-from app.platform.storage.base import PlanRecord
+from app.regulatory.repository import PlanRecord
 from app.regulatory.schemas.analysis import CamelModel, Plan
 
 _PLAN_EXAMPLE: dict[str, Any] = {

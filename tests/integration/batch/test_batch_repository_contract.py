@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from app.batch.adapters.sql import SqlBatchJobRepository
-from app.platform.storage.base import (
+from app.batch.repository import (
     BATCH_ACTIVE,
     BATCH_FINAL,
     BatchItemOutcome,

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.commerce.adapters.sql.events import SqlStockEventLog
 from app.commerce.adapters.sql.products import SqlProductRepository
 from app.commerce.adapters.sql.purchases import SqlPurchaseRepository
-from app.platform.storage.base import (
+from app.commerce.repository import (
     BuyRequest,
     DuplicatePurchase,
     NewProduct,

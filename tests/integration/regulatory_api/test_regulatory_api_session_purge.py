@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from app.lifespan import Resources, build_resources, close_resources
-from app.platform.storage.base import SessionStore
 from app.platform.storage.sql.tables import sessions
+from app.regulatory.repository import SessionStore
 from tests.conftest import make_settings
 
 pytestmark = pytest.mark.integration

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
+from app.batch.repository import BatchItemOutcome, BatchJobRecord, NewBatchItem, NewBatchJob
 from app.batch.runner import BatchRunner, ItemProcessor
 from app.batch.service import BatchService
 from app.platform.errors import AIUnavailableError, DeviceNotMedicalError
-from app.platform.storage.base import BatchItemOutcome, BatchJobRecord, NewBatchItem, NewBatchJob
 from tests.support.fakes.batch import MemoryBatchJobRepository
 
 pytestmark = pytest.mark.unit

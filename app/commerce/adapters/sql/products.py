@@ -12,7 +12,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.platform.storage.base import NewProduct, ProductRecord, StockLedger
+from app.commerce.repository import NewProduct, ProductRecord, StockLedger
 from app.platform.storage.sql.engine import reader
 from app.platform.storage.sql.tables import products, purchases, restocks
 from app.platform.storage.sql.values import aware, maybe_aware

@@ -11,12 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.commerce.adapters.sql.products import money
-from app.platform.storage.base import (
-    BuyRequest,
-    BuyResult,
-    DuplicatePurchase,
-    PurchaseRecord,
-)
+from app.commerce.repository import BuyRequest, BuyResult, DuplicatePurchase, PurchaseRecord
 from app.platform.storage.sql.engine import reader
 from app.platform.storage.sql.tables import products, purchases, stock_events
 from app.platform.storage.sql.values import aware
