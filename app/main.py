@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp
@@ -14,6 +14,7 @@ from app.commerce.endpoints import inventory, products, purchases
 from app.health import endpoints as health
 from app.lifespan import lifespan, serving_lifespan
 from app.platform.config import Settings, get_settings
+from app.platform.docs_ui import install_docs
 from app.platform.error_handlers import install_error_handlers
 from app.platform.logging import configure_logging
 from app.platform.middleware.edge import EdgeMiddleware, edge_outermost
@@ -59,6 +60,9 @@ def _base_app(settings: Settings, *, served: bool = False) -> FastAPI:
         description=DESCRIPTION,
         lifespan=serving_lifespan if served else lifespan,
         telemetry=TELEMETRY_OFF,
+        # Served by install_docs from local assets instead of FastAPI's CDN-backed pages.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     install_error_handlers(app)
@@ -76,6 +80,7 @@ def _base_app(settings: Settings, *, served: bool = False) -> FastAPI:
     app.include_router(cache_router.router)
     app.include_router(batch.router)
     auth.install_openapi_security(app)
+    install_docs(app)
     return app
 
 
@@ -105,3 +110,24 @@ def create_bare_app(settings: Settings | None = None, *, served: bool = False) -
 def create_served_bare_app() -> FastAPI:
     """The benchmarks' baseline as a served process runs it (GC tuned like `serve`)."""
     return create_bare_app(served=True)
+
+
+# `uvicorn app.main:app`, `fastapi run app/main.py` and `fastapi dev app/main.py` look up `app`
+# here. It is built on first access, not at import, so importing this module reads no settings
+# and opens no client (tests and tools import it with any environment).
+if TYPE_CHECKING:
+    app: FastAPI
+
+
+def __getattr__(name: str) -> FastAPI:
+    """Build `app` from the environment's settings on first access, then keep it."""
+    if name == "app":
+        built = create_app()
+        globals()["app"] = built
+        return built
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """List `app` too: the `fastapi` command finds the app by scanning `dir()` of the module."""
+    return sorted({*globals(), "app"})

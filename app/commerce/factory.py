@@ -1,4 +1,5 @@
-"""The commerce area, wired from settings: the purchase strategy picks the stock store."""
+"""The commerce area, wired from settings (docs/commerce.md): the purchase strategy picks the stock
+store."""
 
 from __future__ import annotations
 

@@ -42,10 +42,10 @@ PLAN_CACHE_SIZE = 8192
 
 
 class RateLimitGate:
-    """Apply every rate limit to one HTTP request; used by the edge layer. Per request: admin
-    allowlist → exemptions → caller (principal, resolved once and shared with the route's
-    dependencies) → the route's limits → one atomic store call → a 429 / 503 problem, or the
-    rate-limit headers for the response."""
+    """Apply every limit (docs/rate-limits.md) to one HTTP request; used by the edge layer. Per
+    request: admin allowlist → exemptions → caller (principal, resolved once and shared with the
+    route's dependencies) → the route's limits → one atomic store call → a 429 / 503 problem, or
+    the rate-limit headers for the response."""
 
     def __init__(self, *, settings: Settings, limiter: RateLimiter | None = None) -> None:
         self.enabled = settings.rate_limit_enabled
