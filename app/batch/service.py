@@ -9,7 +9,7 @@ import hashlib
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from app.batch.repository import (
@@ -23,6 +23,7 @@ from app.batch.repository import (
 )
 from app.batch.schemas import BatchJobCreate, BatchJobRead
 from app.batch.signals import JobSignals
+from app.platform.clock import utc_now
 from app.platform.errors import (
     BatchActiveLimitError,
     BatchJobNotFoundError,
@@ -42,11 +43,6 @@ _job_hex = RandomHex(size=12)
 def new_job_id() -> str:
     """A new unguessable job id."""
     return "job_" + _job_hex()
-
-
-def utc_now() -> datetime:
-    """The current time in UTC."""
-    return datetime.now(UTC)
 
 
 def run_rate(record: BatchJobRecord, now: datetime) -> tuple[float | None, float | None]:
