@@ -8,12 +8,23 @@ import contextlib
 import hashlib
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from app.batch.metrics import BATCH_ITEMS_SUBMITTED
+from app.batch.repository import (
+    BATCH_ACTIVE,
+    BATCH_FINAL,
+    BatchItemRecord,
+    BatchJobRecord,
+    BatchJobRepository,
+    NewBatchItem,
+    NewBatchJob,
+)
 from app.batch.schemas import BatchJobCreate, BatchJobRead
 from app.batch.signals import JobSignals
+from app.platform.clock import utc_now
 from app.platform.errors import (
     BatchActiveLimitError,
     BatchJobNotFoundError,
@@ -24,15 +35,9 @@ from app.platform.errors import (
 from app.platform.ids import RandomHex
 from app.platform.metrics import METRICS_BUFFER
 from app.platform.principal import Principal
-from app.platform.storage.base import (
-    BATCH_ACTIVE,
-    BATCH_FINAL,
-    BatchItemRecord,
-    BatchJobRecord,
-    BatchJobRepository,
-    NewBatchItem,
-    NewBatchJob,
-)
+
+if TYPE_CHECKING:
+    from app.batch.runner import BatchRunner
 
 _job_hex = RandomHex(size=12)
 
@@ -40,11 +45,6 @@ _job_hex = RandomHex(size=12)
 def new_job_id() -> str:
     """A new unguessable job id."""
     return "job_" + _job_hex()
-
-
-def utc_now() -> datetime:
-    """The current time in UTC."""
-    return datetime.now(UTC)
 
 
 def run_rate(record: BatchJobRecord, now: datetime) -> tuple[float | None, float | None]:
@@ -278,3 +278,15 @@ class BatchService:
             total += gone
             if gone < 500:
                 return total
+
+
+@dataclass
+class BatchServices:
+    """The API side and the workers of one process, over one repository."""
+
+    service: BatchService
+    runner: BatchRunner
+
+    def health_report(self) -> dict[str, int]:
+        """This process's workers and the jobs they run (counts only: job ids are private)."""
+        return {"workers": self.runner.workers, "jobs_running_here": self.runner.running}

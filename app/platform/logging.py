@@ -7,13 +7,12 @@ import json
 import logging
 import re
 import sys
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from functools import lru_cache
 from typing import Any
 
 import structlog
 
-from app.platform import tracing
 from app.platform.clock import utc_second_text
 from app.platform.context import current_request_id
 
@@ -86,12 +85,23 @@ def _add_request_id(
     return event_dict
 
 
+# Set by app.platform.tracing while tracing runs: the current span's ids for a log line.
+_trace_ids: Callable[[], dict[str, str]] | None = None
+
+
+def set_trace_ids_source(source: Callable[[], dict[str, str]] | None) -> None:
+    """Join log lines to traces through `source` (None: stop)."""
+    global _trace_ids
+    _trace_ids = source
+
+
 def _add_trace_ids(
     _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
     # Joins a line to its trace (OTEL_ENABLED); nothing to look up when tracing is off.
-    if tracing._active is not None:
-        for key, value in tracing.log_ids().items():
+    source = _trace_ids
+    if source is not None:
+        for key, value in source().items():
             event_dict.setdefault(key, value)
     return event_dict
 

@@ -22,6 +22,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.platform.config import ConfigurationError, Settings
 from app.platform.context import current_request_id
+from app.platform.logging import set_trace_ids_source
+from app.platform.middleware.observability import route_template
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
@@ -96,6 +98,7 @@ def start_tracing(
     HTTPXClientInstrumentor().instrument(tracer_provider=provider)
     tracing = Tracing(provider, provider.get_tracer("app"), engine)
     _active = tracing
+    set_trace_ids_source(log_ids)
     return tracing
 
 
@@ -106,6 +109,7 @@ def stop_tracing(tracing: Tracing | None) -> None:
         return
     if _active is tracing:
         _active = None
+        set_trace_ids_source(None)
     tracing.shutdown()
 
 
@@ -170,8 +174,6 @@ class TracingMiddleware:
             try:
                 await self.app(scope, receive, send_status)
             finally:
-                from app.platform.middleware.observability import route_template
-
                 route = route_template(scope)
                 current.update_name(f"{method} {route}")
                 current.set_attribute("http.route", route)
