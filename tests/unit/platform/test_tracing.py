@@ -22,6 +22,7 @@ from opentelemetry.trace import SpanKind
 
 from app.main import create_app
 from app.platform.config import Settings
+from app.platform.tracing import tracing_enabled
 from tests.unit.commerce.shop_helpers import ADMIN, header_principal, user
 
 pytestmark = pytest.mark.unit
@@ -193,3 +194,23 @@ def test_otel_enabled_without_the_packages_is_a_configuration_error(tmp_path: Pa
     done = run_without_otel(tmp_path, "on")
     assert done.returncode != 0
     assert "OTEL_ENABLED: needs the otel extra" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("enabled", "environ", "expected"),
+    [
+        (False, {}, False),
+        (False, {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}, False),
+        (True, {}, True),
+        (True, {"OTEL_SDK_DISABLED": "true"}, False),
+        (True, {"OTEL_SDK_DISABLED": "false"}, True),
+    ],
+)
+def test_only_otel_enabled_turns_tracing_on_and_the_sdk_switch_wins(
+    settings_factory: Callable[..., Settings],
+    enabled: bool,
+    environ: dict[str, str],
+    expected: bool,
+) -> None:
+    settings = settings_factory(otel_enabled=enabled)
+    assert tracing_enabled(settings, environ) is expected
