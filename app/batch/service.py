@@ -8,9 +8,19 @@ import contextlib
 import hashlib
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from app.batch.repository import (
+    BATCH_ACTIVE,
+    BATCH_FINAL,
+    BatchItemRecord,
+    BatchJobRecord,
+    BatchJobRepository,
+    NewBatchItem,
+    NewBatchJob,
+)
 from app.batch.schemas import BatchJobCreate, BatchJobRead
 from app.batch.signals import JobSignals
 from app.platform.errors import (
@@ -22,15 +32,9 @@ from app.platform.errors import (
 )
 from app.platform.ids import RandomHex
 from app.platform.principal import Principal
-from app.platform.storage.base import (
-    BATCH_ACTIVE,
-    BATCH_FINAL,
-    BatchItemRecord,
-    BatchJobRecord,
-    BatchJobRepository,
-    NewBatchItem,
-    NewBatchJob,
-)
+
+if TYPE_CHECKING:
+    from app.batch.runner import BatchRunner
 
 _job_hex = RandomHex(size=12)
 
@@ -275,3 +279,15 @@ class BatchService:
             total += gone
             if gone < 500:
                 return total
+
+
+@dataclass
+class BatchServices:
+    """The API side and the workers of one process, over one repository."""
+
+    service: BatchService
+    runner: BatchRunner
+
+    def health_report(self) -> dict[str, int]:
+        """This process's workers and the jobs they run (counts only: job ids are private)."""
+        return {"workers": self.runner.workers, "jobs_running_here": self.runner.running}

@@ -14,7 +14,7 @@ from app.regulatory.engine.classifier import (
     assess,
     assess_category,
 )
-from app.regulatory.engine.errors import InvalidCategoryError, NotAMedicalDeviceError
+from app.regulatory.engine.errors import NotAMedicalDeviceError, UnusableCategoryError
 from app.regulatory.engine.planner import build_plans
 from app.regulatory.engine.purpose import build_purpose
 from app.regulatory.engine.refine import refine_plan
@@ -196,7 +196,7 @@ class RulesEngine:
         informative = not is_uninformative(req.concept)
         category_text = f"{category.name} {category.description}".strip()
         if not informative and not (category.code or category_text):
-            raise InvalidCategoryError("A category is required when the concept is uninformative.")
+            raise UnusableCategoryError("A category is required when the concept is uninformative.")
         # Even "네" tells us the user's language; only letter-less input defers to the category.
         lang = req.language or detect_language(
             req.concept, default=detect_language(category_text or req.concept)
@@ -229,9 +229,9 @@ class RulesEngine:
                 "The product was classified as not a medical device; no regulatory plan applies."
             )
         if not (category.code or category.name):
-            raise InvalidCategoryError("The category needs a code or a name.")
+            raise UnusableCategoryError("The category needs a code or a name.")
         if category.code.upper().startswith("ND-"):
-            raise InvalidCategoryError(f"Category '{category.code}' is not a medical device.")
+            raise UnusableCategoryError(f"Category '{category.code}' is not a medical device.")
         purpose_text = flatten_text(req.purpose_mechanism) if req.purpose_mechanism else ""
         text = " ".join(
             x for x in (category.name, category.description, cls.category, purpose_text) if x

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.regulatory.engine import InvalidCategoryError, RulesEngine
+from app.regulatory.engine import RulesEngine, UnusableCategoryError
 from app.regulatory.schemas.analysis import ClassifyRequest, PurposeRequest, SuggestedCategory
 
 pytestmark = pytest.mark.unit
@@ -61,5 +61,5 @@ def test_language_follows_the_concept(concept: str, marker: str) -> None:
 
 
 def test_blank_category_with_uninformative_concept_is_rejected() -> None:
-    with pytest.raises(InvalidCategoryError):
+    with pytest.raises(UnusableCategoryError):
         ENGINE.purpose(PurposeRequest(concept="네", category=""))
