@@ -15,10 +15,10 @@ import asyncio
 import contextlib
 import os
 import socket
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
+from app.batch.kinds import ItemProcessor, KindRegistry
 from app.batch.repository import (
     BatchItemOutcome,
     BatchItemRecord,
@@ -31,10 +31,10 @@ from app.platform.errors import AppError, BatchItemTimeoutError, ServiceUnavaila
 from app.platform.ids import RandomHex
 from app.platform.logging import get_logger
 from app.platform.metrics import BATCH_ITEMS, BATCH_JOBS_FINISHED, METRICS_BUFFER
+from app.platform.principal import Principal
 from app.platform.storage.errors import DATABASE_ERRORS
 
-# Turns one item's stored input into its result body; raises AppError for a failed item.
-ItemProcessor = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+__all__ = ["BatchRunner", "ItemProcessor", "job_owner"]
 
 _log = get_logger("app.batch")
 _worker_hex = RandomHex(size=4)
@@ -45,6 +45,12 @@ CLAIM_RETRY_S = 1.0
 CLAIM_RETRY_MAX_S = 30.0
 # Failures of the database rather than of the job: the job is given back, not failed.
 STORAGE_ERRORS = DATABASE_ERRORS
+
+
+def job_owner(record: BatchJobRecord) -> Principal:
+    """Who a job's items run as: its owner. Rights beyond ownership (an admin-only kind) were
+    checked when the job was queued, so the role here is the plain one."""
+    return Principal(user_id=record.owner_id, username="", role="user", auth_method="jwt")
 
 
 def new_worker_id() -> str:
@@ -70,9 +76,11 @@ class BatchRunner:
         item_attempts: int,
         signals: JobSignals | None = None,
         clock: Callable[[], datetime] = utc_now,
+        kinds: KindRegistry | None = None,
     ) -> None:
         self.repo = repo
         self.processors = processors
+        self.kinds = kinds
         self.workers = workers
         self.item_concurrency = item_concurrency
         self.chunk_size = chunk_size
@@ -217,6 +225,8 @@ class BatchRunner:
 
     async def _work(self, record: BatchJobRecord) -> None:
         processor = self.processors.get(record.kind)
+        if processor is None and self.kinds is not None:
+            processor = self.kinds.processors(job_owner(record)).get(record.kind)
         if processor is None:
             raise LookupError(f"no processor for batch kind {record.kind!r}")
         while True:

@@ -373,6 +373,13 @@ class BatchItemTimeoutError(AppError):
     title = "Batch item timed out"
 
 
+class BatchBacklogFullError(AppError):
+    status = 429
+    code = "BATCH_BACKLOG_FULL"
+    error_code = "ERR_6005"
+    title = "The batch queue is full"
+
+
 def _slug(code: str) -> str:
     return code.lower().replace("_", "-")
 
