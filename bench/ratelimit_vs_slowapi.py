@@ -3,10 +3,10 @@
     uv run python -m bench.ratelimit_vs_slowapi --duration 10 --rounds 3
 
 Four servers, two uvicorn workers each, all on the same Redis:
-- `ours`     a bare FastAPI app with only `RateLimitMiddleware` (Redis store, one Lua call);
+- `ours`     a bare FastAPI app with only our rate-limit gate (`GateOnly`; Redis store, one Lua call);
 - `slowapi`  the same routes limited by slowapi (`Limiter(storage_uri="redis://…")`, its
              default fixed-window strategy; `--slowapi-strategy moving-window` for its exact one);
-- `full-on` / `full-off`  the whole service (`create_app`) with the three default windows at
+- `full-on` / `full-off`  the whole service (`create_served_app`) with the three default windows at
              limits too high to reject, vs `RATE_LIMIT_ENABLED=false`: what the limiter adds.
 
 Measured: throughput of `GET /ping` (wrk, interleaved rounds), p50 latency at one connection

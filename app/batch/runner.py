@@ -25,8 +25,8 @@ from app.batch.repository import (
     BatchJobRecord,
     BatchJobRepository,
 )
-from app.batch.service import utc_now
 from app.batch.signals import JobSignals
+from app.platform.clock import utc_now
 from app.platform.errors import AppError, BatchItemTimeoutError, ServiceUnavailableError
 from app.platform.ids import RandomHex
 from app.platform.logging import get_logger

@@ -9,7 +9,7 @@ import hashlib
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import IO, TYPE_CHECKING, Any
 
 from app.batch.kinds import KindRegistry
@@ -33,6 +33,7 @@ from app.batch.schemas import (
 )
 from app.batch.signals import JobSignals
 from app.batch.uploads import UploadFormat, UploadRowError, chunked, validated_items
+from app.platform.clock import utc_now
 from app.platform.errors import (
     BatchActiveLimitError,
     BatchBacklogFullError,
@@ -54,11 +55,6 @@ _job_hex = RandomHex(size=12)
 def new_job_id() -> str:
     """A new unguessable job id."""
     return "job_" + _job_hex()
-
-
-def utc_now() -> datetime:
-    """The current time in UTC."""
-    return datetime.now(UTC)
 
 
 def run_rate(record: BatchJobRecord, now: datetime) -> tuple[float | None, float | None]:
