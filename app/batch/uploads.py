@@ -1,10 +1,11 @@
 """A job's items from an uploaded file, read incrementally: CSV with a header row, or JSON Lines
-(one JSON object a line). The file is Starlette's spooled temporary file; it is read a chunk of
+(one JSON object a line). The file is the upload's spooled temporary file; it is read a chunk of
 lines at a time in a worker thread, so neither the whole file nor all its items are ever held
 in memory, and the event loop is not blocked by parsing."""
 
 from __future__ import annotations
 
+import asyncio
 import codecs
 import csv
 import json
@@ -12,7 +13,6 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import IO, Any, Literal
 
 from pydantic import BaseModel, ValidationError
-from starlette.concurrency import run_in_threadpool
 
 from app.batch.repository import NewBatchItem
 
@@ -151,7 +151,7 @@ async def chunked(
         return out
 
     while True:
-        chunk = await run_in_threadpool(take)
+        chunk = await asyncio.to_thread(take)
         if not chunk:
             return
         yield chunk
