@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from app.batch.repository import NewBatchItem
 
-UploadFormat = Literal["csv", "jsonl"]
+UploadFormat = Literal["csv", "jsonl", "json"]
 # Lines parsed per thread hop and inserted per statement.
 CHUNK_ROWS = 1000
 # A single line longer than this is refused (CSV fields may not span lines beyond it either).
@@ -41,11 +41,15 @@ def detect_format(filename: str | None, content_type: str | None) -> UploadForma
         return "csv"
     if name.endswith((".jsonl", ".ndjson")):
         return "jsonl"
+    if name.endswith(".json"):
+        return "json"
     media = (content_type or "").split(";")[0].strip().lower()
     if media in ("text/csv", "application/csv"):
         return "csv"
     if media in ("application/jsonl", "application/x-ndjson", "application/x-jsonlines"):
         return "jsonl"
+    if media == "application/json":
+        return "json"
     return None
 
 
@@ -78,6 +82,11 @@ def _csv_rows(text: Iterator[str]) -> Iterator[tuple[int, dict[str, Any]]]:
         yield reader.line_num, {n: v for n, v in zip(names, values, strict=True) if v != ""}
 
 
+def _reason(exc: ValueError) -> str:
+    # JSONDecodeError's own message adds a position within the buffer, not within the file.
+    return exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+
+
 def _jsonl_rows(text: Iterator[str]) -> Iterator[tuple[int, dict[str, Any]]]:
     for number, line in enumerate(text, start=1):
         if not line.strip():
@@ -85,7 +94,7 @@ def _jsonl_rows(text: Iterator[str]) -> Iterator[tuple[int, dict[str, Any]]]:
         try:
             value = json.loads(line)
         except ValueError as exc:
-            raise UploadRowError(line=number, message=f"not JSON: {exc}") from None
+            raise UploadRowError(line=number, message=f"not JSON: {_reason(exc)}") from None
         if not isinstance(value, dict):
             raise UploadRowError(line=number, message="each line must be a JSON object")
         yield number, value
@@ -113,6 +122,77 @@ def _utf8_lines(raw: IO[bytes]) -> Iterator[str]:
         raise UploadRowError(line=number, message="not UTF-8 text") from None
 
 
+# Bytes decoded per read of a JSON array upload.
+_READ_BYTES = 64 * 1024
+
+
+def _json_array_rows(raw: IO[bytes]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The objects of a JSON array, decoded one at a time from a bounded buffer (the line each
+    one starts on); the array is never held whole."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    parser = json.JSONDecoder()
+    buf, pos, line, eof = "", 0, 1, False
+
+    def fill() -> bool:
+        nonlocal buf, pos, eof
+        if eof:
+            return False
+        data = raw.read(_READ_BYTES)
+        try:
+            text = decoder.decode(data, final=not data)
+        except UnicodeDecodeError:
+            raise UploadRowError(line=line, message="not UTF-8 text") from None
+        eof = not data
+        buf = buf[pos:] + text
+        pos = 0
+        return bool(data)
+
+    def skip_space() -> str:
+        nonlocal pos, line
+        while True:
+            while pos < len(buf) and buf[pos] in " \t\r\n":
+                line += buf[pos] == "\n"
+                pos += 1
+            if pos < len(buf):
+                return buf[pos]
+            if not fill():
+                return ""
+
+    if skip_space() != "[":
+        raise UploadRowError(line=line, message="a JSON file must hold one array of items")
+    pos += 1
+    if skip_space() == "]":
+        return
+    while True:
+        skip_space()
+        while True:
+            try:
+                value, end = parser.raw_decode(buf, pos)
+                break
+            except ValueError as exc:
+                # Incomplete (the buffer ends inside the item) until the file says otherwise.
+                if len(buf) - pos > MAX_LINE_BYTES:
+                    raise UploadRowError(
+                        line=line, message=f"an item longer than {MAX_LINE_BYTES} bytes"
+                    ) from None
+                if not fill():
+                    raise UploadRowError(line=line, message=f"not JSON: {_reason(exc)}") from None
+        if not isinstance(value, dict):
+            raise UploadRowError(line=line, message="each item must be a JSON object")
+        yield line, value
+        line += buf.count("\n", pos, end)
+        pos = end
+        after = skip_space()
+        if after == "]":
+            pos += 1
+            if skip_space() != "":
+                raise UploadRowError(line=line, message="data after the array")
+            return
+        if after != ",":
+            raise UploadRowError(line=line, message="expected `,` or `]` after an item")
+        pos += 1
+
+
 def validated_items(
     raw: IO[bytes],
     *,
@@ -122,8 +202,12 @@ def validated_items(
 ) -> Iterator[NewBatchItem]:
     """Each row of the upload validated by `model` and turned into an item; UploadRowError at
     the first bad row."""
-    lines = _utf8_lines(raw)
-    rows = _csv_rows(lines) if fmt == "csv" else _jsonl_rows(lines)
+    if fmt == "json":
+        rows = _json_array_rows(raw)
+    elif fmt == "csv":
+        rows = _csv_rows(_utf8_lines(raw))
+    else:
+        rows = _jsonl_rows(_utf8_lines(raw))
     for line, data in rows:
         try:
             item = model.model_validate(data)

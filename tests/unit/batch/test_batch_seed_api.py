@@ -224,6 +224,19 @@ async def test_an_upload_queues_a_row_per_item_and_results_download_as_csv_and_j
         assert created.status_code == 202, created.text
         assert created.json()["total_items"] == 3
 
+        array = json.dumps([{"ref": f"A{n}", "concept": c} for n, c in enumerate(CONCEPTS)])
+        created = await api.post(
+            "/api/batch/jobs/upload",
+            data={"kind": "classify"},
+            files={"file": ("items.json", array.encode(), "application/json")},
+            headers=ALICE,
+        )
+        assert created.status_code == 202, created.text
+        assert created.json()["total_items"] == 3
+        await until_done(api, created.json()["job_id"], ALICE)
+        page = await api.get(f"/api/batch/jobs/{created.json()['job_id']}/results", headers=ALICE)
+        assert [r["ref"] for r in page.json()["results"]] == ["A0", "A1", "A2"]
+
 
 async def test_a_bad_row_names_its_line_and_nothing_is_queued(app_factory: AppFactory) -> None:
     async with served(app_factory, batch_workers=0, batch_upload_max_items=3) as api:
@@ -245,6 +258,12 @@ async def test_a_bad_row_names_its_line_and_nothing_is_queued(app_factory: AppFa
             ),
             ({"kind": "classify"}, {"file": ("x.csv", b"concept\n\xff\xfe\n", "text/csv")}, 2),
             ({"kind": "purpose"}, csv_upload(["concept", "no category"]), 2),
+            (
+                {"kind": "classify"},
+                {"file": ("x.json", b'[\n{"concept": "a"},\n{"concept": ""}\n]', "text/plain")},
+                3,
+            ),
+            ({"kind": "classify"}, {"file": ("x.json", b'{"concept": "a"}', "text/plain")}, 1),
             ({"kind": "classify"}, csv_upload(["concept", "a", "b", "c", "d"]), None),
             ({"kind": "classify"}, csv_upload(["concept"]), None),
             ({"kind": "tidy"}, csv_upload(["concept", "a"]), None),
