@@ -54,4 +54,5 @@ def build_regulatory(
             build_session_store(settings, connections), ttl_s=settings.session_ttl_s
         ),
         on_close=client.aclose if client is not None else None,
+        rules=rules.engine,
     )
