@@ -80,10 +80,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--latency-duration", type=float, default=10.0)
     parser.add_argument("--latency-rate", type=int, default=200, help="offered /ping req/s")
+    parser.add_argument("--chunk-size", type=int, default=None, help="BATCH_CHUNK_SIZE")
     args = parser.parse_args(argv)
     ensure_wrk()
     with workdir() as work:
-        env = base_env(work, "catalogue", RATE_LIMIT_ENABLED="false", LOG_LEVEL="WARNING")
+        extra = {} if args.chunk_size is None else {"BATCH_CHUNK_SIZE": str(args.chunk_size)}
+        env = base_env(work, "catalogue", RATE_LIMIT_ENABLED="false", LOG_LEVEL="WARNING", **extra)
         server = Server("app.main:create_served_app", 1, env, work, "catalogue")
         catalogue = work / "catalogue.csv"
         write_catalogue(catalogue, args.rows)
@@ -93,7 +95,10 @@ def main(argv: list[str] | None = None) -> int:
             assert server.process is not None
             pid = server.process.pid
             headers = login(client)
-            print(f"Catalogue job: {args.rows} rows, 1 uvicorn process, SQLite; {machine_note()}")
+            print(
+                f"Catalogue job: {args.rows} rows, 1 uvicorn process, SQLite, "
+                f"BATCH_CHUNK_SIZE={args.chunk_size or 'default'}; {machine_note()}"
+            )
             idle = run_wrk(
                 server.url + "/ping",
                 duration_s=args.latency_duration,

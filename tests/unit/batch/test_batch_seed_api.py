@@ -361,3 +361,30 @@ async def test_an_upload_may_exceed_max_body_bytes_but_not_its_own_limit(
             413,
             "PAYLOAD_TOO_LARGE",
         )
+
+
+async def test_uploads_share_the_batch_creation_rate_limit(app_factory: AppFactory) -> None:
+    async with served(
+        app_factory,
+        batch_workers=0,
+        rate_limit_enabled=True,
+        rate_limit_batch="2/minute",
+        batch_max_active_jobs=10,
+    ) as api:
+        json_job = {"kind": "classify", "items": [{"concept": "a"}]}
+        assert (await api.post("/api/batch/jobs", json=json_job, headers=ALICE)).status_code == 202
+        upload = await api.post(
+            "/api/batch/jobs/upload",
+            data={"kind": "classify"},
+            files=csv_upload(["concept", "a"]),
+            headers=ALICE,
+        )
+        assert upload.status_code == 202, upload.text
+        limited = await api.post(
+            "/api/batch/jobs/upload",
+            data={"kind": "classify"},
+            files=csv_upload(["concept", "a"]),
+            headers=ALICE,
+        )
+        assert limited.status_code == 429
+        assert len((await api.get("/api/batch/jobs", headers=ALICE)).json()["items"]) == 2
