@@ -3,8 +3,10 @@ items are answered by the regulatory service."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from app.batch.adapters.sql import SqlBatchJobRepository
-from app.batch.kinds import KindRegistry
+from app.batch.kinds import JobKind, KindRegistry
 from app.batch.regulatory_kinds import regulatory_kinds
 from app.batch.repository import BatchJobRepository
 from app.batch.runner import BatchRunner
@@ -21,11 +23,13 @@ def build_batch(
     *,
     regulatory: RegulatoryService,
     repo: BatchJobRepository | None = None,
+    extra_kinds: Sequence[JobKind] = (),
 ) -> BatchServices:
     """Wire the repository (SQL: jobs are durable records), the runner and the service."""
     repo = repo if repo is not None else SqlBatchJobRepository(connections.engine)
     signals = JobSignals()
-    kinds = KindRegistry(regulatory_kinds(regulatory))
+    # Other areas' kinds (e.g. commerce's `restock`) come from the lifespan, which knows them.
+    kinds = KindRegistry([*regulatory_kinds(regulatory), *extra_kinds])
     runner = BatchRunner(
         repo=repo,
         processors={},

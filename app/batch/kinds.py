@@ -25,6 +25,10 @@ class JobKind(Protocol):
     item_model: ClassVar[type[BaseModel]]
     # Only admins may queue it (e.g. stock changes).
     admin_only: ClassVar[bool]
+    # Whether an item may run again after a crash (at-least-once: pure answers, e.g. classify).
+    # False: at most once, never retried; an item cut off while running fails as
+    # BATCH_ITEM_INTERRUPTED (stock changes, stored plans).
+    repeatable: ClassVar[bool]
 
     def to_input(self, item: BaseModel) -> tuple[str | None, dict[str, Any]]:
         """The item's `ref` and the input to store for it (what `run` is given)."""

@@ -21,6 +21,7 @@ from app.regulatory.service import (
 
 class _RegulatoryKind:
     admin_only: ClassVar[bool] = False
+    repeatable: ClassVar[bool] = True
 
     def __init__(self, regulatory: RegulatoryService) -> None:
         self.regulatory = regulatory
@@ -59,6 +60,8 @@ class StandardsKind(_RegulatoryKind):
 
     name: ClassVar[str] = "standards"
     item_model: ClassVar[type[BaseModel]] = StandardsItem
+    # Each run stores a new set of plans: not twice.
+    repeatable: ClassVar[bool] = False
 
     async def run(self, data: dict[str, Any], *, owner: Principal) -> dict[str, Any]:
         """What `POST /api/standards` answers for the item (its plans stored as the owner's)."""
@@ -73,6 +76,8 @@ class RefineKind(_RegulatoryKind):
 
     name: ClassVar[str] = "refine"
     item_model: ClassVar[type[BaseModel]] = RefineItem
+    # Each run stores the plan's next version: a change applied twice would compound.
+    repeatable: ClassVar[bool] = False
 
     async def run(self, data: dict[str, Any], *, owner: Principal) -> dict[str, Any]:
         """What `POST /api/refine` answers for the item (another user's plan: PLAN_NOT_FOUND)."""

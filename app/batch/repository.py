@@ -238,6 +238,20 @@ class BatchJobRepository(Protocol):
         (`finished_at` set, lease cleared). None, nothing written, when it is not running under
         that lease. An empty `outcomes` only checks for completion (and renews the lease)."""
 
+    async def mark_attempted(
+        self,
+        job_id: str,
+        *,
+        worker_id: str,
+        positions: Sequence[int],
+        now: datetime,
+        lease_s: float,
+    ) -> bool:
+        """While the job is running under `worker_id`'s lease, add one to `attempts` of each of
+        these items that is still pending and extend the lease, in one transaction; False
+        (nothing written) otherwise. Written before an item of a kind that must not run twice
+        starts: a pending item with attempts > 0 may already have taken effect."""
+
     async def release(self, job_id: str, *, worker_id: str, now: datetime) -> bool:
         """Put a job running under `worker_id` back to queued with no lease (a worker stopping);
         False when it was not running under that lease."""

@@ -557,6 +557,34 @@ class SqlBatchJobRepository:
             row = (await conn.execute(select(j).where(j.c.id == job_id))).mappings().one()
         return _job(row)
 
+    async def mark_attempted(
+        self,
+        job_id: str,
+        *,
+        worker_id: str,
+        positions: Sequence[int],
+        now: datetime,
+        lease_s: float,
+    ) -> bool:
+        """Count an attempt on pending items before they run, under the lease (see Protocol)."""
+        now = utc(now)
+        async with self._engine.begin() as conn:
+            # The job row first, as in `record`: a pause or takeover is ordered against us.
+            leased = await conn.execute(
+                update(j)
+                .where(_running_under(job_id, worker_id))
+                .values(lease_expires_at=now + timedelta(seconds=lease_s), updated_at=now)
+            )
+            if not leased.rowcount:
+                return False
+            if positions:
+                await conn.execute(
+                    update(i)
+                    .where(_pending_of(job_id), i.c.position.in_(list(positions)))
+                    .values(attempts=i.c.attempts + 1)
+                )
+        return True
+
     async def release(self, job_id: str, *, worker_id: str, now: datetime) -> bool:
         """Put `worker_id`'s running job back to queued with no lease; False otherwise."""
         stmt = (

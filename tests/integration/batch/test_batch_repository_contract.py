@@ -648,3 +648,26 @@ async def test_stats_count_jobs_items_and_finished_run_time(repo: BatchJobReposi
     assert dict(everyone.by_status) == {"completed": 1, "queued": 1}
     assert everyone.total_items == 5 and everyone.timed_jobs == 1
     assert (await repo.stats(owner_id="nobody")).by_status == {}
+
+
+async def test_mark_attempted_counts_pending_items_under_the_lease_only(
+    repo: BatchJobRepository,
+) -> None:
+    job = await create(repo, new_job(n=3))
+    await claim_it(repo, job.id)
+    await repo.record(job.id, worker_id="w1", outcomes=[ok(1)], now=at(1), lease_s=LEASE_S)
+    assert await repo.mark_attempted(
+        job.id, worker_id="w1", positions=[0, 1], now=at(2), lease_s=LEASE_S
+    )
+    assert not await repo.mark_attempted(
+        job.id, worker_id="w2", positions=[2], now=at(2), lease_s=LEASE_S
+    )
+    items = await all_items(repo, job.id)
+    # Item 1 already had its outcome (attempts 1 from it); item 2 was marked by a non-holder.
+    assert [(i.status, i.attempts) for i in items] == [
+        ("pending", 1),
+        ("succeeded", 1),
+        ("pending", 0),
+    ]
+    stored = await repo.get(job.id)
+    assert stored is not None and stored.lease_expires_at == at(2 + LEASE_S)

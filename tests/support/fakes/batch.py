@@ -296,6 +296,30 @@ class MemoryBatchJobRepository:
         job.record = replace(record, **changes)
         return job.record
 
+    async def mark_attempted(
+        self,
+        job_id: str,
+        *,
+        worker_id: str,
+        positions: Sequence[int],
+        now: datetime,
+        lease_s: float,
+    ) -> bool:
+        job = self._running_under(job_id, worker_id)
+        if job is None:
+            return False
+        job.record = replace(
+            job.record, lease_expires_at=now + timedelta(seconds=lease_s), updated_at=now
+        )
+        wanted = set(positions)
+        job.items = [
+            replace(item, attempts=item.attempts + 1)
+            if item.position in wanted and item.status == "pending"
+            else item
+            for item in job.items
+        ]
+        return True
+
     async def release(self, job_id: str, *, worker_id: str, now: datetime) -> bool:
         job = self._running_under(job_id, worker_id)
         if job is None:

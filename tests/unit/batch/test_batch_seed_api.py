@@ -388,3 +388,56 @@ async def test_uploads_share_the_batch_creation_rate_limit(app_factory: AppFacto
         )
         assert limited.status_code == 429
         assert len((await api.get("/api/batch/jobs", headers=ALICE)).json()["items"]) == 2
+
+
+async def test_a_restock_upload_adds_stock_through_the_commerce_service(
+    app_factory: AppFactory,
+) -> None:
+    async with served(app_factory, reconcile_interval_s=0) as api:
+        created = await api.post(
+            "/api/products",
+            json={"name": "Blood pressure cuff", "price": "19.99", "initial_stock": 10},
+            headers=ADMIN,
+        )
+        assert created.status_code == 201, created.text
+        product_id = created.json()["id"]
+        rows = ["product_id,quantity,ref", f"{product_id},5,dock-A", "999999,3,missing"]
+        assert_problem(
+            await api.post(
+                "/api/batch/jobs/upload",
+                data={"kind": "restock"},
+                files=csv_upload(rows),
+                headers=ALICE,
+            ),
+            403,
+            "PERMISSION_DENIED",
+        )
+        body = assert_problem(
+            await api.post(
+                "/api/batch/jobs/upload",
+                data={"kind": "restock"},
+                files=csv_upload(["product_id,quantity", f"{product_id},0"]),
+                headers=ADMIN,
+            ),
+            400,
+            "VALIDATION_ERROR",
+        )
+        assert body["details"][0]["line"] == 2
+        job = await api.post(
+            "/api/batch/jobs/upload",
+            data={"kind": "restock"},
+            files=csv_upload(rows),
+            headers=ADMIN,
+        )
+        assert job.status_code == 202, job.text
+        await until_done(api, job.json()["job_id"], ADMIN)
+        page = (
+            await api.get(f"/api/batch/jobs/{job.json()['job_id']}/results", headers=ADMIN)
+        ).json()
+        assert [(r["ref"], r["success"], r["error_code"]) for r in page["results"]] == [
+            ("dock-A", True, None),
+            ("missing", False, "PRODUCT_NOT_FOUND"),
+        ]
+        assert page["results"][0]["result"]["stock"] == 15
+        inventory = await api.get(f"/api/inventory/{product_id}", headers=ADMIN)
+        assert (inventory.json()["stock"], inventory.json()["restocked"]) == (15, 5)
