@@ -441,3 +441,44 @@ async def test_a_restock_upload_adds_stock_through_the_commerce_service(
         assert page["results"][0]["result"]["stock"] == 15
         inventory = await api.get(f"/api/inventory/{product_id}", headers=ADMIN)
         assert (inventory.json()["stock"], inventory.json()["restocked"]) == (15, 5)
+
+
+STANDARDS_ITEM = {
+    "ref": "lung",
+    "classification": {"isMedicalDevice": True, "riskClass": "II", "category": "폐결절 CADe"},
+    "category": {
+        "code": "SW-CADE-LUNG",
+        "name": "의료영상 검출보조 소프트웨어 (폐결절 CADe)",
+        "description": "CT 영상에서 폐결절 후보를 표시해 판독을 보조",
+        "regulatoryPath": "MFDS 2등급 기술문서 심사 · FDA 510(k)",
+    },
+    "purposeMechanism": "딥러닝 기반 폐결절 검출 보조",
+}
+
+
+async def test_standards_then_refine_jobs_store_plans_as_the_owner(
+    app_factory: AppFactory,
+) -> None:
+    async with served(app_factory) as api:
+        job = await api.post(
+            "/api/batch/jobs", json={"kind": "standards", "items": [STANDARDS_ITEM]}, headers=ALICE
+        )
+        assert job.status_code == 202, job.text
+        await until_done(api, job.json()["job_id"], ALICE)
+        page = await api.get(f"/api/batch/jobs/{job.json()['job_id']}/results", headers=ALICE)
+        (row,) = page.json()["results"]
+        assert row["success"] is True and row["attempts"] == 1, row
+        plan_id = row["result"]["plans"][0]["id"]
+
+        change = {"ref": "shorter", "planId": plan_id, "modifications": "임상시험 기간을 줄여줘"}
+        for who, expected in ((BOB, (False, "PLAN_NOT_FOUND")), (ALICE, (True, None))):
+            job = await api.post(
+                "/api/batch/jobs", json={"kind": "refine", "items": [change]}, headers=who
+            )
+            assert job.status_code == 202, job.text
+            await until_done(api, job.json()["job_id"], who)
+            page = await api.get(f"/api/batch/jobs/{job.json()['job_id']}/results", headers=who)
+            (row,) = page.json()["results"]
+            assert (row["success"], row["error_code"]) == expected, row
+        assert row["result"]["plan"]["id"] == plan_id
+        assert row["result"]["plan"]["version"] == 2
