@@ -292,10 +292,18 @@ class BatchService:
         elif statuses is None:
             rows = await self.repo.items(job_id, status=None, limit=limit, offset=offset)
         else:
-            rows = await self.repo.items_after(
-                job_id, statuses=statuses, after=-1, limit=limit + offset
-            )
-            rows = rows[offset:]
+            # Several outcomes: walk past `offset` of them a bounded page at a time (the
+            # store's offset paging takes one status), then read the page.
+            after, skip = -1, offset
+            while skip > 0:
+                passed = await self.repo.items_after(
+                    job_id, statuses=statuses, after=after, limit=min(skip, 1000)
+                )
+                if not passed:
+                    break
+                skip -= len(passed)
+                after = passed[-1].position
+            rows = await self.repo.items_after(job_id, statuses=statuses, after=after, limit=limit)
         return record, [BatchResultRead.of(r) for r in rows]
 
     async def export(

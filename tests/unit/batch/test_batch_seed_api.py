@@ -209,6 +209,10 @@ async def test_an_upload_queues_a_row_per_item_and_results_download_as_csv_and_j
         assert len(only_ok.splitlines()) == len(succeeded) == done["succeeded"]
         both = await api.get(f"{base}?outcome=succeeded&outcome=failed", headers=ALICE)
         assert len(both.json()["results"]) == 4
+        paged = await api.get(
+            f"{base}?outcome=succeeded&outcome=failed&offset=1&limit=2", headers=ALICE
+        )
+        assert [r["item_id"] for r in paged.json()["results"]] == [1, 2]
         assert_problem(await api.get(f"{base}?outcome=won", headers=ALICE), 400, "VALIDATION_ERROR")
         assert_problem(await api.get(f"{base}?format=xml", headers=ALICE), 400, "VALIDATION_ERROR")
 
