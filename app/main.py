@@ -26,6 +26,7 @@ from app.routers import (
     stream,
 )
 from app.routers import cache as cache_router
+from app.routers import exports as exports_router
 
 DESCRIPTION = (
     "Regulatory planning for medical-device makers, flash-sale commerce with zero oversell, "
@@ -79,6 +80,7 @@ def _base_app(settings: Settings) -> FastAPI:
     app.include_router(stream.router)
     app.include_router(sessions.router)
     app.include_router(plans.router)
+    app.include_router(exports_router.router)
     app.include_router(cache_router.router)
     app.include_router(batch.router)
     auth.install_openapi_security(app)
