@@ -53,7 +53,9 @@ class ComparisonRow(CamelModel):
 class PlanComparison(CamelModel):
     """Body of POST /api/plans/compare: a side-by-side table and one SVG of the timelines."""
 
+    # The SVG is ours and bounded by the chart's row limit, not by the input text limit.
     model_config = ConfigDict(
+        str_max_length=4 * 1024 * 1024,
         json_schema_extra={
             "examples": [
                 {
@@ -74,7 +76,7 @@ class PlanComparison(CamelModel):
                     "timelineSvg": '<?xml version="1.0" encoding="UTF-8"?>\n<svg …>…</svg>',
                 }
             ]
-        }
+        },
     )
 
     language: str
