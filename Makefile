@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 1
 
-.PHONY: help bootstrap run dev test lint typecheck unit integration migrate bench redis-server clean
+.PHONY: help bootstrap run dev test lint typecheck unit integration migrate bench redis-server export-tools clean
 
 help:
 	@echo "make run      serve the API on http://$(HOST):$(PORT) (SQLite + in-process stores)"
@@ -41,6 +41,13 @@ redis-server:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server) \
 	  || { echo "could not install redis-server; integration tests need it" >&2; exit 1; }; }
 
+# Export tests render Korean text (fonts-nanum, embedded in PDFs) and look at a page in Chromium.
+export-tools:
+	@{ command -v chromium >/dev/null 2>&1 && fc-list :lang=ko | grep -q .; } || { \
+	  echo "chromium or a Korean font is missing: installing chromium fonts-nanum with apt-get"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-nanum) \
+	  || { echo "could not install chromium/fonts-nanum; export tests need them" >&2; exit 1; }; }
+
 lint: bootstrap
 	$(PY) -m ruff check app tests bench
 	$(PY) -m ruff format --check app tests bench
@@ -48,13 +55,13 @@ lint: bootstrap
 typecheck: bootstrap
 	$(PY) -m mypy
 
-test: bootstrap redis-server lint typecheck
+test: bootstrap redis-server export-tools lint typecheck
 	$(PY) -m pytest
 
 unit: bootstrap
 	$(PY) -m pytest -m unit
 
-integration: bootstrap redis-server
+integration: bootstrap redis-server export-tools
 	$(PY) -m pytest -m integration
 
 bench: bootstrap redis-server
