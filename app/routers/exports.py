@@ -110,8 +110,7 @@ async def compare(
         Query(description="`json` (table plus `timelineSvg`) or `svg` (the chart alone)."),
     ] = "json",
 ) -> PlanComparison | Response:
-    """2–4 plans side by side (duration, cost, risk, standards, tests, pros/cons) and their
-    timelines on one time axis."""
+    """2–4 plans side by side (duration, cost, risk, standards, tests, pros/cons) on one axis."""
     comparison = await exports.compare_plans(
         service=service, plan_ids=body.plan_ids, principal=caller
     )

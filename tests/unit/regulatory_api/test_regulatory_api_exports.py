@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import xml.etree.ElementTree as ET
 import zipfile
+from pathlib import Path
 from typing import Any
 
 import docx
@@ -15,6 +16,7 @@ import pytest
 from fastapi import FastAPI
 from PIL import Image
 
+from app.services.exports.examples import write_examples
 from app.services.exports.fonts import korean_font
 from app.services.exports.service import RenderCache
 
@@ -539,3 +541,19 @@ def test_render_cache_is_bounded_in_bytes() -> None:
     assert cache.get("big") is None and len(cache) == 2
     cache.put("a", b"12")
     assert cache.size == 6
+
+
+def test_committed_examples_are_what_the_command_writes(tmp_path: Path) -> None:
+    written = {p.name: p for p in write_examples(tmp_path)}
+    committed = Path(__file__).parents[3] / "docs" / "examples"
+    for name in ("plans-comparison.svg", "refined-plan-timeline.svg", "refined-plan.md"):
+        assert (committed / name).read_bytes() == written[name].read_bytes(), (
+            f"docs/examples/{name} is stale: run python -m app.services.exports.examples"
+        )
+    root = _svg((committed / "plans-comparison.svg").read_bytes())
+    assert len([e for e in root.iter(f"{SVG}rect") if e.get("class") == "plan-band"]) == 4
+    # PDF bytes depend on the installed font; what the PDF says must not.
+    assert _pdf_text((committed / "refined-plan.pdf").read_bytes()) == _pdf_text(
+        written["refined-plan.pdf"].read_bytes()
+    )
+    assert _squash("비용을 줄여줘") in _pdf_text((committed / "refined-plan.pdf").read_bytes())
