@@ -19,10 +19,10 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from app.config import Settings, load_settings
 from app.main import create_app
-from app.storage.migrate import run_migrations
-from app.storage.sql.engine import create_engine
+from app.platform.config import Settings, load_settings
+from app.platform.storage.migrate import run_migrations
+from app.platform.storage.sql.engine import create_engine
 from tests.support.servers import LiveServer, RedisServer
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -234,7 +234,7 @@ def live_server_factory(
     """Start uvicorn (optionally several workers) with env overrides; stopped after the test."""
     started: list[LiveServer] = []
 
-    def start(workers: int = 1, **env: str) -> LiveServer:
+    def start(workers: int = 1, argv: list[str] | None = None, **env: str) -> LiveServer:
         base = {
             "ENVIRONMENT": "test",
             "SECRET_KEY": TEST_SECRET,
@@ -251,7 +251,7 @@ def live_server_factory(
             metrics_dir.mkdir()
             base["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
         log_path = tmp_path / f"server-{len(started)}.log"
-        server = LiveServer(env={**base, **env}, workers=workers, log_path=log_path)
+        server = LiveServer(env={**base, **env}, workers=workers, log_path=log_path, argv=argv)
         started.append(server)
         request.node.stash.setdefault(SERVER_LOGS, []).append(log_path)
         server.start()

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from PIL import Image, ImageChops
 
-from app.services.exports.svg import FONT_FAMILY
+from app.regulatory.exports.svg import FONT_FAMILY
 from tests.support.regulatory_samples import STANDARDS_BODY
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

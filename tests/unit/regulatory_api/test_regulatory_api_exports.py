@@ -16,9 +16,9 @@ import pytest
 from fastapi import FastAPI
 from PIL import Image
 
-from app.services.exports.examples import write_examples
-from app.services.exports.fonts import korean_font
-from app.services.exports.service import RenderCache
+from app.regulatory.exports.examples import write_examples
+from app.regulatory.exports.fonts import korean_font
+from app.regulatory.exports.service import RenderCache
 
 from .conftest import LUNG, LUNG_CATEGORY, STANDARDS_BODY, Login, assert_problem
 
@@ -548,7 +548,7 @@ def test_committed_examples_are_what_the_command_writes(tmp_path: Path) -> None:
     committed = Path(__file__).parents[3] / "docs" / "examples"
     for name in ("plans-comparison.svg", "refined-plan-timeline.svg", "refined-plan.md"):
         assert (committed / name).read_bytes() == written[name].read_bytes(), (
-            f"docs/examples/{name} is stale: run python -m app.services.exports.examples"
+            f"docs/examples/{name} is stale: run python -m app.regulatory.exports.examples"
         )
     root = _svg((committed / "plans-comparison.svg").read_bytes())
     assert len([e for e in root.iter(f"{SVG}rect") if e.get("class") == "plan-band"]) == 4
