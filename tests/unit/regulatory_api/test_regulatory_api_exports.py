@@ -4,6 +4,7 @@ content checked by parsing (xml.etree, pypdf, python-docx, Pillow), caching, own
 from __future__ import annotations
 
 import io
+import threading
 import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 from fastapi import FastAPI
 from PIL import Image
 
+from app.regulatory.exports import service as exports_service
 from app.regulatory.exports.examples import write_examples
 from app.regulatory.exports.fonts import korean_font
 from app.regulatory.exports.service import RenderCache
@@ -557,3 +559,18 @@ def test_committed_examples_are_what_the_command_writes(tmp_path: Path) -> None:
         written["refined-plan.pdf"].read_bytes()
     )
     assert _squash("비용을 줄여줘") in _pdf_text((committed / "refined-plan.pdf").read_bytes())
+
+
+async def test_renders_run_in_a_worker_thread(reg: Reg, monkeypatch: pytest.MonkeyPatch) -> None:
+    _app, client = reg
+    threads: list[int] = []
+
+    def render(doc: Any) -> bytes:
+        threads.append(threading.get_ident())
+        return b"# rendered"
+
+    monkeypatch.setitem(exports_service._RENDERERS, "md", render)
+    r = await client.post("/api/plans", json={"plan": _uploaded_plan(3)})
+    r = await client.get(f"/api/plans/{r.json()['id']}/export", params={"format": "md"})
+    assert r.status_code == 200 and r.content == b"# rendered"
+    assert threads and threads[0] != threading.get_ident()  # not the event loop's thread
