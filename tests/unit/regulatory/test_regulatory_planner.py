@@ -164,16 +164,6 @@ def test_session_id_is_carried() -> None:
     assert {p.session_id for p in plans} == {"sess_42"}
 
 
-def test_standards_is_fast_enough() -> None:
-    import time
-
-    start = time.perf_counter()
-    for _ in range(20):
-        _plans(CADE)
-    per_call_ms = (time.perf_counter() - start) * 1000 / 20
-    assert per_call_ms < 100  # target is < 20 ms; a wide margin keeps slow CI green
-
-
 PIPELINE = (
     "CT 영상에서 폐결절을 검출하는 AI 소프트웨어",
     "sepsis prediction software for ICU patients",
