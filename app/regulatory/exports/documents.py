@@ -333,6 +333,16 @@ def build_document(
         lang = data["language"]
     purpose = _purpose(data.get("purpose")) or _purpose(data.get("intendedPurpose"))
     doc_plans = [_doc_plan(plan, history, lang) for plan, history in plans]
+    classification = _classification(data.get("classification"))
+    device = plans[0][0].device if plans else None
+    if classification is None and device is not None:
+        # Without a session record, the plan's own device (as it was classified) is shown.
+        classification = ClassificationView(
+            is_medical_device=device.is_medical_device,
+            risk_class=device.risk_class,
+            category=clean(device.name),
+            reasoning=clean(plans[0][0].classification_reason or ""),
+        )
     standards = sorted({clean(s) for p, _ in plans for s in p.common_standards.standards if s})
     key = "session_document" if session else "document"
     title = LABELS[key][lang]
@@ -343,8 +353,13 @@ def build_document(
         title=title,
         subject=subject,
         concept=_text(data.get("concept")),
-        category=_category(data.get("category")),
-        classification=_classification(data.get("classification")),
+        category=_category(data.get("category"))
+        or (
+            clean(f"{device.name} ({device.code})" if device.code else device.name)
+            if device
+            else ""
+        ),
+        classification=classification,
         purpose=purpose,
         plans=doc_plans,
         standards=standards,

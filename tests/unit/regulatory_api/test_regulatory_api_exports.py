@@ -347,7 +347,12 @@ async def test_plan_without_session_says_what_is_not_recorded(reg: Reg) -> None:
     r = await client.post("/api/plans", json={"plan": made["plans"][0]})
     assert r.status_code == 201
     md = (await client.get(f"/api/plans/{r.json()['id']}/export", params={"format": "md"})).text
-    assert md.count("이 계획의 세션에 기록되어 있지 않습니다.") == 2  # classification, purpose
+    # The plan names its device as classified; the purpose lives only in a session.
+    assert "- **MFDS 등급**: II" in md and LUNG_CATEGORY["name"] in md
+    assert md.count("이 계획의 세션에 기록되어 있지 않습니다.") == 1
+    r = await client.post("/api/plans", json={"plan": _uploaded_plan(2)})
+    md = (await client.get(f"/api/plans/{r.json()['id']}/export", params={"format": "md"})).text
+    assert md.count("Not recorded in this plan's session.") == 2  # classification, purpose
 
 
 # --- caching, errors, ownership, limits -----------------------------------------------------
