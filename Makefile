@@ -47,9 +47,10 @@ export-tools: ## install chromium and a Korean font (fonts-nanum) with apt-get w
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-nanum) \
 	  || { echo "could not install chromium/fonts-nanum; export tests need them" >&2; exit 1; }; }
 
-lint: bootstrap ## ruff check and ruff format --check of app, tests and bench
+lint: bootstrap ## ruff check and ruff format --check of app, tests and bench; import contracts (lint-imports)
 	$(PY) -m ruff check app tests bench
 	$(PY) -m ruff format --check app tests bench
+	.venv/bin/lint-imports --no-cache
 
 typecheck: bootstrap ## mypy --strict over app and bench
 	$(PY) -m mypy

@@ -27,6 +27,18 @@ from app.commerce.idempotency import (
 )
 from app.commerce.metrics import COMPENSATIONS, PURCHASES, UNITS_SOLD
 from app.commerce.products import ProductService
+from app.commerce.repository import (
+    BuyRequest,
+    BuyResult,
+    DuplicatePurchase,
+    ProductRecord,
+    PurchaseRecord,
+    PurchaseRepository,
+    Reservation,
+    StockReply,
+    StockStore,
+    StockStoreUnavailable,
+)
 from app.commerce.stock import StockKeeper
 from app.platform.errors import (
     IdempotencyInFlightError,
@@ -45,18 +57,6 @@ from app.platform.ids import RandomHex
 from app.platform.logging import get_logger
 from app.platform.metrics import METRICS_BUFFER
 from app.platform.principal import Principal
-from app.platform.storage.base import (
-    DuplicatePurchase,
-    ProductRecord,
-    PurchaseRecord,
-    PurchaseRepository,
-    Reservation,
-    SqlPurchaseRequest,
-    SqlPurchaseResult,
-    StockReply,
-    StockStore,
-    StockStoreUnavailable,
-)
 from app.platform.storage.locks.manager import LockManager
 
 Strategy = Literal["lua", "lock", "sql"]
@@ -189,8 +189,8 @@ class PurchaseService:
             window_s=batch_window_ms / 1000,
             name="purchases",
         )
-        self._sql_buys: GroupCommitter[SqlPurchaseRequest, SqlPurchaseResult] = GroupCommitter(
-            write_many=self._purchases.buy_with_sql_stock,
+        self._sql_buys: GroupCommitter[BuyRequest, BuyResult] = GroupCommitter(
+            write_many=self._purchases.buy_many,
             max_batch=batch_max,
             window_s=batch_window_ms / 1000,
             name="sql_purchases",
@@ -535,9 +535,7 @@ class PurchaseService:
         record = self._record(request, new_purchase_id(), now)
         limit = request.product.per_user_limit
         try:
-            result = await self._sql_buys.submit(
-                SqlPurchaseRequest(purchase=record, per_user_limit=limit)
-            )
+            result = await self._sql_buys.submit(BuyRequest(purchase=record, per_user_limit=limit))
         except DuplicatePurchase:
             replay = await self._replay_from_sql(request)
             if replay is not None:

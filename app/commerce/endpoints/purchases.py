@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 
-from app.commerce.endpoints.products import CommerceDep, ProductIdPath, commerce_of
+from app.commerce.dependencies import CommerceDep, ProductIdPath, commerce_of
+from app.commerce.repository import PurchaseRecord
 from app.commerce.schemas import (
     MAX_SQL_INT,
     PurchaseCreate,
@@ -15,8 +16,7 @@ from app.commerce.schemas import (
     PurchaseRead,
     PurchaseReceiptRead,
 )
-from app.deps import CurrentUser
-from app.platform.storage.base import PurchaseRecord
+from app.platform.dependencies import CurrentUser
 
 router = APIRouter(tags=["commerce"])
 

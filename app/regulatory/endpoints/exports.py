@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
-from app.regulatory.endpoints.analysis import RegulatoryCaller, RegulatoryDep
+from app.regulatory.dependencies import RegulatoryCaller, RegulatoryDep
 from app.regulatory.exports import service as exports
 from app.regulatory.exports.documents import MEDIA_TYPES, Format
 from app.regulatory.schemas.exports import PlanCompareRequest, PlanComparison

@@ -21,7 +21,6 @@ import anyio.to_thread
 
 from app.platform.errors import PayloadTooLargeError, ServiceUnavailableError
 from app.platform.principal import Principal
-from app.platform.storage.base import PlanRecord, SessionRecord
 from app.regulatory.exports.chart import (
     RISK_LABEL,
     TIER_LABEL,
@@ -43,6 +42,7 @@ from app.regulatory.exports.pdf import render_pdf
 from app.regulatory.exports.png import NoFontError, render_png
 from app.regulatory.exports.svg import render_svg
 from app.regulatory.exports.word import render_docx
+from app.regulatory.repository import PlanRecord, SessionRecord
 from app.regulatory.schemas.analysis import Plan
 from app.regulatory.schemas.exports import ComparedPlan, ComparisonRow, PlanComparison
 from app.regulatory.service import RegulatoryService
