@@ -21,6 +21,7 @@ from app.platform.middleware.edge import EdgeMiddleware, edge_outermost
 from app.platform.tracing import TracingMiddleware, tracing_enabled
 from app.regulatory.endpoints import analysis as regulatory
 from app.regulatory.endpoints import cache as cache_router
+from app.regulatory.endpoints import exports as exports_router
 from app.regulatory.endpoints import plans, sessions, stream
 
 DESCRIPTION = (
@@ -78,6 +79,7 @@ def _base_app(settings: Settings, *, served: bool = False) -> FastAPI:
     app.include_router(stream.router)
     app.include_router(sessions.router)
     app.include_router(plans.router)
+    app.include_router(exports_router.router)
     app.include_router(cache_router.router)
     app.include_router(batch.router)
     auth.install_openapi_security(app)
