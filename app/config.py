@@ -173,8 +173,14 @@ class Settings(BaseSettings):
     rate_limit_inventory: str = "100/minute"
     # Creating batch jobs (each may hold up to BATCH_MAX_ITEMS items of AI work).
     rate_limit_batch: str = "10/minute;100/hour"
-    # Login: counted per client IP and, separately, per username.
+    # Login: counted per (client IP, username); a 429 here never reaches the same name from
+    # another address. RATE_LIMIT_LOGIN_ADDRESS counts every username from one address.
     rate_limit_login: str = "5/minute"
+    rate_limit_login_address: str = "20/minute;200/hour"
+    # Per username (from every address): past this, each further attempt waits
+    # LOGIN_SLOWDOWN_S before it is answered, never a 429 (no lockout of the owner).
+    rate_limit_login_username: str = "10/minute"
+    login_slowdown_s: float = Field(default=1.0, ge=0, le=10)
     # More routes: JSON {"METHOD /path/{param}*": "limits"}; replaces @limit on the same route.
     rate_limit_routes: dict[str, str] = {}
     # Never limited (patterns: "[METHOD ]/path", {param} = one segment, * = anything).
@@ -231,6 +237,8 @@ class Settings(BaseSettings):
         "rate_limit_inventory",
         "rate_limit_batch",
         "rate_limit_login",
+        "rate_limit_login_address",
+        "rate_limit_login_username",
     )
     @classmethod
     def _valid_limits(cls, value: str) -> str:
