@@ -89,8 +89,8 @@ class Settings(BaseSettings):
     # in ANOTHER worker takes effect here (this worker's own revocations are immediate).
     auth_cache_ttl_s: float = Field(default=5.0, ge=0, le=300)
     # How often each worker pulls the accounts changed since its last pull (the auth change
-    # feed): deactivations and role changes made in another worker apply within about this.
-    # 0 turns the feed off: every bearer request then reads its account (cached as above).
+    # feed): deactivations and role changes made in another worker apply within about this,
+    # sooner than the cache TTL above. 0 turns the feed off (the cached account read alone).
     auth_changes_poll_s: float = Field(default=1.0, ge=0, le=60)
     api_keys_per_user_max: int = Field(default=25, ge=1, le=1000)
 
