@@ -25,7 +25,11 @@ def sqlite_path(database_url: str) -> Path | None:
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
-    """Create the engine for `DATABASE_URL`; nothing connects until first use."""
+    """Create the engine for `DATABASE_URL`; nothing connects until first use.
+
+    `hide_parameters`: statement parameters (password and key hashes, session contents) never
+    reach a log line or an exception message, whatever DATABASE_ECHO or LOG_LEVEL say.
+    """
     if settings.is_sqlite:
         path = sqlite_path(settings.database_url)
         if path is not None:
@@ -33,6 +37,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         engine = create_async_engine(
             settings.database_url,
             echo=settings.database_echo,
+            hide_parameters=True,
             connect_args={
                 "timeout": settings.sqlite_busy_timeout_ms / 1000,
                 "async_creator_fn": connect_sqlite,
@@ -45,6 +50,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
     engine = create_async_engine(
         settings.database_url,
         echo=settings.database_echo,
+        hide_parameters=True,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_pool_size,
         pool_pre_ping=settings.database_ping_idle_s == 0,
