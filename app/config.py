@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     ]
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     trusted_proxies: Annotated[list[str], NoDecode] = []
+    # Host names this server answers ("api.example.com", "*.example.com"); "*" = any (the
+    # development default). Others get 400 INVALID_HOST; /health* is answered for any Host.
+    allowed_hosts: Annotated[list[str], NoDecode] = ["*"]
     request_id_header: str = "X-Request-ID"
 
     # --- accounts -----------------------------------------------------------
@@ -215,7 +218,7 @@ class Settings(BaseSettings):
     # --- metrics ------------------------------------------------------------
     metrics_enabled: bool = True
 
-    @field_validator("cors_origins", "trusted_proxies", mode="before")
+    @field_validator("cors_origins", "trusted_proxies", "allowed_hosts", mode="before")
     @classmethod
     def _parse_list(cls, value: Any) -> Any:
         return _split_list(value)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Match
 
 from app.errors import (
     PROBLEM_CONTENT_TYPE,
@@ -79,10 +80,34 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     return problem_response(request, ValidationFailedError(summary, details=details))
 
 
+def _slash_twin(request: Request) -> str | None:
+    """The same path with its trailing slash toggled, as a relative URL, if a route takes it.
+
+    Replaces Starlette's `redirect_slashes`, whose absolute Location repeats the request's Host
+    header (an attacker's `Host: evil.example` became a redirect to evil.example)."""
+    path: str = request.scope["path"]
+    if path == "/":
+        return None
+    twin = path.rstrip("/") if path.endswith("/") else path + "/"
+    if not twin.startswith("/") or twin[1:2] in ("/", "\\"):
+        return None  # "//host" or "/\\host" would leave this site
+    scope = {**request.scope, "path": twin}
+    for route in request.app.router.routes:
+        match, _child = route.matches(scope)
+        if match != Match.NONE:
+            query = request.scope.get("query_string", b"").decode("latin-1")
+            location = request.scope.get("root_path", "") + twin
+            return location + ("?" + query if query else "")
+    return None
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     error: AppError
     if exc.status_code == 404:
+        other = _slash_twin(request)
+        if other is not None:
+            return RedirectResponse(other, status_code=307)
         error = NotFoundError(f"No route matches {request.method} {request_path(request)}.")
     elif exc.status_code == 405:
         error = MethodNotAllowedError(

@@ -136,6 +136,16 @@ class HTTPStatusError(AppError):
         self.instance_status = status
 
 
+class InvalidHostError(AppError):
+    status = 400
+    code = "INVALID_HOST"
+    error_code = "ERR_1011"
+    title = "Host not allowed"
+
+    def __init__(self, detail: str | None = None, **kwargs: Any) -> None:
+        super().__init__(detail or "This server does not answer for that Host.", **kwargs)
+
+
 # --- accounts (2xxx) -----------------------------------------------------------------
 class AuthenticationError(AppError):
     status = 401

@@ -65,6 +65,9 @@ def _base_app(settings: Settings) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         telemetry=TELEMETRY_OFF,
+        # Starlette's slash redirect builds an absolute URL from the request's Host header;
+        # the 404 handler redirects with a relative Location instead (app/error_handlers.py).
+        redirect_slashes=False,
     )
     app.state.settings = settings
     install_error_handlers(app)

@@ -20,12 +20,15 @@ from typing import Any, cast
 
 from app.config import Settings
 from app.context import request_id_var
+from app.errors import InvalidHostError
 from app.logging import get_logger
 from app.metrics import METRICS_BUFFER
 from app.middleware.body_limit import BodyLimitMiddleware, send_payload_too_large
 from app.middleware.client_ip import parse_networks, resolve_client_ip
 from app.middleware.cors import CorsPolicy
+from app.middleware.hosts import HostPolicy
 from app.middleware.observability import RequestLog, route_template
+from app.middleware.problem import send_problem
 from app.middleware.rate_limit import RateLimitGate
 from app.middleware.request_context import new_request_id, sane_request_id
 from app.middleware.security_headers import (
@@ -52,7 +55,7 @@ EXPOSED_HEADERS = (
 )
 
 # Request headers the edge reads, by field number (one dict lookup per header).
-_RID, _ORIGIN, _AC_METHOD, _AC_HEADERS, _LENGTH, _CHUNKED = range(6)
+_RID, _ORIGIN, _AC_METHOD, _AC_HEADERS, _LENGTH, _CHUNKED, _HOST = range(7)
 
 
 class EdgeMiddleware:
@@ -68,6 +71,8 @@ class EdgeMiddleware:
         self.request_id_header = settings.request_id_header.lower().encode("latin-1")
         self.trusted_proxies = parse_networks(settings.trusted_proxies)
         self.cors = CorsPolicy(allow_origins=settings.cors_origins, expose_headers=EXPOSED_HEADERS)
+        hosts = HostPolicy(settings.allowed_hosts)
+        self.hosts = None if hosts.any else hosts  # "*": no check at all
         if gate is None and (settings.rate_limit_enabled or settings.admin_ip_allowlist):
             gate = RateLimitGate(settings=settings)
         # None when rate limiting is off: benchmarks then compare against no limiter at all.
@@ -83,6 +88,8 @@ class EdgeMiddleware:
             b"content-length": _LENGTH,
             b"transfer-encoding": _CHUNKED,
         }
+        if self.hosts is not None:
+            self._fields[b"host"] = _HOST
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -95,6 +102,7 @@ class EdgeMiddleware:
         preflight_method: bytes | None = None
         preflight_headers: bytes | None = None
         length: bytes | None = None
+        host: bytes | None = None
         chunked = False
         fields = self._fields
         for name, value in scope["headers"]:
@@ -114,6 +122,8 @@ class EdgeMiddleware:
             elif field == _LENGTH:
                 if length is None:
                     length = value
+            elif field == _HOST:
+                host = value
             else:
                 chunked = True
         if request_id is None:
@@ -162,6 +172,9 @@ class EdgeMiddleware:
         try:
             if preflight and origin is not None:
                 await self.cors.preflight(scope, send_with_headers, origin, preflight_headers)
+                return
+            if self.hosts is not None and not self.hosts.allows(path, host):
+                await send_problem(scope, send_with_headers, InvalidHostError())
                 return
             declared = None if length is None else _declared_length(length)
             if declared is not None and (declared < 0 or declared > self.max_body_bytes):
