@@ -96,7 +96,7 @@ def _slash_twin(request: Request) -> str | None:
         match, _child = route.matches(scope)
         if match != Match.NONE:
             query = request.scope.get("query_string", b"").decode("latin-1")
-            location = request.scope.get("root_path", "") + twin
+            location: str = request.scope.get("root_path", "") + twin
             return location + ("?" + query if query else "")
     return None
 
