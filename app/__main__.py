@@ -13,7 +13,9 @@ async def _migrate() -> None:
     from app.storage.migrate import run_migrations
     from app.storage.sql.engine import create_engine
 
-    engine = create_engine(get_settings())
+    # Migrations (index builds on big tables) may take longer than any request statement.
+    settings = get_settings().model_copy(update={"database_statement_timeout_s": 0})
+    engine = create_engine(settings)
     try:
         await run_migrations(engine)
     finally:

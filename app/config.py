@@ -54,10 +54,21 @@ class Settings(BaseSettings):
     # transaction. 0 = ping before every use.
     database_ping_idle_s: float = Field(default=10.0, ge=0, le=3600)
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
+    # PostgreSQL time limits, each well under the frontend's 30 s request timeout; past them a
+    # request answers 503 DATABASE_UNAVAILABLE instead of hanging with the database:
+    # opening a connection, one statement (the server's statement_timeout; the client gives up
+    # a second later, for a server that does not answer at all; 0 = no limit, e.g. for
+    # migrations) and waiting for a free pooled connection.
+    database_connect_timeout_s: float = Field(default=3.0, gt=0, le=25)
+    database_statement_timeout_s: float = Field(default=5.0, ge=0, le=25)
+    database_pool_timeout_s: float = Field(default=3.0, gt=0, le=25)
     run_migrations_on_startup: bool = True
     redis_url: str = ""
     redis_max_connections: int = Field(default=100, ge=1, le=100_000)
-    redis_socket_timeout_s: float = Field(default=2.0, gt=0)
+    # Redis: the longest wait for a reply (and for a free pooled connection), and for a new
+    # connection. Past them: 503 REDIS_UNAVAILABLE (or the documented degraded answer).
+    redis_socket_timeout_s: float = Field(default=2.0, gt=0, le=25)
+    redis_connect_timeout_s: float = Field(default=1.0, gt=0, le=25)
     redis_health_check_interval_s: int = Field(default=30, ge=0)
     session_storage: Literal["sql", "redis"] | None = None
     session_ttl_s: int = Field(default=86_400, ge=1, alias="SESSION_TTL")
@@ -107,7 +118,8 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr = SecretStr("")
     openai_model: str = "gpt-4o-mini"
     # Per model call: connect, and the longest wait for the next byte (per chunk when streaming).
-    ai_timeout_s: float = Field(default=60.0, gt=0, le=600)
+    # Under the frontend's 30 s request timeout: past it the route answers 503 AI_UNAVAILABLE.
+    ai_timeout_s: float = Field(default=20.0, gt=0, le=600)
     # none = 503 AI_UNAVAILABLE when the model server fails; rules = answer from the rules engine.
     ai_fallback: Literal["none", "rules"] = "none"
     # AI-result cache: seconds an answer is reused (0 = no cache); entry bound of the memory cache.

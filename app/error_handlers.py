@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+import httpx
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy import exc as sql_errors
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Match
 
 from app.errors import (
     PROBLEM_CONTENT_TYPE,
+    AIUnavailableError,
     AppError,
+    DatabaseUnavailableError,
     HTTPStatusError,
     MethodNotAllowedError,
     NotFoundError,
+    RedisUnavailableError,
     UnsupportedMediaTypeError,
     ValidationFailedError,
     problem_body,
     validation_details,
 )
+from app.logging import get_logger
+from app.storage.errors import REDIS_OUTAGES, SQL_OUTAGES
 
 _JSON_TYPES = ("application/json", "application/problem+json")
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -120,8 +127,55 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return problem_response(request, error)
 
 
+_log = get_logger("app.errors")
+
+
+async def _database_error(request: Request, exc: Exception) -> Response:
+    """An unreachable, silent or overloaded database: 503, whichever route met it."""
+    assert isinstance(exc, sql_errors.SQLAlchemyError)
+    if isinstance(exc, sql_errors.DBAPIError) and not _database_outage(exc):
+        raise exc  # a bug (constraint, syntax): the 500 path logs it with its traceback
+    _log.warning("database_unavailable", error=type(exc).__name__, path=request_path(request))
+    return problem_response(
+        request, DatabaseUnavailableError("The database did not answer; retry shortly.")
+    )
+
+
+def _database_outage(exc: sql_errors.DBAPIError) -> bool:
+    """Outage-shaped driver errors: connection lost or refused, timeouts, cancelled statements
+    (PostgreSQL's statement_timeout arrives as the driver's generic error class)."""
+    if exc.connection_invalidated:
+        return True
+    if isinstance(exc, sql_errors.OperationalError | sql_errors.InterfaceError):
+        return True
+    return type(exc) is sql_errors.DBAPIError
+
+
+async def _redis_error(request: Request, exc: Exception) -> Response:
+    """Redis refused, dropped or did not answer in time: 503, whichever route met it."""
+    _log.warning("redis_unavailable", error=type(exc).__name__, path=request_path(request))
+    return problem_response(request, RedisUnavailableError("Redis did not answer; retry shortly."))
+
+
+async def _ai_transport_error(request: Request, exc: Exception) -> Response:
+    """A model-server call that escaped the AI service's own translation (a safety net)."""
+    _log.warning("ai_unavailable", error=type(exc).__name__, path=request_path(request))
+    return problem_response(request, AIUnavailableError("The AI model server did not answer."))
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """Register the handlers; unhandled exceptions are caught by `ServerErrorMiddleware`."""
+    """Register the handlers; unhandled exceptions are caught by `ServerErrorMiddleware`.
+
+    Driver exception families are mapped here, once, for every route: a backend outage is a
+    503 naming the backend (with `Retry-After`), never a 500 (docs/errors.md)."""
+    for family in SQL_OUTAGES:
+        app.add_exception_handler(family, _database_error)
+    # Statement timeouts arrive as the driver's generic error class (see `_database_outage`).
+    app.add_exception_handler(sql_errors.DBAPIError, _database_error)
+    for family in REDIS_OUTAGES:
+        app.add_exception_handler(family, _redis_error)
+    # Outbound HTTP is only the model server's (app/services/ai).
+    app.add_exception_handler(httpx.TransportError, _ai_transport_error)
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -107,6 +107,25 @@ class ServiceUnavailableError(AppError):
     code = "SERVICE_UNAVAILABLE"
     error_code = "ERR_1007"
     title = "Service unavailable"
+    # Seconds a client should wait before retrying (`Retry-After`, unless the raiser set one).
+    retry_after_s: ClassVar[int] = 2
+
+    def __init__(self, detail: str | None = None, **kwargs: Any) -> None:
+        super().__init__(detail, **kwargs)
+        if not any(name.lower() == "retry-after" for name in self.headers):
+            self.headers["Retry-After"] = str(self.retry_after_s)
+
+
+class DatabaseUnavailableError(ServiceUnavailableError):
+    code = "DATABASE_UNAVAILABLE"
+    error_code = "ERR_1012"
+    title = "Database unavailable"
+
+
+class RedisUnavailableError(ServiceUnavailableError):
+    code = "REDIS_UNAVAILABLE"
+    error_code = "ERR_1013"
+    title = "Redis unavailable"
 
 
 class ConflictError(AppError):
