@@ -13,6 +13,7 @@ from app.error_handlers import install_error_handlers
 from app.lifespan import lifespan
 from app.logging import configure_logging
 from app.middleware.edge import EdgeMiddleware, edge_outermost
+from app.openapi import install_openapi_errors
 from app.routers import (
     auth,
     batch,
@@ -73,18 +74,23 @@ def _base_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     # Starlette tries routes in order: the high-rate ones (probes, the flash sale) come first,
     # the AI-bound regulatory ones last. No two routers share a path, so order changes nothing else.
-    app.include_router(health.router)
-    app.include_router(purchases.router)
-    app.include_router(inventory.router)
-    app.include_router(products.router)
-    app.include_router(auth.router)
-    app.include_router(regulatory.router)
-    app.include_router(stream.router)
-    app.include_router(sessions.router)
-    app.include_router(plans.router)
-    app.include_router(cache_router.router)
-    app.include_router(batch.router)
+    routers = (
+        health.router,
+        purchases.router,
+        inventory.router,
+        products.router,
+        auth.router,
+        regulatory.router,
+        stream.router,
+        sessions.router,
+        plans.router,
+        cache_router.router,
+        batch.router,
+    )
+    for router in routers:
+        app.include_router(router)
     auth.install_openapi_security(app)
+    install_openapi_errors(app, [route for router in routers for route in router.routes])
     return app
 
 
