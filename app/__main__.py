@@ -99,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
         access_log=False,
         proxy_headers=False,  # the app reads X-Forwarded-For itself, from TRUSTED_PROXIES only
         log_config=None,
+        # Idle keep-alive connections are closed after this (a slow body is cut off by
+        # BODY_READ_TIMEOUT_S in the edge).
+        timeout_keep_alive=settings.keep_alive_timeout_s,
     )
     return 0
 

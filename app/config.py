@@ -81,6 +81,12 @@ class Settings(BaseSettings):
         "http://localhost:3001",
     ]
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # Seconds a request body may take to arrive in full (from the first read); past it: 408 and
+    # the connection is closed, so a client trickling its body cannot hold a worker slot.
+    body_read_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    # `python -m app serve` (uvicorn): idle keep-alive connections are closed after this many
+    # seconds.
+    keep_alive_timeout_s: int = Field(default=5, ge=1, le=300)
     trusted_proxies: Annotated[list[str], NoDecode] = []
     # Host names this server answers ("api.example.com", "*.example.com"); "*" = any (the
     # development default). Others get 400 INVALID_HOST; /health* is answered for any Host.

@@ -116,6 +116,13 @@ class ServiceUnavailableError(AppError):
             self.headers["Retry-After"] = str(self.retry_after_s)
 
 
+class RequestTimeoutError(AppError):
+    status = 408
+    code = "REQUEST_TIMEOUT"
+    error_code = "ERR_1014"
+    title = "Request body too slow"
+
+
 class DatabaseUnavailableError(ServiceUnavailableError):
     code = "DATABASE_UNAVAILABLE"
     error_code = "ERR_1012"

@@ -44,6 +44,7 @@ DESCRIPTIONS = {
     401: "No, bad, expired or revoked credentials, or the account is gone",
     403: "The caller's role, credential kind or address may not do this",
     404: "No such resource (or not the caller's)",
+    408: "The body did not arrive within BODY_READ_TIMEOUT_S",
     409: "Conflicts with the current state",
     502: "The AI model answered, but not with valid output (AI_INVALID_OUTPUT)",
     413: "Body larger than MAX_BODY_BYTES (or a stored value past its limit)",
@@ -109,7 +110,7 @@ def error_statuses(route: APIRoute, method: str, operation: dict[str, Any]) -> s
     if "{" in path or any(name.endswith("_id") for name in names):
         statuses.add(404)  # an id in the path or the query may name nothing (or not yours)
     if has_body:
-        statuses |= {413, 415}
+        statuses |= {408, 413, 415}
     if (method, path) in CONFLICTS:
         statuses.add(409)
     if path in AI_PATHS:

@@ -66,7 +66,9 @@ class EdgeMiddleware:
         self, app: ASGIApp, *, settings: Settings, gate: RateLimitGate | None = None
     ) -> None:
         self.app = app
-        self.with_body_limit = BodyLimitMiddleware(app, max_bytes=settings.max_body_bytes)
+        self.with_body_limit = BodyLimitMiddleware(
+            app, max_bytes=settings.max_body_bytes, read_timeout_s=settings.body_read_timeout_s
+        )
         self.max_body_bytes = settings.max_body_bytes
         self.request_id_header = settings.request_id_header.lower().encode("latin-1")
         self.trusted_proxies = parse_networks(settings.trusted_proxies)
