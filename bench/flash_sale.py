@@ -5,10 +5,11 @@ baseline — all in one run, in interleaved rounds (ping, lua, lock, then rotate
     uv run python -m bench.flash_sale --workers 2 --connections 64 --buyers 5000 --stock 1000
 
 The durable store is PostgreSQL by default (`--database postgres`): 2 workers + Redis is the
-scale-out deployment, whose database is PostgreSQL (DESIGN §2). The bench creates fresh databases
-`raidesk_bench_<hex>_*` on the server of `--postgres-url` (default $TEST_POSTGRES_URL or
-postgresql+asyncpg://postgres@127.0.0.1:5432/test) and drops them afterwards. `--database
-sqlite` gives each server its own SQLite file instead (the embedded shape).
+scale-out deployment, whose database is PostgreSQL (docs/architecture.md, "Storage by
+deployment"). The bench creates fresh databases `raidesk_bench_<hex>_*` on the server of
+`--postgres-url` (default $TEST_POSTGRES_URL or postgresql+asyncpg://postgres@127.0.0.1:5432/test)
+and drops them afterwards. `--database sqlite` gives each server its own SQLite file instead (the
+embedded shape).
 
 Setup (not timed): a private redis-server; a migrated database holding 5,000 users plus an
 admin, written through the user repository (no argon2: the buyers never log in), copied once
@@ -190,12 +191,12 @@ class Variant:
 # --- setup ---------------------------------------------------------------------------
 async def seed_database(database_url: str, *, secret: str, buyers: int) -> tuple[str, list[str]]:
     """Migrate a database, store the admin and the buyers, and mint their access tokens."""
-    from app.config import load_settings
-    from app.security import TokenCodec
-    from app.storage.base import UserRecord
-    from app.storage.migrate import run_migrations
-    from app.storage.sql.engine import create_engine
-    from app.storage.sql.users import SqlUserRepository
+    from app.accounts.adapters.sql.users import SqlUserRepository
+    from app.accounts.repository import UserRecord
+    from app.platform.config import load_settings
+    from app.platform.security import TokenCodec
+    from app.platform.storage.migrate import run_migrations
+    from app.platform.storage.sql.engine import create_engine
 
     settings = load_settings(
         _env_file=None,
@@ -295,7 +296,7 @@ async def _purchase_books(database_url: str, product_id: int) -> tuple[int, Any,
     from sqlalchemy import func, select
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    from app.storage.sql.tables import purchases
+    from app.platform.storage.sql.tables import purchases
 
     engine = create_async_engine(database_url)
     try:
@@ -512,7 +513,7 @@ def run_all(args: argparse.Namespace, work: Path, dbs: Databases) -> int:
             ACCESS_TOKEN_EXPIRE_MINUTES=str(TOKEN_MINUTES),
         )
         servers[strategy] = Server(
-            "app.main:create_app", args.workers, env, work, strategy, loop=args.loop
+            "app.main:create_served_app", args.workers, env, work, strategy, loop=args.loop
         )
     first = servers[args.strategies[0]]
 

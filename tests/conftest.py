@@ -19,16 +19,36 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from app.config import Settings, load_settings
 from app.main import create_app
-from app.storage.migrate import run_migrations
-from app.storage.sql.engine import create_engine
-from tests.support.servers import LiveServer, RedisServer
+from app.platform.config import Settings, load_settings
+from app.platform.storage.migrate import run_migrations
+from app.platform.storage.sql.engine import create_engine
+from tests.support.servers import LiveServer, RedisServer, release_port_claims
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
 TEST_SECRET = "test-secret-key-with-more-than-32-characters!"
+
+
+# --- suite rules --------------------------------------------------------------------
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test says what it needs: `unit` or `integration` (docs/testing.md)."""
+    unmarked = [
+        item.nodeid
+        for item in items
+        if item.get_closest_marker("unit") is None
+        and item.get_closest_marker("integration") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(
+            "tests without a unit or integration marker: " + ", ".join(unmarked[:20])
+        )
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Give back the ports this process claimed for its servers."""
+    release_port_claims()
 
 
 # --- settings and in-process apps ----------------------------------------------------
@@ -234,7 +254,7 @@ def live_server_factory(
     """Start uvicorn (optionally several workers) with env overrides; stopped after the test."""
     started: list[LiveServer] = []
 
-    def start(workers: int = 1, **env: str) -> LiveServer:
+    def start(workers: int = 1, argv: list[str] | None = None, **env: str) -> LiveServer:
         base = {
             "ENVIRONMENT": "test",
             "SECRET_KEY": TEST_SECRET,
@@ -251,7 +271,7 @@ def live_server_factory(
             metrics_dir.mkdir()
             base["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
         log_path = tmp_path / f"server-{len(started)}.log"
-        server = LiveServer(env={**base, **env}, workers=workers, log_path=log_path)
+        server = LiveServer(env={**base, **env}, workers=workers, log_path=log_path, argv=argv)
         started.append(server)
         request.node.stash.setdefault(SERVER_LOGS, []).append(log_path)
         server.start()

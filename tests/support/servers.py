@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -21,11 +22,41 @@ import httpx
 ROOT = Path(__file__).resolve().parents[2]
 
 
+# Under pytest-xdist every worker picks ports: each one claims its port with a file created
+# exclusively in a directory shared by the run's workers, so two workers never get the same
+# port (the kernel may hand a just-freed port out again) and never test each other's server.
+_PORT_CLAIMS = Path(tempfile.gettempdir()) / (
+    f"raidesk-test-ports-{os.environ.get('PYTEST_XDIST_TESTRUNUID', os.getpid())}"
+)
+
+
 def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A TCP port nobody listens on right now and no other worker of this run has taken."""
+    _PORT_CLAIMS.mkdir(exist_ok=True)
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        claim = _PORT_CLAIMS / str(port)
+        try:
+            claim.touch(exist_ok=False)
+        except FileExistsError:
+            continue
+        _claimed.append(claim)
+        return port
+
+
+_claimed: list[Path] = []
+
+
+def release_port_claims() -> None:
+    """Remove this process's port claims (and the directory once no worker has any left)."""
+    for claim in _claimed:
+        claim.unlink(missing_ok=True)
+    _claimed.clear()
+    # Missing, or another worker still holds claims in it.
+    with contextlib.suppress(OSError):
+        _PORT_CLAIMS.rmdir()
 
 
 def wait_until(predicate, *, timeout: float = 15.0, what: str = "condition") -> None:  # type: ignore[no-untyped-def]
@@ -110,12 +141,14 @@ class RedisServer:
 
 @dataclass
 class LiveServer:
-    """uvicorn serving `app.main:create_app` in a subprocess on a free port."""
+    """uvicorn serving `app.main:create_app` in a subprocess on a free port, or `argv`: another
+    command serving the app, with `{port}` in it standing for the port (e.g. `fastapi run`)."""
 
     env: dict[str, str]
     workers: int = 1
     port: int = field(default_factory=free_port)
     factory: str = "app.main:create_app"
+    argv: list[str] | None = None
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
     _log_file: Any = None
@@ -129,8 +162,10 @@ class LiveServer:
         log: Any = subprocess.DEVNULL
         if self.log_path is not None:
             log = self._log_file = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            [
+        if self.argv is not None:
+            command = [arg.replace("{port}", str(self.port)) for arg in self.argv]
+        else:
+            command = [
                 sys.executable,
                 "-m",
                 "uvicorn",
@@ -143,11 +178,16 @@ class LiveServer:
                 "--workers",
                 str(self.workers),
                 "--no-access-log",
-            ],
+            ]
+        self.process = subprocess.Popen(
+            command,
             cwd=ROOT,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            # Another command may start a reloader with a child server: give it its own process
+            # group so stop() can reach a child the reloader left behind.
+            start_new_session=self.argv is not None,
         )
 
         def ready() -> bool:
@@ -172,6 +212,10 @@ class LiveServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=5)
+            if self.argv is not None:
+                # Whatever of its group still runs (a reloader's child server).
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
             self.process = None
         if self._log_file is not None:
             self._log_file.close()

@@ -9,18 +9,18 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.security import generate_api_key
-from app.storage.base import (
+from app.accounts.adapters.sql.api_keys import SqlApiKeyRepository
+from app.accounts.adapters.sql.users import SqlUserRepository
+from app.accounts.repository import (
     ApiKeyRecord,
     ApiKeyRepository,
     OwnerMissingError,
     UserRecord,
     UserRepository,
 )
-from app.storage.memory.api_keys import MemoryApiKeyRepository
-from app.storage.memory.users import MemoryUserRepository
-from app.storage.sql.api_keys import SqlApiKeyRepository
-from app.storage.sql.users import SqlUserRepository
+from app.platform.security import generate_api_key
+from tests.support.fakes.api_keys import MemoryApiKeyRepository
+from tests.support.fakes.users import MemoryUserRepository
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from app.storage.base import (
+from app.batch.adapters.sql import SqlBatchJobRepository
+from app.batch.repository import (
     BATCH_ACTIVE,
     BATCH_FINAL,
     BatchItemOutcome,
@@ -19,8 +20,7 @@ from app.storage.base import (
     NewBatchItem,
     NewBatchJob,
 )
-from app.storage.memory.batch import MemoryBatchJobRepository
-from app.storage.sql.batch import SqlBatchJobRepository
+from tests.support.fakes.batch import MemoryBatchJobRepository
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""One contract, every KeyValueStore adapter: memory, SQLite, PostgreSQL, Redis."""
+"""One contract, every KeyValueStore adapter a setting selects: memory and Redis."""
 
 from __future__ import annotations
 
@@ -6,21 +6,18 @@ import asyncio
 
 import pytest
 
-from app.storage.base import KeyValueStore
-from app.storage.memory.kv import MemoryKeyValueStore
-from app.storage.redis.kv import RedisKeyValueStore
-from app.storage.sql.kv import SqlKeyValueStore
+from app.platform.storage.base import KeyValueStore
+from app.platform.storage.kv.memory import MemoryKeyValueStore
+from app.platform.storage.kv.redis import RedisKeyValueStore
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def store(backend) -> KeyValueStore:  # type: ignore[no-untyped-def]
-    if backend.kind == "memory":
+@pytest.fixture(params=("memory", "redis"))
+def store(request: pytest.FixtureRequest) -> KeyValueStore:
+    if request.param == "memory":
         return MemoryKeyValueStore()
-    if backend.kind == "redis":
-        return RedisKeyValueStore(backend.redis)
-    return SqlKeyValueStore(backend.engine)
+    return RedisKeyValueStore(request.getfixturevalue("redis_client"))
 
 
 async def test_set_get_delete_round_trip(store: KeyValueStore) -> None:

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from app.errors import (
+from app.accounts.service import AuthService, password_problems
+from app.platform.errors import (
     ApiKeyLimitError,
     ApiKeyNotFoundError,
     AuthenticationError,
@@ -22,9 +23,8 @@ from app.errors import (
     UserNotFoundError,
     WeakPasswordError,
 )
-from app.principal import Principal
-from app.security import TokenCodec
-from app.services.auth import AuthService, password_problems
+from app.platform.principal import Credentials, Principal, credentials_from_scope
+from app.platform.security import TokenCodec
 from tests.unit.auth.conftest import SECRET, Clock
 
 pytestmark = pytest.mark.unit
@@ -32,14 +32,18 @@ pytestmark = pytest.mark.unit
 PASSWORD = "correct horse battery"
 
 
-def scope(**headers: str) -> dict[str, Any]:
-    return {
-        "type": "http",
-        "headers": [(k.replace("_", "-").lower().encode(), v.encode()) for k, v in headers.items()],
-    }
+def scope(**headers: str) -> Credentials:
+    return credentials_from_scope(
+        {
+            "type": "http",
+            "headers": [
+                (k.replace("_", "-").lower().encode(), v.encode()) for k, v in headers.items()
+            ],
+        }
+    )
 
 
-def bearer(token: str) -> dict[str, Any]:
+def bearer(token: str) -> Credentials:
     return scope(authorization=f"Bearer {token}")
 
 
@@ -151,7 +155,7 @@ async def test_login_is_case_insensitive_on_username(service: AuthService) -> No
 # --- resolving the caller --------------------------------------------------------------
 async def test_no_credentials_means_anonymous(service: AuthService) -> None:
     assert await service.resolve_principal(scope()) is None
-    assert await service.resolve_principal({"type": "http"}) is None
+    assert await service.resolve_principal(credentials_from_scope({"type": "http"})) is None
     # Other schemes (e.g. a proxy's Basic auth) are not ours.
     assert await service.resolve_principal(scope(authorization="Basic YWxpY2U6eA==")) is None
 

@@ -9,8 +9,8 @@ import redis.exceptions
 from fastapi import FastAPI
 from sqlalchemy import exc as sql_errors
 
-from app.config import load_settings
 from app.main import create_bare_app
+from app.platform.config import load_settings
 
 pytestmark = pytest.mark.unit
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.middleware.hosts import HostPolicy
+from app.platform.middleware.hosts import HostPolicy
 from tests.conftest import AppFactory
 
 pytestmark = pytest.mark.unit

@@ -1,0 +1,60 @@
+"""Health, readiness, liveness, metrics and the service index."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, Response
+
+from app.health.dependencies import HealthDep
+from app.platform.metrics import render_latest
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/", summary="Service index")
+async def index(service: HealthDep) -> dict[str, Any]:
+    """Name, version, where the docs are, and which backend serves each concern."""
+    return service.index()
+
+
+@router.get("/ping", summary="Bare liveness answer")
+async def ping() -> dict[str, bool]:
+    """The cheapest route there is: the baseline of the benchmarks."""
+    return {"pong": True}
+
+
+@router.get("/health", summary="Overall health")
+async def health(service: HealthDep) -> JSONResponse:
+    """healthy | degraded | unhealthy with per-dependency checks; 503 only when unhealthy."""
+    report = await service.check_health()
+    return JSONResponse(report, status_code=503 if report["status"] == "unhealthy" else 200)
+
+
+@router.get("/health/live", summary="Liveness")
+async def live() -> dict[str, str]:
+    """The process is up and its event loop answers."""
+    return {"status": "alive"}
+
+
+@router.get("/health/ready", summary="Readiness")
+async def ready(service: HealthDep) -> JSONResponse:
+    """200 once migrations ran and every critical store answers; 503 before."""
+    ok, body = await service.check_ready()
+    return JSONResponse(body, status_code=200 if ok else 503)
+
+
+@router.get("/health/detailed", summary="Detailed health")
+async def detailed(service: HealthDep) -> JSONResponse:
+    """Health plus pool statistics, disk and memory use."""
+    report = await service.check_health_detailed()
+    return JSONResponse(report, status_code=503 if report["status"] == "unhealthy" else 200)
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+async def metrics(service: HealthDep) -> Response:
+    """Prometheus text exposition (aggregated across workers in multiprocess mode)."""
+    service.refresh_metrics()
+    payload, content_type = render_latest()
+    return Response(payload, media_type=content_type)
