@@ -21,6 +21,7 @@ from app.platform.middleware.edge import EdgeMiddleware, edge_outermost
 from app.platform.openapi import install_openapi_errors
 from app.regulatory.endpoints import analysis as regulatory
 from app.regulatory.endpoints import cache as cache_router
+from app.regulatory.endpoints import exports as exports_router
 from app.regulatory.endpoints import plans, sessions, stream
 
 DESCRIPTION = (
@@ -82,6 +83,7 @@ def _base_app(settings: Settings, *, served: bool = False) -> FastAPI:
         stream.router,
         sessions.router,
         plans.router,
+        exports_router.router,
         cache_router.router,
         batch.router,
     )
