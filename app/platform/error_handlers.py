@@ -102,8 +102,11 @@ def _slash_twin(request: Request) -> str | None:
     twin = path.rstrip("/") if path.endswith("/") else path + "/"
     if not twin.startswith("/") or twin[1:2] in ("/", "\\"):
         return None  # "//host" or "/\\host" would leave this site
+    routes = request.app.router.routes
+    if any(route.matches(request.scope)[0] != Match.NONE for route in routes):
+        return None  # a route answered 404 itself (an unknown id, a missing file): no redirect
     scope = {**request.scope, "path": twin}
-    for route in request.app.router.routes:
+    for route in routes:
         match, _child = route.matches(scope)
         if match != Match.NONE:
             query = request.scope.get("query_string", b"").decode("latin-1")
