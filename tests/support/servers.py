@@ -59,7 +59,7 @@ def release_port_claims() -> None:
         _PORT_CLAIMS.rmdir()
 
 
-def wait_until(predicate, *, timeout: float = 15.0, what: str = "condition") -> None:  # type: ignore[no-untyped-def]
+def wait_until(predicate, *, timeout: float = 60.0, what: str = "condition") -> None:  # type: ignore[no-untyped-def]
     """Poll `predicate` until it holds; fail with `what` after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
