@@ -18,6 +18,7 @@ from app.platform.docs_ui import install_docs
 from app.platform.error_handlers import install_error_handlers
 from app.platform.logging import configure_logging
 from app.platform.middleware.edge import EdgeMiddleware, edge_outermost
+from app.platform.openapi import install_openapi_errors
 from app.regulatory.endpoints import analysis as regulatory
 from app.regulatory.endpoints import cache as cache_router
 from app.regulatory.endpoints import exports as exports_router
@@ -61,6 +62,9 @@ def _base_app(settings: Settings, *, served: bool = False) -> FastAPI:
         description=DESCRIPTION,
         lifespan=serving_lifespan if served else lifespan,
         telemetry=TELEMETRY_OFF,
+        # Starlette's slash redirect builds an absolute URL from the request's Host header;
+        # the 404 handler redirects with a relative Location instead (app/platform/error_handlers.py).
+        redirect_slashes=False,
         # Served by install_docs from local assets instead of FastAPI's CDN-backed pages.
         docs_url=None,
         redoc_url=None,
@@ -69,19 +73,24 @@ def _base_app(settings: Settings, *, served: bool = False) -> FastAPI:
     install_error_handlers(app)
     # Starlette tries routes in order: the high-rate ones (probes, the flash sale) come first,
     # the AI-bound regulatory ones last. No two routers share a path, so order changes nothing else.
-    app.include_router(health.router)
-    app.include_router(purchases.router)
-    app.include_router(inventory.router)
-    app.include_router(products.router)
-    app.include_router(auth.router)
-    app.include_router(regulatory.router)
-    app.include_router(stream.router)
-    app.include_router(sessions.router)
-    app.include_router(plans.router)
-    app.include_router(exports_router.router)
-    app.include_router(cache_router.router)
-    app.include_router(batch.router)
+    routers = (
+        health.router,
+        purchases.router,
+        inventory.router,
+        products.router,
+        auth.router,
+        regulatory.router,
+        stream.router,
+        sessions.router,
+        plans.router,
+        exports_router.router,
+        cache_router.router,
+        batch.router,
+    )
+    for router in routers:
+        app.include_router(router)
     auth.install_openapi_security(app)
+    install_openapi_errors(app, [route for router in routers for route in router.routes])
     install_docs(app)
     return app
 

@@ -14,7 +14,11 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from app.platform.logging import get_logger
 from app.platform.storage.base import KeyValueStore
+from app.platform.storage.errors import BACKEND_OUTAGES
+
+_log = get_logger("app.cache")
 
 NAMESPACE = "ai:"
 _SPACES = str.maketrans({c: " " for c in "\t\n\r\x0b\x0c\u00a0\u3000"})
@@ -107,7 +111,13 @@ class AICache:
         """The cached JSON value, counting a hit or a miss; None when absent or disabled."""
         if not self.enabled:
             return None
-        raw = await self.kv.get(key)
+        try:
+            raw = await self.kv.get(key)
+        except BACKEND_OUTAGES as exc:
+            # The cache only saves work: with its store away the answer is computed afresh.
+            _log.warning("ai_cache_unavailable", op="get", error=type(exc).__name__)
+            self.counters.misses += 1
+            return None
         if raw is None:
             self.counters.misses += 1
             return None
@@ -118,7 +128,10 @@ class AICache:
         """Store a JSON value for the configured TTL."""
         if self.enabled:
             raw = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-            await self.kv.set(key, raw, ttl_s=self.ttl_s)
+            try:
+                await self.kv.set(key, raw, ttl_s=self.ttl_s)
+            except BACKEND_OUTAGES as exc:
+                _log.warning("ai_cache_unavailable", op="set", error=type(exc).__name__)
 
     async def invalidate(self, prefix: str = "") -> int:
         """Drop every entry whose key (after `ai:`) starts with `prefix`; how many were live."""

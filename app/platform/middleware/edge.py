@@ -20,12 +20,15 @@ from typing import Any, cast
 
 from app.platform.config import Settings
 from app.platform.context import request_id_var
+from app.platform.errors import InvalidHostError
 from app.platform.logging import get_logger
 from app.platform.metrics import METRICS_BUFFER
 from app.platform.middleware.body_limit import BodyLimitMiddleware, send_payload_too_large
 from app.platform.middleware.client_ip import parse_networks, resolve_client_ip
 from app.platform.middleware.cors import CorsPolicy
+from app.platform.middleware.hosts import HostPolicy
 from app.platform.middleware.observability import RequestLog, route_template
+from app.platform.middleware.problem import send_problem
 from app.platform.middleware.rate_limit import RateLimitGate
 from app.platform.middleware.request_context import new_request_id, sane_request_id
 from app.platform.middleware.security_headers import (
@@ -55,7 +58,7 @@ EXPOSED_HEADERS = (
 # The batch area's file upload (BATCH_UPLOAD_MAX_BYTES); a path, not an import: the platform
 # does not depend on the areas.
 UPLOAD_PATH = "/api/batch/jobs/upload"
-_RID, _ORIGIN, _AC_METHOD, _AC_HEADERS, _LENGTH, _CHUNKED = range(6)
+_RID, _ORIGIN, _AC_METHOD, _AC_HEADERS, _LENGTH, _CHUNKED, _HOST = range(7)
 
 
 class EdgeMiddleware:
@@ -66,11 +69,15 @@ class EdgeMiddleware:
         self, app: ASGIApp, *, settings: Settings, gate: RateLimitGate | None = None
     ) -> None:
         self.app = app
-        self.with_body_limit = BodyLimitMiddleware(app, max_bytes=settings.max_body_bytes)
+        self.with_body_limit = BodyLimitMiddleware(
+            app, max_bytes=settings.max_body_bytes, read_timeout_s=settings.body_read_timeout_s
+        )
         self.max_body_bytes = settings.max_body_bytes
         # Routes that take files: their own, larger limit instead of MAX_BODY_BYTES.
         self.large_bodies = {
             UPLOAD_PATH: (
+                # No read deadline: a file of BATCH_UPLOAD_MAX_BYTES on a slow link may
+                # legitimately take longer than BODY_READ_TIMEOUT_S (docs/operations.md).
                 BodyLimitMiddleware(app, max_bytes=settings.batch_upload_max_bytes),
                 settings.batch_upload_max_bytes,
             )
@@ -78,6 +85,8 @@ class EdgeMiddleware:
         self.request_id_header = settings.request_id_header.lower().encode("latin-1")
         self.trusted_proxies = parse_networks(settings.trusted_proxies)
         self.cors = CorsPolicy(allow_origins=settings.cors_origins, expose_headers=EXPOSED_HEADERS)
+        hosts = HostPolicy(settings.allowed_hosts)
+        self.hosts = None if hosts.any else hosts  # "*": no check at all
         if gate is None and (settings.rate_limit_enabled or settings.admin_ip_allowlist):
             gate = RateLimitGate(settings=settings)
         # None when rate limiting is off: benchmarks then compare against no limiter at all.
@@ -93,6 +102,8 @@ class EdgeMiddleware:
             b"content-length": _LENGTH,
             b"transfer-encoding": _CHUNKED,
         }
+        if self.hosts is not None:
+            self._fields[b"host"] = _HOST
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -105,6 +116,7 @@ class EdgeMiddleware:
         preflight_method: bytes | None = None
         preflight_headers: bytes | None = None
         length: bytes | None = None
+        host: bytes | None = None
         chunked = False
         fields = self._fields
         for name, value in scope["headers"]:
@@ -124,6 +136,8 @@ class EdgeMiddleware:
             elif field == _LENGTH:
                 if length is None:
                     length = value
+            elif field == _HOST:
+                host = value
             else:
                 chunked = True
         if request_id is None:
@@ -172,6 +186,9 @@ class EdgeMiddleware:
         try:
             if preflight and origin is not None:
                 await self.cors.preflight(scope, send_with_headers, origin, preflight_headers)
+                return
+            if self.hosts is not None and not self.hosts.allows(path, host):
+                await send_problem(scope, send_with_headers, InvalidHostError())
                 return
             declared = None if length is None else _declared_length(length)
             with_body_limit, max_body_bytes = self.large_bodies.get(
