@@ -13,7 +13,11 @@ from app.config import Settings
 from app.services.commerce.idempotency import KvIdempotency
 from app.services.commerce.inventory import InventoryService
 from app.services.commerce.products import ProductService
-from app.services.commerce.purchase import PurchaseService
+from app.services.commerce.purchase import (
+    PurchaseService,
+    PurchaseSteps,
+    make_purchase_strategy,
+)
 from app.services.commerce.reconcile import Reconciler
 from app.services.commerce.stock import StockKeeper
 from app.services.locks import LockManager, run_as_leader
@@ -39,10 +43,8 @@ class CommerceServices:
     stock_store: RedisStockStore | None = None
 
     async def aclose(self) -> None:
-        """Finish purchases in progress and flush queued rows, then close the stock store."""
+        """Finish purchases in progress and flush queued rows (the Redis pool is the lifespan's)."""
         await self.purchases.aclose()
-        if self.stock_store is not None:
-            await self.stock_store.aclose()
 
 
 def build_commerce(
@@ -65,27 +67,34 @@ def build_commerce(
         # confirm can only still be pending for rows younger than the reservation TTL.
         window_s = 2 * settings.reservation_ttl_s
         # Settled ids only need to outlive a late or repeated confirm, i.e. that same window.
-        store = RedisStockStore(
-            redis, settled_retention_ms=int(max(120, 2 * window_s) * 1000), pipelined=True
-        )
+        store = RedisStockStore(redis, settled_retention_ms=int(max(120, 2 * window_s) * 1000))
         keeper = StockKeeper(store=store, products=product_repo, settle_window_s=window_s)
     products = ProductService(repository=product_repo, keeper=keeper)
-    purchases = PurchaseService(
-        strategy=strategy,
+    steps = PurchaseSteps(
         products=products,
         purchases=purchase_repo,
+        keeper=keeper,
+        reservation_ttl_s=settings.reservation_ttl_s,
+        idempotency_ttl_s=settings.idempotency_ttl_s,
+    )
+    # PURCHASE_STRATEGY is read here, once: the service only sees a PurchaseStrategy.
+    purchase_strategy = make_purchase_strategy(
+        strategy,
+        steps=steps,
         idempotency=KvIdempotency(
             kv, ttl_s=settings.idempotency_ttl_s, in_flight_ttl_s=settings.reservation_ttl_s
         ),
-        keeper=keeper,
         locks=locks,
-        reservation_ttl_s=settings.reservation_ttl_s,
-        idempotency_ttl_s=settings.idempotency_ttl_s,
-        max_quantity=settings.purchase_max_quantity,
         batch_max=settings.purchase_batch_max,
         batch_window_ms=settings.purchase_batch_window_ms,
         lock_ttl_ms=settings.purchase_lock_ttl_ms,
         lock_wait_ms=settings.purchase_lock_wait_ms,
+    )
+    purchases = PurchaseService(
+        strategy=purchase_strategy,
+        products=products,
+        purchases=purchase_repo,
+        max_quantity=settings.purchase_max_quantity,
     )
     inventory = InventoryService(products=products, keeper=keeper, events=SqlStockEventLog(engine))
     reconciler = Reconciler(
