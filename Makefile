@@ -10,11 +10,10 @@ WORKERS ?= 1
 
 .PHONY: help bootstrap run dev test lint typecheck unit integration migrate bench redis-server clean
 
-help:
-	@echo "make run      serve the API on http://$(HOST):$(PORT) (SQLite + in-process stores)"
-	@echo "make test     lint, type-check and run the whole test suite"
-	@echo "make migrate  apply database migrations (needed once for PostgreSQL)"
-	@echo "make bench    run the benchmarks (see docs/benchmarks.md)"
+# `make help` prints the `## ` note of every target's line, so the list cannot drift.
+help: ## list every target with what it does
+	@awk -F ':.*## ' '/^[A-Za-z][A-Za-z0-9_-]*:.*## / { printf "make %-13s %s\n", $$1, $$2 }' $(firstword $(MAKEFILE_LIST))
+	@echo "variables: HOST=$(HOST) PORT=$(PORT) WORKERS=$(WORKERS) (e.g. make run PORT=9000)"
 
 $(UV):
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
@@ -23,42 +22,42 @@ $(UV):
 	@$$(command -v uv || echo $(UV)) sync --frozen
 	@touch $@
 
-bootstrap: .venv/.synced
+bootstrap: .venv/.synced ## install uv if missing and sync .venv from uv.lock
 
-run: bootstrap
+run: bootstrap ## serve the API on http://HOST:PORT (SQLite + in-process stores by default)
 	HOST=$(HOST) PORT=$(PORT) $(PY) -m app serve --workers $(WORKERS)
 
-dev: bootstrap
+dev: bootstrap ## serve the API with auto-reload on source changes
 	HOST=$(HOST) PORT=$(PORT) $(PY) -m app serve --reload
 
-migrate: bootstrap
+migrate: bootstrap ## apply database migrations (needed once for PostgreSQL)
 	$(PY) -m app migrate
 
 # Integration tests start their own redis-server; install the binary when it is missing.
-redis-server:
+redis-server: ## install the redis-server binary with apt-get when missing (tests need it)
 	@command -v redis-server >/dev/null 2>&1 || { \
 	  echo "redis-server not found: installing it with apt-get"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server) \
 	  || { echo "could not install redis-server; integration tests need it" >&2; exit 1; }; }
 
-lint: bootstrap
+lint: bootstrap ## ruff check and ruff format --check of app, tests and bench
 	$(PY) -m ruff check app tests bench
 	$(PY) -m ruff format --check app tests bench
 
-typecheck: bootstrap
+typecheck: bootstrap ## mypy --strict over app and bench
 	$(PY) -m mypy
 
-test: bootstrap redis-server lint typecheck
+test: bootstrap redis-server lint typecheck ## lint, type-check and run the whole test suite
 	$(PY) -m pytest
 
-unit: bootstrap
+unit: bootstrap ## run the unit tests only (no servers)
 	$(PY) -m pytest -m unit
 
-integration: bootstrap redis-server
+integration: bootstrap redis-server ## run the integration tests only (real Redis, SQLite, PostgreSQL, uvicorn)
 	$(PY) -m pytest -m integration
 
-bench: bootstrap redis-server
+bench: bootstrap redis-server ## run the benchmarks (see docs/benchmarks.md)
 	$(PY) -m bench.run_all
 
-clean:
+clean: ## remove .venv, tool caches and the default SQLite database
 	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache raidesk.db raidesk.db-*

@@ -54,18 +54,53 @@ def _read_admin_password(from_stdin: bool) -> str:
     return password
 
 
+def build_parser() -> argparse.ArgumentParser:
+    """The command line's parser: every command and option carries its --help text."""
+    parser = argparse.ArgumentParser(
+        prog="python -m app",
+        description="RAiDesk server. Settings come from the environment (and .env); "
+        "see docs/configuration.md.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = sub.add_parser(
+        "serve",
+        help="run the API with uvicorn",
+        description="Serve the API with uvicorn on HOST:PORT (environment, default "
+        "127.0.0.1:8000). Proxy headers are read by the app itself, from TRUSTED_PROXIES only.",
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="number of worker processes (default: 1); more than one needs REDIS_URL (shared "
+        "state) and PROMETHEUS_MULTIPROC_DIR (metrics of every worker)",
+    )
+    serve.add_argument(
+        "--reload",
+        action="store_true",
+        help="restart the server when a source file changes (development only; one worker)",
+    )
+    sub.add_parser(
+        "migrate",
+        help="apply database migrations (needed for PostgreSQL)",
+        description="Bring the database at DATABASE_URL to the newest migration.",
+    )
+    admin = sub.add_parser(
+        "create-admin",
+        help="create an admin, or make a user admin",
+        description="Make USERNAME an active admin with the given password: creates the user, "
+        "or promotes and re-activates an existing one. Asks for the password twice unless "
+        "--password-stdin is given.",
+    )
+    admin.add_argument("--username", required=True, help="the admin's username (required)")
+    admin.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the command and run it; configuration errors exit 2 with the message."""
-    parser = argparse.ArgumentParser(prog="python -m app")
-    sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="run the API with uvicorn")
-    serve.add_argument("--workers", type=int, default=1)
-    serve.add_argument("--reload", action="store_true")
-    sub.add_parser("migrate", help="apply database migrations (needed for PostgreSQL)")
-    admin = sub.add_parser("create-admin", help="create an admin, or make a user admin")
-    admin.add_argument("--username", required=True)
-    admin.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     try:
         settings = get_settings()
     except ConfigurationError as exc:

@@ -1,4 +1,4 @@
-"""Map framework and service exceptions onto the one problem body (DESIGN §5)."""
+"""Map framework and service exceptions onto the one problem body (docs/errors.md)."""
 
 from __future__ import annotations
 

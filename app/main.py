@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 
@@ -25,6 +25,7 @@ from app.routers import (
     stream,
 )
 from app.routers import cache as cache_router
+from app.routers.docs import install_docs
 
 DESCRIPTION = (
     "Regulatory planning for medical-device makers, flash-sale commerce with zero oversell, "
@@ -44,6 +45,9 @@ def _base_app(settings: Settings) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         telemetry=TELEMETRY_OFF,
+        # Served by install_docs from local assets instead of FastAPI's CDN-backed pages.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     install_error_handlers(app)
@@ -61,6 +65,7 @@ def _base_app(settings: Settings) -> FastAPI:
     app.include_router(cache_router.router)
     app.include_router(batch.router)
     auth.install_openapi_security(app)
+    install_docs(app)
     return app
 
 
@@ -79,3 +84,24 @@ def create_bare_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(level="WARNING", fmt=settings.log_format)
     return _base_app(settings)
+
+
+# `uvicorn app.main:app`, `fastapi run app/main.py` and `fastapi dev app/main.py` look up `app`
+# here. It is built on first access, not at import, so importing this module reads no settings
+# and opens no client (tests and tools import it with any environment).
+if TYPE_CHECKING:
+    app: FastAPI
+
+
+def __getattr__(name: str) -> FastAPI:
+    """Build `app` from the environment's settings on first access, then keep it."""
+    if name == "app":
+        built = create_app()
+        globals()["app"] = built
+        return built
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """List `app` too: the `fastapi` command finds the app by scanning `dir()` of the module."""
+    return sorted({*globals(), "app"})

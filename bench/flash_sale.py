@@ -5,10 +5,11 @@ baseline — all in one run, in interleaved rounds (ping, lua, lock, then rotate
     uv run python -m bench.flash_sale --workers 2 --connections 64 --buyers 5000 --stock 1000
 
 The durable store is PostgreSQL by default (`--database postgres`): 2 workers + Redis is the
-scale-out deployment, whose database is PostgreSQL (DESIGN §2). The bench creates fresh databases
-`raidesk_bench_<hex>_*` on the server of `--postgres-url` (default $TEST_POSTGRES_URL or
-postgresql+asyncpg://postgres@127.0.0.1:5432/test) and drops them afterwards. `--database
-sqlite` gives each server its own SQLite file instead (the embedded shape).
+scale-out deployment, whose database is PostgreSQL (docs/architecture.md, "Storage by
+deployment"). The bench creates fresh databases `raidesk_bench_<hex>_*` on the server of
+`--postgres-url` (default $TEST_POSTGRES_URL or postgresql+asyncpg://postgres@127.0.0.1:5432/test)
+and drops them afterwards. `--database sqlite` gives each server its own SQLite file instead (the
+embedded shape).
 
 Setup (not timed): a private redis-server; a migrated database holding 5,000 users plus an
 admin, written through the user repository (no argon2: the buyers never log in), copied once

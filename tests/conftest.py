@@ -247,7 +247,7 @@ def live_server_factory(
     """Start uvicorn (optionally several workers) with env overrides; stopped after the test."""
     started: list[LiveServer] = []
 
-    def start(workers: int = 1, **env: str) -> LiveServer:
+    def start(workers: int = 1, argv: list[str] | None = None, **env: str) -> LiveServer:
         base = {
             "ENVIRONMENT": "test",
             "SECRET_KEY": TEST_SECRET,
@@ -264,7 +264,7 @@ def live_server_factory(
             metrics_dir.mkdir()
             base["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
         log_path = tmp_path / f"server-{len(started)}.log"
-        server = LiveServer(env={**base, **env}, workers=workers, log_path=log_path)
+        server = LiveServer(env={**base, **env}, workers=workers, log_path=log_path, argv=argv)
         started.append(server)
         request.node.stash.setdefault(SERVER_LOGS, []).append(log_path)
         server.start()

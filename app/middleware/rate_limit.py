@@ -44,7 +44,7 @@ PLAN_CACHE_SIZE = 8192
 
 
 class RateLimitGate:
-    """Apply every limit of DESIGN §6 to one HTTP request; used by the edge layer (and alone by
+    """Apply every limit (docs/rate-limits.md) to one request; used by the edge layer (and alone by
     `RateLimitMiddleware`). Per request: admin allowlist → exemptions → caller (principal,
     resolved once and shared with the route's dependencies) → the route's limits → one atomic
     store call → a 429 / 503 problem, or the rate-limit headers for the response."""

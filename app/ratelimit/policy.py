@@ -1,5 +1,5 @@
 """Which limits apply to a request: tiers, per-route rules, exemptions and the admin allowlist,
-all built once from settings (DESIGN §6 holds the defaults)."""
+all built once from settings (docs/rate-limits.md lists the defaults)."""
 
 from __future__ import annotations
 

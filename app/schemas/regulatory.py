@@ -1,4 +1,4 @@
-"""Pydantic models of the regulatory endpoints' frontend contract (DESIGN §3).
+"""Pydantic models of the regulatory endpoints' frontend contract (docs/frontend-contract.md).
 
 Input accepts camelCase or snake_case; output is serialised by alias (camelCase).
 """

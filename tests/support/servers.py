@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -96,12 +98,14 @@ class RedisServer:
 
 @dataclass
 class LiveServer:
-    """uvicorn serving `app.main:create_app` in a subprocess on a free port."""
+    """uvicorn serving `app.main:create_app` in a subprocess on a free port, or `argv`: another
+    command serving the app, with `{port}` in it standing for the port (e.g. `fastapi run`)."""
 
     env: dict[str, str]
     workers: int = 1
     port: int = field(default_factory=free_port)
     factory: str = "app.main:create_app"
+    argv: list[str] | None = None
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
     _log_file: Any = None
@@ -115,8 +119,10 @@ class LiveServer:
         log: Any = subprocess.DEVNULL
         if self.log_path is not None:
             log = self._log_file = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            [
+        if self.argv is not None:
+            command = [arg.replace("{port}", str(self.port)) for arg in self.argv]
+        else:
+            command = [
                 sys.executable,
                 "-m",
                 "uvicorn",
@@ -129,11 +135,16 @@ class LiveServer:
                 "--workers",
                 str(self.workers),
                 "--no-access-log",
-            ],
+            ]
+        self.process = subprocess.Popen(
+            command,
             cwd=ROOT,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            # Another command may start a reloader with a child server: give it its own process
+            # group so stop() can reach a child the reloader left behind.
+            start_new_session=self.argv is not None,
         )
 
         def ready() -> bool:
@@ -158,6 +169,10 @@ class LiveServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=5)
+            if self.argv is not None:
+                # Whatever of its group still runs (a reloader's child server).
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
             self.process = None
         if self._log_file is not None:
             self._log_file.close()

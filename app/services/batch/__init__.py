@@ -1,4 +1,4 @@
-"""Batch jobs (DESIGN area 3): bulk regulatory work with live progress, pause / resume /
+"""Batch jobs (docs/batch.md): bulk regulatory work with live progress, pause / resume /
 cancel, and per-item results. `BatchService` answers the API; `BatchRunner` does the work."""
 
 from __future__ import annotations

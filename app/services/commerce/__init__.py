@@ -1,4 +1,4 @@
-"""Flash-sale commerce: products, stock, exactly-once purchases, reconciliation (DESIGN §7)."""
+"""Flash sale: products, stock, exactly-once purchases, reconciliation (docs/commerce.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Idempotency-Key handling (DESIGN §7): same key + same user + same body → the first response
+"""Idempotency-Key (docs/commerce.md): same key + same user + same body → the first response
 replayed; a different body → 422; the first request still running → 409; kept 24 h.
 
 Under the Lua strategy the record lives in Redis and is checked inside the purchase script;

@@ -1,4 +1,4 @@
-"""First-pass medical-device classification from free text (DESIGN §4).
+"""First-pass medical-device classification from free text (docs/regulatory-rules.md).
 
 Order of reasoning:
 1. A known device archetype (MFDS 품목 idea) decides the classes directly.
