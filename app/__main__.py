@@ -6,12 +6,12 @@ import argparse
 import asyncio
 import sys
 
-from app.config import ConfigurationError, get_settings
+from app.platform.config import ConfigurationError, get_settings
 
 
 async def _migrate() -> None:
-    from app.storage.migrate import run_migrations
-    from app.storage.sql.engine import create_engine
+    from app.platform.storage.migrate import run_migrations
+    from app.platform.storage.sql.engine import create_engine
 
     engine = create_engine(get_settings())
     try:
@@ -21,11 +21,11 @@ async def _migrate() -> None:
 
 
 async def _create_admin(username: str, password: str) -> str:
-    from app.services.auth import AuthService
-    from app.storage.migrate import is_up_to_date, run_migrations
-    from app.storage.sql.api_keys import SqlApiKeyRepository
-    from app.storage.sql.engine import create_engine
-    from app.storage.sql.users import SqlUserRepository
+    from app.accounts.adapters.sql.api_keys import SqlApiKeyRepository
+    from app.accounts.adapters.sql.users import SqlUserRepository
+    from app.accounts.service import AuthService
+    from app.platform.storage.migrate import is_up_to_date, run_migrations
+    from app.platform.storage.sql.engine import create_engine
 
     settings = get_settings()
     engine = create_engine(settings)
@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         print("database is at the newest migration")
         return 0
     if args.command == "create-admin":
-        from app.errors import AppError
+        from app.platform.errors import AppError
 
         try:
             password = _read_admin_password(args.password_stdin)

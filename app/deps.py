@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from app.config import Settings
-from app.errors import AuthenticationError, PermissionDeniedError
-from app.principal import Principal, PrincipalResolver
+from app.platform.config import Settings
+from app.platform.errors import AuthenticationError, PermissionDeniedError
+from app.platform.principal import Principal, PrincipalResolver
 from app.resources import Resources
 
 

@@ -14,26 +14,26 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from app.config import Settings
-from app.logging import get_logger
-from app.metrics import METRICS_BUFFER, mark_process_dead
-from app.ratelimit.limiter import RateLimiter
+from app.accounts.adapters.sql.api_keys import SqlApiKeyRepository
+from app.accounts.adapters.sql.users import SqlUserRepository
+from app.accounts.service import AuthService
+from app.batch.factory import build_batch
+from app.commerce.factory import build_commerce, start_reconciler
+from app.platform.config import Settings
+from app.platform.logging import get_logger
+from app.platform.metrics import METRICS_BUFFER, mark_process_dead
+from app.platform.ratelimit.limiter import RateLimiter
+from app.platform.ratelimit.stores.memory import MemoryRateLimitStore
+from app.platform.ratelimit.stores.redis import RedisRateLimitStore
+from app.platform.storage.locks.manager import LockManager, run_as_leader
+from app.platform.storage.locks.memory import MemoryLockStore
+from app.platform.storage.locks.redis import RedisLockStore
+from app.platform.storage.migrate import is_up_to_date, run_migrations
+from app.platform.storage.redis.client import create_redis
+from app.platform.storage.sql.engine import create_engine
+from app.regulatory.factory import build_kv_store
+from app.regulatory.service import build_regulatory_service
 from app.resources import HealthCheck, Resources
-from app.services.auth import AuthService
-from app.services.batch import build_batch
-from app.services.commerce import build_commerce, start_reconciler
-from app.services.locks import LockManager, run_as_leader
-from app.services.regulatory_service import build_regulatory_service
-from app.storage.factory import build_kv_store
-from app.storage.memory.lock import MemoryLockStore
-from app.storage.memory.rate_limit import MemoryRateLimitStore
-from app.storage.migrate import is_up_to_date, run_migrations
-from app.storage.redis.client import create_redis
-from app.storage.redis.lock import RedisLockStore
-from app.storage.redis.rate_limit import RedisRateLimitStore
-from app.storage.sql.api_keys import SqlApiKeyRepository
-from app.storage.sql.engine import create_engine
-from app.storage.sql.users import SqlUserRepository
 
 # Seconds shutdown waits for the cancelled background tasks (reconciler, change feed).
 BACKGROUND_STOP_S = 5.0

@@ -7,25 +7,19 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI
 
 from app import __version__
-from app.config import Settings, get_settings
-from app.error_handlers import install_error_handlers
+from app.accounts import endpoints as auth
+from app.batch import endpoints as batch
+from app.commerce.endpoints import inventory, products, purchases
+from app.health import endpoints as health
 from app.lifespan import lifespan
-from app.logging import configure_logging
-from app.middleware.edge import EdgeMiddleware
-from app.routers import (
-    auth,
-    batch,
-    health,
-    inventory,
-    plans,
-    products,
-    purchases,
-    regulatory,
-    sessions,
-    stream,
-)
-from app.routers import cache as cache_router
-from app.routers.docs import install_docs
+from app.platform.config import Settings, get_settings
+from app.platform.docs_ui import install_docs
+from app.platform.error_handlers import install_error_handlers
+from app.platform.logging import configure_logging
+from app.platform.middleware.edge import EdgeMiddleware
+from app.regulatory.endpoints import analysis as regulatory
+from app.regulatory.endpoints import cache as cache_router
+from app.regulatory.endpoints import plans, sessions, stream
 
 DESCRIPTION = (
     "Regulatory planning for medical-device makers, flash-sale commerce with zero oversell, "

@@ -11,15 +11,15 @@ from typing import Any
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.config import Settings
-from app.ratelimit.limiter import RateLimiter
-from app.services.auth import AuthService
-from app.services.batch import BatchServices
-from app.services.commerce import CommerceServices
-from app.services.locks import LockManager
-from app.services.regulatory_service import RegulatoryService
-from app.storage.base import KeyValueStore
-from app.storage.memory.lock import MemoryLockStore
+from app.accounts.service import AuthService
+from app.batch.factory import BatchServices
+from app.commerce.factory import CommerceServices
+from app.platform.config import Settings
+from app.platform.ratelimit.limiter import RateLimiter
+from app.platform.storage.base import KeyValueStore
+from app.platform.storage.locks.manager import LockManager
+from app.platform.storage.locks.memory import MemoryLockStore
+from app.regulatory.service import RegulatoryService
 
 HealthProbe = Callable[[], Awaitable[dict[str, Any] | None]]
 
@@ -53,9 +53,9 @@ class Resources:
     locks: LockManager = field(default_factory=lambda: LockManager(MemoryLockStore()))
     # Accounts: users, tokens, API keys; `auth.resolve_principal` is the app's principal resolver.
     auth: AuthService | None = None
-    # Regulatory: sessions, plans, AI provider and its cache (app.services.regulatory_service).
+    # Regulatory: sessions, plans, AI provider and its cache (app.regulatory.service).
     regulatory: RegulatoryService | None = None
-    # Commerce: products, inventory, purchases, reconciler (app.services.commerce).
+    # Commerce: products, inventory, purchases, reconciler (app.commerce.factory).
     commerce: CommerceServices | None = None
-    # Batch jobs: the API's service and this process's workers (app.services.batch).
+    # Batch jobs: the API's service and this process's workers (app.batch.factory).
     batch: BatchServices | None = None

@@ -19,13 +19,13 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from app.config import load_settings
-from app.security import PasswordHasher
-from app.services.auth import AuthService
-from app.storage.migrate import run_migrations
-from app.storage.sql.api_keys import SqlApiKeyRepository
-from app.storage.sql.engine import create_engine
-from app.storage.sql.users import SqlUserRepository
+from app.accounts.adapters.sql.api_keys import SqlApiKeyRepository
+from app.accounts.adapters.sql.users import SqlUserRepository
+from app.accounts.service import AuthService
+from app.platform.config import load_settings
+from app.platform.security import PasswordHasher
+from app.platform.storage.migrate import run_migrations
+from app.platform.storage.sql.engine import create_engine
 
 PASSWORD = "correct horse battery staple"  # noqa: S105 - a throwaway bench account
 

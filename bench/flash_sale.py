@@ -191,12 +191,12 @@ class Variant:
 # --- setup ---------------------------------------------------------------------------
 async def seed_database(database_url: str, *, secret: str, buyers: int) -> tuple[str, list[str]]:
     """Migrate a database, store the admin and the buyers, and mint their access tokens."""
-    from app.config import load_settings
-    from app.security import TokenCodec
-    from app.storage.base import UserRecord
-    from app.storage.migrate import run_migrations
-    from app.storage.sql.engine import create_engine
-    from app.storage.sql.users import SqlUserRepository
+    from app.accounts.adapters.sql.users import SqlUserRepository
+    from app.platform.config import load_settings
+    from app.platform.security import TokenCodec
+    from app.platform.storage.base import UserRecord
+    from app.platform.storage.migrate import run_migrations
+    from app.platform.storage.sql.engine import create_engine
 
     settings = load_settings(
         _env_file=None,
@@ -296,7 +296,7 @@ async def _purchase_books(database_url: str, product_id: int) -> tuple[int, Any,
     from sqlalchemy import func, select
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    from app.storage.sql.tables import purchases
+    from app.platform.storage.sql.tables import purchases
 
     engine = create_async_engine(database_url)
     try:

@@ -73,11 +73,11 @@ def _add_routes(app: FastAPI) -> None:
 
 def ours_app() -> FastAPI:
     """A bare app with only our middleware: Redis store, `/ping` huge, `/limited` 50/minute."""
-    from app.config import load_settings
-    from app.middleware.rate_limit import RateLimitMiddleware
-    from app.ratelimit.limiter import RateLimiter
-    from app.storage.redis.client import create_redis
-    from app.storage.redis.rate_limit import RedisRateLimitStore
+    from app.platform.config import load_settings
+    from app.platform.middleware.rate_limit import RateLimitMiddleware
+    from app.platform.ratelimit.limiter import RateLimiter
+    from app.platform.ratelimit.stores.redis import RedisRateLimitStore
+    from app.platform.storage.redis.client import create_redis
 
     settings = load_settings(
         _env_file=None,
@@ -225,8 +225,8 @@ def simulate(
     limit: int = 50, window_s: int = 60, windows: int = 30, seed: int = 5
 ) -> list[list[str]]:
     """Worst sliding-window count / limit, and long-run rate / limit, for three traffic shapes."""
-    from app.ratelimit.items import LimitCheck, RateLimitItem
-    from app.storage.memory.rate_limit import MemoryRateLimitStore
+    from app.platform.ratelimit.items import LimitCheck, RateLimitItem
+    from app.platform.ratelimit.stores.memory import MemoryRateLimitStore
 
     window_ms = window_s * 1000
     rng = random.Random(seed)

@@ -18,10 +18,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from app.schemas.regulatory import ClassifyRequest, StandardsRequest
-from app.services.cache import AICache, cache_key
-from app.services.regulatory import RulesEngine
-from app.storage.memory.kv import MemoryKeyValueStore
+from app.platform.storage.kv.memory import MemoryKeyValueStore
+from app.regulatory.cache import AICache, cache_key
+from app.regulatory.engine import RulesEngine
+from app.regulatory.schemas.analysis import ClassifyRequest, StandardsRequest
 
 CONCEPTS = [
     "CT 영상에서 폐결절을 검출하는 AI 소프트웨어",

@@ -19,7 +19,7 @@ import os
 import statistics
 import sys
 
-from app.middleware.types import ASGIApp, Receive, Scope, Send
+from app.platform.middleware.types import ASGIApp, Receive, Scope, Send
 from bench.harness import (
     Server,
     add_wrk_options,

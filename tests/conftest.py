@@ -19,11 +19,11 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from app.config import Settings, load_settings
 from app.main import create_app
-from app.storage.migrate import run_migrations
-from app.storage.redis.client import create_redis
-from app.storage.sql.engine import create_engine
+from app.platform.config import Settings, load_settings
+from app.platform.storage.migrate import run_migrations
+from app.platform.storage.redis.client import create_redis
+from app.platform.storage.sql.engine import create_engine
 from tests.support.servers import LiveServer, RedisServer
 
 POSTGRES_ADMIN_URL = os.environ.get(

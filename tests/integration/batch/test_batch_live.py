@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from app.storage.sql.tables import batch_jobs
+from app.platform.storage.sql.tables import batch_jobs
 from tests.integration.regulatory_api.conftest import classify_answer
 from tests.support.fake_model_server import FakeModelServer, Reply
 from tests.support.regulatory_samples import USER_PASSWORD

@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
-from app.storage.base import (
+from app.batch.adapters.memory import MemoryBatchJobRepository
+from app.batch.adapters.sql import SqlBatchJobRepository
+from app.platform.storage.base import (
     BATCH_ACTIVE,
     BATCH_FINAL,
     BatchItemOutcome,
@@ -19,8 +21,6 @@ from app.storage.base import (
     NewBatchItem,
     NewBatchJob,
 )
-from app.storage.memory.batch import MemoryBatchJobRepository
-from app.storage.sql.batch import SqlBatchJobRepository
 
 pytestmark = pytest.mark.integration
 

@@ -13,8 +13,8 @@ import httpx
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from app.security import TokenCodec
-from app.storage.sql.tables import purchases, users
+from app.platform.security import TokenCodec
+from app.platform.storage.sql.tables import purchases, users
 
 LIVE_SECRET = "commerce-live-test-secret-with-more-than-32-chars"
 

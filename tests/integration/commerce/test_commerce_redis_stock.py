@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 from redis.asyncio import Redis
 
-from app.storage.base import ProductRecord, Reservation, StockLedger
-from app.storage.redis.stock import ProductKeys, RedisStockStore
+from app.commerce.adapters.redis.stock import ProductKeys, RedisStockStore
+from app.platform.storage.base import ProductRecord, Reservation, StockLedger
 
 pytestmark = pytest.mark.integration
 

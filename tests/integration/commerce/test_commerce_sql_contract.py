@@ -9,16 +9,16 @@ from decimal import Decimal
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.storage.base import (
+from app.commerce.adapters.sql.events import SqlStockEventLog
+from app.commerce.adapters.sql.products import SqlProductRepository
+from app.commerce.adapters.sql.purchases import SqlPurchaseRepository
+from app.platform.storage.base import (
     DuplicatePurchase,
     NewProduct,
     PurchaseRecord,
     SqlPurchaseRequest,
     StockEvent,
 )
-from app.storage.sql.events import SqlStockEventLog
-from app.storage.sql.products import SqlProductRepository
-from app.storage.sql.purchases import SqlPurchaseRepository
 
 pytestmark = pytest.mark.integration
 

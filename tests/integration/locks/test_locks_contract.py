@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from app.errors import LockTimeoutError
-from app.services.locks import LockManager, run_as_leader
-from app.storage.base import Lease, LockStore
-from app.storage.memory.lock import MemoryLockStore
-from app.storage.redis.lock import RedisLockStore
+from app.platform.errors import LockTimeoutError
+from app.platform.storage.base import Lease, LockStore
+from app.platform.storage.locks.manager import LockManager, run_as_leader
+from app.platform.storage.locks.memory import MemoryLockStore
+from app.platform.storage.locks.redis import RedisLockStore
 
 pytestmark = pytest.mark.integration
 
@@ -270,8 +270,8 @@ async def test_redis_scripts_survive_script_flush(redis_client: Redis) -> None:
 _WORKER = """
 import asyncio, os, sys
 from redis.asyncio import Redis
-from app.services.locks import LockManager
-from app.storage.redis.lock import RedisLockStore
+from app.platform.storage.locks.manager import LockManager
+from app.platform.storage.locks.redis import RedisLockStore
 
 async def main(url: str, rounds: int) -> None:
     redis = Redis.from_url(url, decode_responses=True)

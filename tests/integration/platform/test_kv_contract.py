@@ -6,10 +6,10 @@ import asyncio
 
 import pytest
 
-from app.storage.base import KeyValueStore
-from app.storage.memory.kv import MemoryKeyValueStore
-from app.storage.redis.kv import RedisKeyValueStore
-from app.storage.sql.kv import SqlKeyValueStore
+from app.platform.storage.base import KeyValueStore
+from app.platform.storage.kv.memory import MemoryKeyValueStore
+from app.platform.storage.kv.redis import RedisKeyValueStore
+from app.platform.storage.kv.sql import SqlKeyValueStore
 
 pytestmark = pytest.mark.integration
 

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 import app.lifespan as lifespan_module
 from app.lifespan import build_resources, close_resources
-from app.storage.migrate import current_revision, head_revision, run_migrations
-from app.storage.sql.engine import create_engine
+from app.platform.storage.migrate import current_revision, head_revision, run_migrations
+from app.platform.storage.sql.engine import create_engine
 from tests.conftest import POSTGRES_ADMIN_URL, _exec_autocommit, make_settings, running_app
 
 pytestmark = pytest.mark.integration
@@ -93,7 +93,7 @@ async def test_detailed_health_reports_pools_disk_and_memory(tmp_path: Path, red
 
 
 async def test_sqlite_reads_take_no_write_lock(sqlite_engine: AsyncEngine) -> None:
-    from app.storage.sql.engine import reader
+    from app.platform.storage.sql.engine import reader
 
     async with sqlite_engine.begin() as writer:
         await writer.execute(text("CREATE TABLE IF NOT EXISTS t_lock (x INTEGER)"))

@@ -10,8 +10,8 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
-from app.storage.redis.batched import BatchedScript
-from app.storage.redis.client import create_redis
+from app.platform.storage.redis.batched import BatchedScript
+from app.platform.storage.redis.client import create_redis
 from tests.conftest import make_settings
 from tests.support.servers import RedisServer
 

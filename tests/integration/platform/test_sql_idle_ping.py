@@ -11,8 +11,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-import app.storage.sql.engine as engine_module
-from app.storage.sql.engine import create_engine
+import app.platform.storage.sql.engine as engine_module
+from app.platform.storage.sql.engine import create_engine
 from tests.conftest import POSTGRES_ADMIN_URL, _exec_autocommit, make_settings
 
 pytestmark = pytest.mark.integration

@@ -12,7 +12,7 @@ import pytest
 from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
-from app.metrics import METRICS_BUFFER
+from app.platform.metrics import METRICS_BUFFER
 from tests.conftest import TEST_SECRET, AppFactory
 from tests.support.servers import LiveServer, RedisServer
 

@@ -13,11 +13,11 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from app.ratelimit.items import LimitCheck, RateLimitItem
-from app.storage.base import RateLimitStore
-from app.storage.memory.rate_limit import MemoryRateLimitStore
-from app.storage.redis.client import create_redis
-from app.storage.redis.rate_limit import RedisRateLimitStore
+from app.platform.ratelimit.items import LimitCheck, RateLimitItem
+from app.platform.ratelimit.stores.memory import MemoryRateLimitStore
+from app.platform.ratelimit.stores.redis import RedisRateLimitStore
+from app.platform.storage.base import RateLimitStore
+from app.platform.storage.redis.client import create_redis
 from tests.conftest import make_settings
 from tests.support.servers import RedisServer
 

@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from app.services.sessions import merge_patch
-from app.storage.base import SessionStore
-from app.storage.memory.sessions import MemorySessionStore
-from app.storage.redis.sessions import RedisSessionStore
-from app.storage.sql.sessions import SqlSessionStore
-from app.storage.sql.tables import sessions
+from app.platform.storage.base import SessionStore
+from app.platform.storage.sql.tables import sessions
+from app.regulatory.adapters.memory.sessions import MemorySessionStore
+from app.regulatory.adapters.redis.sessions import RedisSessionStore
+from app.regulatory.adapters.sql.sessions import SqlSessionStore
+from app.regulatory.sessions import merge_patch
 
 pytestmark = pytest.mark.integration
 

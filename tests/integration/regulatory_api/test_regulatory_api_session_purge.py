@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import func, select
 
 from app.lifespan import build_resources, close_resources
+from app.platform.storage.base import SessionStore
+from app.platform.storage.sql.tables import sessions
 from app.resources import Resources
-from app.storage.base import SessionStore
-from app.storage.sql.tables import sessions
 from tests.conftest import make_settings
 
 pytestmark = pytest.mark.integration

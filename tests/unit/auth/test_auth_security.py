@@ -9,8 +9,8 @@ import time
 import pytest
 from jose import jwt
 
-from app.errors import AuthenticationError
-from app.security import (
+from app.platform.errors import AuthenticationError
+from app.platform.security import (
     MAX_TOKEN_CHARS,
     PasswordHasher,
     TokenCodec,

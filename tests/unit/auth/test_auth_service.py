@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from app.errors import (
+from app.accounts.service import AuthService, password_problems
+from app.platform.errors import (
     ApiKeyLimitError,
     ApiKeyNotFoundError,
     AuthenticationError,
@@ -22,9 +23,8 @@ from app.errors import (
     UserNotFoundError,
     WeakPasswordError,
 )
-from app.principal import Principal
-from app.security import TokenCodec
-from app.services.auth import AuthService, password_problems
+from app.platform.principal import Principal
+from app.platform.security import TokenCodec
 from tests.unit.auth.conftest import SECRET, Clock
 
 pytestmark = pytest.mark.unit

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from app.errors import AIUnavailableError, DeviceNotMedicalError
-from app.services.batch.runner import BatchRunner, ItemProcessor
-from app.services.batch.service import BatchService
-from app.storage.base import BatchItemOutcome, BatchJobRecord, NewBatchItem, NewBatchJob
-from app.storage.memory.batch import MemoryBatchJobRepository
+from app.batch.adapters.memory import MemoryBatchJobRepository
+from app.batch.runner import BatchRunner, ItemProcessor
+from app.batch.service import BatchService
+from app.platform.errors import AIUnavailableError, DeviceNotMedicalError
+from app.platform.storage.base import BatchItemOutcome, BatchJobRecord, NewBatchItem, NewBatchJob
 
 pytestmark = pytest.mark.unit
 T0 = datetime(2026, 1, 15, 10, 0, tzinfo=UTC)
@@ -402,7 +402,7 @@ async def test_idle_workers_wake_for_a_new_job_and_run_two_jobs_at_once() -> Non
 
 
 def principal(user_id: str) -> Any:
-    from app.principal import Principal
+    from app.platform.principal import Principal
 
     return Principal(user_id=user_id, username=user_id, role="user", auth_method="jwt")
 

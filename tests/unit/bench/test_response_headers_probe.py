@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from app.middleware.types import Message
+from app.platform.middleware.types import Message
 from bench.response_headers import BODY, ISSUE_2, ISSUE_5, VARIANTS, create_app
 from tests.conftest import AppFactory
 

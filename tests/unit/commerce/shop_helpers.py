@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 from starlette.types import Scope
 
-from app.principal import Principal
+from app.platform.principal import Principal
 
 TEST_USER_HEADER = "x-test-user"
 

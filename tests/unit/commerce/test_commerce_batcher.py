@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from app.services.commerce.batcher import BatchDeadlineExceeded, BatcherClosed, GroupCommitter
+from app.commerce.batcher import BatchDeadlineExceeded, BatcherClosed, GroupCommitter
 
 pytestmark = pytest.mark.unit
 

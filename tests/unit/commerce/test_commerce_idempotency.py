@@ -8,14 +8,14 @@ from decimal import Decimal
 
 import pytest
 
-from app.errors import (
+from app.commerce.idempotency import KvIdempotency, check_key, fingerprint, key_digest
+from app.commerce.purchase import PurchaseReceipt
+from app.platform.errors import (
     IdempotencyInFlightError,
     IdempotencyKeyReusedError,
     InvalidIdempotencyKeyError,
 )
-from app.services.commerce.idempotency import KvIdempotency, check_key, fingerprint, key_digest
-from app.services.commerce.purchase import PurchaseReceipt
-from app.storage.memory.kv import MemoryKeyValueStore
+from app.platform.storage.kv.memory import MemoryKeyValueStore
 
 pytestmark = pytest.mark.unit
 

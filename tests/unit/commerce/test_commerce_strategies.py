@@ -9,10 +9,8 @@ from typing import Any, cast
 
 import pytest
 
-from app.errors import InsufficientStockError
-from app.principal import Principal
-from app.services.commerce.idempotency import KvIdempotency
-from app.services.commerce.purchase import (
+from app.commerce.idempotency import KvIdempotency
+from app.commerce.purchase import (
     KvIdempotentPurchase,
     LockPurchase,
     LuaPurchase,
@@ -25,8 +23,10 @@ from app.services.commerce.purchase import (
     SqlPurchase,
     make_purchase_strategy,
 )
-from app.storage.base import ProductRecord
-from app.storage.memory.kv import MemoryKeyValueStore
+from app.platform.errors import InsufficientStockError
+from app.platform.principal import Principal
+from app.platform.storage.base import ProductRecord
+from app.platform.storage.kv.memory import MemoryKeyValueStore
 
 pytestmark = pytest.mark.unit
 

@@ -11,10 +11,10 @@ import time
 import pytest
 from prometheus_client import REGISTRY
 
-from app.errors import LockTimeoutError, problem_body
-from app.services.locks import LockManager, lock_family, run_as_leader
-from app.storage.base import Lease
-from app.storage.memory.lock import MemoryLockStore
+from app.platform.errors import LockTimeoutError, problem_body
+from app.platform.storage.base import Lease
+from app.platform.storage.locks.manager import LockManager, lock_family, run_as_leader
+from app.platform.storage.locks.memory import MemoryLockStore
 
 pytestmark = pytest.mark.unit
 

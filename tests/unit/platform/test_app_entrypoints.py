@@ -38,17 +38,17 @@ for cls in (redis.asyncio.Redis, sqlalchemy.ext.asyncio.AsyncEngine, httpx.Async
             httpx.Client):
     spy(cls)
 
-import app.config
+import app.platform.config
 import app.main
 
 result = {
-    "settings_reads": app.config.get_settings.cache_info().misses,
+    "settings_reads": app.platform.config.get_settings.cache_info().misses,
     "clients": list(made),
     "app_listed": "app" in dir(app.main),
 }
 try:
     app.main.app
-except app.config.ConfigurationError as exc:
+except app.platform.config.ConfigurationError as exc:
     result["build_error"] = str(exc)
 else:
     result["same_app"] = app.main.app is app.main.app

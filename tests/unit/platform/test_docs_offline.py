@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from app.middleware.security_headers import DOCS_CSP
+from app.platform.middleware.security_headers import DOCS_CSP
 from tests.support.docs_pages import ABSOLUTE_URL, expected_content_types, referenced_urls
 
 pytestmark = pytest.mark.unit

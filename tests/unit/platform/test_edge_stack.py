@@ -11,8 +11,8 @@ from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.responses import JSONResponse, Response
 
 from app.main import create_app
-from app.middleware.edge import EdgeMiddleware
-from app.middleware.types import ASGIApp, Receive, Scope, Send
+from app.platform.middleware.edge import EdgeMiddleware
+from app.platform.middleware.types import ASGIApp, Receive, Scope, Send
 from tests.conftest import make_settings
 
 pytestmark = pytest.mark.unit

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from app.ids import RandomHex
+from app.platform.ids import RandomHex
 
 pytestmark = pytest.mark.unit
 

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from app.metrics import MetricsBuffer
+from app.platform.metrics import MetricsBuffer
 
 pytestmark = pytest.mark.unit
 

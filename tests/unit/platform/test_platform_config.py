@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from app.config import DEFAULT_SECRET_KEY, ConfigurationError, Settings, load_settings
+from app.platform.config import DEFAULT_SECRET_KEY, ConfigurationError, Settings, load_settings
 
 pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[3]

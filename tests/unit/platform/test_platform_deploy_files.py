@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from app.config import Settings
+from app.platform.config import Settings
 
 pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[3]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import app.main  # noqa: F401  - importing the app registers every area's errors
-from app.errors import AppError
+from app.platform.errors import AppError
 
 pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[3]

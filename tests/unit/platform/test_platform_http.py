@@ -11,8 +11,8 @@ import pytest
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
-from app.errors import SessionNotFoundError
 from app.main import create_app
+from app.platform.errors import SessionNotFoundError
 from tests.conftest import AppFactory, make_settings
 
 pytestmark = pytest.mark.unit

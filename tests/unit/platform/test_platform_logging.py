@@ -7,7 +7,7 @@ import json
 import pytest
 import structlog
 
-from app.logging import MASK, configure_logging, mask_text, mask_value
+from app.platform.logging import MASK, configure_logging, mask_text, mask_value
 
 pytestmark = pytest.mark.unit
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1XzEyMyJ9.c2lnbmF0dXJlLXZhbHVl"
@@ -58,7 +58,7 @@ def test_log_lines_are_json_with_masking(capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_validation_details_handle_errors_without_a_location() -> None:
-    from app.errors import validation_details
+    from app.platform.errors import validation_details
 
     details = validation_details([{"loc": (), "msg": "Invalid JSON", "type": "json_invalid"}])
     assert details == [{"field": "body", "message": "Invalid JSON", "type": "json_invalid"}]

@@ -11,10 +11,10 @@ import json
 import pytest
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from app.logging import AccessLogWriter, Answered
-from app.metrics import MetricsBuffer
-from app.middleware import observability
-from app.middleware.observability import RequestLog
+from app.platform.logging import AccessLogWriter, Answered
+from app.platform.metrics import MetricsBuffer
+from app.platform.middleware import observability
+from app.platform.middleware.observability import RequestLog
 
 pytestmark = pytest.mark.unit
 

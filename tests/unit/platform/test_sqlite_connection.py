@@ -8,9 +8,9 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from app.config import Settings
-from app.storage.sql.engine import create_engine
-from app.storage.sql.sqlite_connection import SqliteConnection, connect_sqlite
+from app.platform.config import Settings
+from app.platform.storage.sql.engine import create_engine
+from app.platform.storage.sql.sqlite_connection import SqliteConnection, connect_sqlite
 
 pytestmark = pytest.mark.unit
 

@@ -6,10 +6,10 @@ import random
 
 import pytest
 
-from app.ratelimit import window as sw
-from app.ratelimit.items import LimitCheck, RateLimitItem, parse_limit, parse_limits
-from app.ratelimit.patterns import compile_pattern
-from app.storage.memory.rate_limit import MemoryRateLimitStore
+from app.platform.ratelimit import window as sw
+from app.platform.ratelimit.items import LimitCheck, RateLimitItem, parse_limit, parse_limits
+from app.platform.ratelimit.patterns import compile_pattern
+from app.platform.ratelimit.stores.memory import MemoryRateLimitStore
 
 pytestmark = pytest.mark.unit
 

@@ -16,13 +16,13 @@ from prometheus_client import REGISTRY
 from starlette.types import Scope
 
 from app.deps import OptionalUser
-from app.errors import AuthenticationError
-from app.metrics import METRICS_BUFFER
-from app.middleware.rate_limit import RateLimitGate
-from app.principal import Principal
-from app.ratelimit import limit
-from app.ratelimit.items import LimitCheck, RateLimitItem, StoreDecision, WindowResult
-from app.ratelimit.limiter import LimitOutcome
+from app.platform.errors import AuthenticationError
+from app.platform.metrics import METRICS_BUFFER
+from app.platform.middleware.rate_limit import RateLimitGate
+from app.platform.principal import Principal
+from app.platform.ratelimit import limit
+from app.platform.ratelimit.items import LimitCheck, RateLimitItem, StoreDecision, WindowResult
+from app.platform.ratelimit.limiter import LimitOutcome
 from tests.conftest import AppFactory
 
 pytestmark = pytest.mark.unit
@@ -365,8 +365,8 @@ async def test_store_failure_fails_reads_open_and_writes_closed_never_500(
 
 
 async def test_a_bare_app_with_only_the_middleware_limits_in_memory() -> None:
-    from app.config import load_settings
-    from app.middleware.rate_limit import RateLimitMiddleware
+    from app.platform.config import load_settings
+    from app.platform.middleware.rate_limit import RateLimitMiddleware
 
     app = FastAPI()
 

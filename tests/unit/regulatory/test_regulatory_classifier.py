@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from app.schemas.regulatory import ClassifyRequest
-from app.services.regulatory import RulesEngine
-from app.services.regulatory.classifier import assess
+from app.regulatory.engine import RulesEngine
+from app.regulatory.engine.classifier import assess
+from app.regulatory.schemas.analysis import ClassifyRequest
 
 pytestmark = pytest.mark.unit
 

@@ -6,9 +6,9 @@ import itertools
 
 import pytest
 
-from app.schemas.regulatory import ClassifyRequest, Plan, StandardsRequest
-from app.services.regulatory import InvalidCategoryError, NotAMedicalDeviceError, RulesEngine
-from app.services.regulatory.timeline import parse_weeks, total_weeks
+from app.regulatory.engine import InvalidCategoryError, NotAMedicalDeviceError, RulesEngine
+from app.regulatory.engine.timeline import parse_weeks, total_weeks
+from app.regulatory.schemas.analysis import ClassifyRequest, Plan, StandardsRequest
 
 pytestmark = pytest.mark.unit
 

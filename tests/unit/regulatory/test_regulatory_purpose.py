@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.schemas.regulatory import ClassifyRequest, PurposeRequest, SuggestedCategory
-from app.services.regulatory import InvalidCategoryError, RulesEngine
+from app.regulatory.engine import InvalidCategoryError, RulesEngine
+from app.regulatory.schemas.analysis import ClassifyRequest, PurposeRequest, SuggestedCategory
 
 pytestmark = pytest.mark.unit
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from app.schemas.regulatory import ClassifyRequest, Plan, StandardsRequest
-from app.services.regulatory import RulesEngine
-from app.services.regulatory.refine import detect_intents
-from app.services.regulatory.timeline import parse_weeks, total_weeks
+from app.regulatory.engine import RulesEngine
+from app.regulatory.engine.refine import detect_intents
+from app.regulatory.engine.timeline import parse_weeks, total_weeks
+from app.regulatory.schemas.analysis import ClassifyRequest, Plan, StandardsRequest
 
 pytestmark = pytest.mark.unit
 

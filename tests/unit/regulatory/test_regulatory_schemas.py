@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from app.schemas.regulatory import (
+from app.regulatory.schemas.analysis import (
     Classification,
     ClassifyRequest,
     Plan,

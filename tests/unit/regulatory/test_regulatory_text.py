@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from app.schemas.regulatory import TimelineItem
-from app.services.regulatory.text import compile_terms, detect_language, is_uninformative
-from app.services.regulatory.timeline import critical_path_weeks, format_total, parse_weeks
+from app.regulatory.engine.text import compile_terms, detect_language, is_uninformative
+from app.regulatory.engine.timeline import critical_path_weeks, format_total, parse_weeks
+from app.regulatory.schemas.analysis import TimelineItem
 
 pytestmark = pytest.mark.unit
 

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from app.services.cache import AICache, cache_key, cache_status_header
-from app.storage.memory.kv import MemoryKeyValueStore
+from app.platform.storage.kv.memory import MemoryKeyValueStore
+from app.regulatory.cache import AICache, cache_key, cache_status_header
 
 pytestmark = pytest.mark.unit
 

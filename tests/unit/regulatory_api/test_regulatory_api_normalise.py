@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from app.services.ai import normalise
-from app.services.ai.normalise import OutputError
+from app.regulatory.ai import normalise
+from app.regulatory.ai.normalise import OutputError
 
 pytestmark = pytest.mark.unit
 

@@ -10,10 +10,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from app.regulatory.ai.base import TokenSink
+from app.regulatory.endpoints.stream import EventStreamResponse
+from app.regulatory.schemas.analysis import ClassifyRequest, ClassifyResponse
 from app.resources import Resources
-from app.routers.stream import EventStreamResponse
-from app.schemas.regulatory import ClassifyRequest, ClassifyResponse
-from app.services.ai.base import TokenSink
 
 from .conftest import LUNG, LUNG_CATEGORY, STANDARDS_BODY
 

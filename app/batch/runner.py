@@ -1,0 +1,304 @@
+"""The workers that run batch jobs: claim a job under a lease, work through its pending items a
+chunk at a time, write each chunk's outcomes (conditional on the lease), renew the lease beside
+the work, and stop as soon as the job is paused, cancelled or taken over.
+
+Every process with BATCH_WORKERS > 0 runs workers; the database decides who runs what, so
+several uvicorn workers and several hosts share the queue. A worker that dies keeps its job
+until its lease runs out; then another takes it over and redoes only the items whose outcomes
+were not written. Item processing is therefore at-least-once and outcome counting exactly-once
+(an outcome is written only on a still-pending item).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.batch.service import utc_now
+from app.batch.signals import JobSignals
+from app.platform.errors import AppError, BatchItemTimeoutError, ServiceUnavailableError
+from app.platform.ids import RandomHex
+from app.platform.logging import get_logger
+from app.platform.metrics import BATCH_ITEMS, BATCH_JOBS_FINISHED, METRICS_BUFFER
+from app.platform.storage.base import (
+    BatchItemOutcome,
+    BatchItemRecord,
+    BatchJobRecord,
+    BatchJobRepository,
+)
+
+# Turns one item's stored input into its result body; raises AppError for a failed item.
+ItemProcessor = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+
+_log = get_logger("app.batch")
+_worker_hex = RandomHex(size=4)
+# Seconds a stopping worker waits for its in-flight items before giving the job back.
+STOP_WAIT_S = 2.0
+# Seconds before retrying after the database failed a worker's claim, doubling up to the max.
+CLAIM_RETRY_S = 1.0
+CLAIM_RETRY_MAX_S = 30.0
+# Failures of the database rather than of the job: the job is given back, not failed.
+STORAGE_ERRORS = (SQLAlchemyError, OSError)
+
+
+def new_worker_id() -> str:
+    """Names this process's workers in leases and logs: host, pid and a random part."""
+    return f"{socket.gethostname()[:32]}:{os.getpid()}:{_worker_hex()}"
+
+
+class BatchRunner:
+    """`workers` job loops in this process, each running one job at a time."""
+
+    def __init__(
+        self,
+        *,
+        repo: BatchJobRepository,
+        processors: Mapping[str, ItemProcessor],
+        workers: int,
+        item_concurrency: int,
+        chunk_size: int,
+        lease_s: float,
+        heartbeat_s: float,
+        poll_s: float,
+        item_timeout_s: float,
+        item_attempts: int,
+        signals: JobSignals | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.repo = repo
+        self.processors = processors
+        self.workers = workers
+        self.item_concurrency = item_concurrency
+        self.chunk_size = chunk_size
+        self.lease_s = lease_s
+        self.heartbeat_s = heartbeat_s
+        self.poll_s = poll_s
+        self.item_timeout_s = item_timeout_s
+        self.item_attempts = item_attempts
+        self.worker_id = new_worker_id()
+        self.signals = signals if signals is not None else JobSignals()
+        self._clock = clock
+        self._wake = asyncio.Event()
+        # The work task of each job this process runs now, to stop one at once (`stop`).
+        self._active: dict[str, asyncio.Task[None]] = {}
+
+    @property
+    def running(self) -> int:
+        """How many jobs this process is working on now."""
+        return len(self._active)
+
+    def wake(self) -> None:
+        """A job was queued here: idle workers look now instead of at their next poll."""
+        self._wake.set()
+
+    def stop(self, job_id: str) -> None:
+        """The job was paused or cancelled through this process: stop working on it now (a
+        worker in another process notices at its next heartbeat)."""
+        task = self._active.get(job_id)
+        if task is not None:
+            task.cancel()
+
+    async def run(self) -> None:
+        """Run the job loops until cancelled (shutdown); jobs in hand go back to the queue."""
+        loops = [
+            asyncio.create_task(self._loop(), name="batch-worker") for _ in range(self.workers)
+        ]
+        try:
+            await asyncio.gather(*loops)
+        finally:
+            for loop in loops:
+                loop.cancel()
+            await asyncio.gather(*loops, return_exceptions=True)
+
+    async def _loop(self) -> None:
+        retry_s = CLAIM_RETRY_S
+        while True:
+            # Cleared before looking: a job queued while we look sets it again, so the wait
+            # below returns at once instead of missing it.
+            self._wake.clear()
+            try:
+                record = await self.repo.claim(
+                    worker_id=self.worker_id, now=self._clock(), lease_s=self.lease_s
+                )
+            except Exception as exc:
+                # E.g. PostgreSQL not migrated yet, or the database restarting: back off.
+                _log.warning("batch_claim_failed", error=type(exc).__name__, retry_s=retry_s)
+                await asyncio.sleep(retry_s)
+                retry_s = min(retry_s * 2, CLAIM_RETRY_MAX_S)
+                continue
+            retry_s = CLAIM_RETRY_S
+            if record is None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll_s)
+                continue
+            if not await self.run_job(record):
+                await asyncio.sleep(CLAIM_RETRY_S)  # the database failed us: not at once again
+
+    async def run_job(self, record: BatchJobRecord) -> bool:
+        """Work on a job claimed by this runner until it finishes or is taken from us; False
+        when the database failed and the job was given back."""
+        _log.info(
+            "batch_job_started",
+            job_id=record.id,
+            kind=record.kind,
+            pending=record.total - record.processed,
+        )
+        work = asyncio.create_task(self._work(record), name=f"batch-job-{record.id}")
+        beat = asyncio.create_task(self._heartbeat(record.id, work), name="batch-heartbeat")
+        self._active[record.id] = work
+        try:
+            await asyncio.wait({work})
+        except asyncio.CancelledError:
+            # Shutting down: stop, and give the job back so that another worker need not wait
+            # for the lease to run out. Outcomes not yet written are redone there.
+            work.cancel()
+            await asyncio.wait({work}, timeout=STOP_WAIT_S)
+            with contextlib.suppress(Exception):
+                await self.repo.release(record.id, worker_id=self.worker_id, now=self._clock())
+            _log.info("batch_job_released", job_id=record.id)
+            raise
+        finally:
+            beat.cancel()
+            await asyncio.gather(beat, return_exceptions=True)
+            self._active.pop(record.id, None)
+        if work.cancelled():
+            _log.info("batch_job_stopped", job_id=record.id)
+            return True
+        error = work.exception()
+        if isinstance(error, STORAGE_ERRORS):
+            # The database failed us (restarting, busy, unreachable): that is not the job's
+            # fault. Give it back (if we still can; else its lease runs out) and let the next
+            # claim, which backs off while the database is down, carry on with it.
+            _log.warning("batch_job_storage_failed", job_id=record.id, error=type(error).__name__)
+            with contextlib.suppress(Exception):
+                await self.repo.release(record.id, worker_id=self.worker_id, now=self._clock())
+            return False
+        if error is not None:
+            _log.error(
+                "batch_job_failed",
+                job_id=record.id,
+                error=type(error).__name__,
+                exc_info=(type(error), error, error.__traceback__),
+            )
+            with contextlib.suppress(Exception):
+                failed = await self.repo.fail(
+                    record.id,
+                    worker_id=self.worker_id,
+                    error="The job stopped on an unexpected error; its pending items were "
+                    "cancelled. Quote the job id when reporting it.",
+                    now=self._clock(),
+                )
+                if failed:
+                    METRICS_BUFFER.count(BATCH_JOBS_FINISHED, (record.kind, "failed"))
+        return True
+
+    async def _heartbeat(self, job_id: str, work: asyncio.Task[None]) -> None:
+        """Renew the lease; when the job is no longer ours (paused, cancelled, taken over after
+        our lease ran out), stop the work."""
+        while True:
+            await asyncio.sleep(self.heartbeat_s)
+            try:
+                ours = await self.repo.heartbeat(
+                    job_id, worker_id=self.worker_id, now=self._clock(), lease_s=self.lease_s
+                )
+            except Exception as exc:
+                # The next write is conditional on the lease anyway: keep working, try again.
+                _log.warning("batch_heartbeat_failed", job_id=job_id, error=type(exc).__name__)
+                continue
+            if not ours:
+                work.cancel()
+                return
+
+    async def _work(self, record: BatchJobRecord) -> None:
+        processor = self.processors.get(record.kind)
+        if processor is None:
+            raise LookupError(f"no processor for batch kind {record.kind!r}")
+        while True:
+            pending = await self.repo.next_pending(record.id, limit=self.chunk_size)
+            outcomes = await self._process(processor, pending) if pending else []
+            updated = await self.repo.record(
+                record.id,
+                worker_id=self.worker_id,
+                outcomes=outcomes,
+                now=self._clock(),
+                lease_s=self.lease_s,
+            )
+            if updated is None:
+                return  # no longer ours: nothing was written
+            self.signals.notify(record.id)
+            for outcome in outcomes:
+                result = "succeeded" if outcome.succeeded else "failed"
+                METRICS_BUFFER.count(BATCH_ITEMS, (record.kind, result))
+            if updated.status != "running":
+                METRICS_BUFFER.count(BATCH_JOBS_FINISHED, (record.kind, updated.status))
+                _log.info(
+                    "batch_job_finished",
+                    job_id=record.id,
+                    status=updated.status,
+                    succeeded=updated.succeeded,
+                    failed=updated.failed,
+                )
+                return
+            if not pending:
+                return  # defensive: nothing pending yet not completed; the next claim retries
+
+    async def _process(
+        self, processor: ItemProcessor, items: Sequence[BatchItemRecord]
+    ) -> list[BatchItemOutcome]:
+        gate = asyncio.Semaphore(self.item_concurrency)
+
+        async def one(item: BatchItemRecord) -> BatchItemOutcome:
+            async with gate:
+                return await self._attempt(processor, item)
+
+        return list(await asyncio.gather(*(one(item) for item in items)))
+
+    async def _attempt(self, processor: ItemProcessor, item: BatchItemRecord) -> BatchItemOutcome:
+        """One item, retried while its failure may pass (model unreachable, time limit)."""
+        for attempt in range(1, self.item_attempts + 1):
+            last = attempt == self.item_attempts
+            try:
+                result = await asyncio.wait_for(processor(item.input), self.item_timeout_s)
+            except TimeoutError:
+                if not last:
+                    continue
+                error: AppError = BatchItemTimeoutError(
+                    f"The item took longer than {self.item_timeout_s:g} s."
+                )
+                return _failed(item, error, attempt)
+            except ServiceUnavailableError as exc:
+                if not last:
+                    await asyncio.sleep(min(0.5 * 2**attempt, 5.0))
+                    continue
+                return _failed(item, exc, attempt)
+            except AppError as exc:
+                return _failed(item, exc, attempt)
+            except Exception:
+                _log.exception("batch_item_failed", job_id=item.job_id, position=item.position)
+                return _failed(
+                    item,
+                    AppError("An unexpected error occurred; quote the job id and the position."),
+                    attempt,
+                )
+            # A rules-engine answer never waits for I/O: without this, a chunk would hold the
+            # event loop (and every other request of this worker) until all of it is done.
+            await asyncio.sleep(0)
+            return BatchItemOutcome(position=item.position, result=result, attempts=attempt)
+        raise AssertionError("unreachable: the last attempt always returns")
+
+
+def _failed(item: BatchItemRecord, error: AppError, attempts: int) -> BatchItemOutcome:
+    return BatchItemOutcome(
+        position=item.position,
+        result=None,
+        error_code=error.code,
+        error_message=error.detail,
+        attempts=attempts,
+    )

@@ -1,0 +1,277 @@
+"""Batch jobs for their owners: create (idempotently), read, page through items, pause, resume,
+cancel, delete, and watch progress. The work itself is the runner's (`runner.py`)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from app.batch.schemas import BatchJobCreate, BatchJobRead
+from app.batch.signals import JobSignals
+from app.platform.errors import (
+    BatchActiveLimitError,
+    BatchJobNotFoundError,
+    BatchJobStateError,
+    IdempotencyKeyReusedError,
+    ValidationFailedError,
+)
+from app.platform.ids import RandomHex
+from app.platform.principal import Principal
+from app.platform.storage.base import (
+    BATCH_ACTIVE,
+    BATCH_FINAL,
+    BatchItemRecord,
+    BatchJobRecord,
+    BatchJobRepository,
+    NewBatchItem,
+    NewBatchJob,
+)
+
+_job_hex = RandomHex(size=12)
+
+
+def new_job_id() -> str:
+    """A new unguessable job id."""
+    return "job_" + _job_hex()
+
+
+def utc_now() -> datetime:
+    """The current time in UTC."""
+    return datetime.now(UTC)
+
+
+def run_rate(record: BatchJobRecord, now: datetime) -> tuple[float | None, float | None]:
+    """Items per second in the current run and the seconds left at that rate; (None, None)
+    when the job is not running or its run has processed nothing yet."""
+    if record.status != "running" or record.run_started_at is None:
+        return None, None
+    done = record.processed - record.run_processed_at_start
+    elapsed = (now - record.run_started_at).total_seconds()
+    if done <= 0 or elapsed <= 0:
+        return None, None
+    rate = done / elapsed
+    return round(rate, 3), round((record.total - record.processed) / rate, 1)
+
+
+def request_fingerprint(body: BatchJobCreate) -> str:
+    """What makes two create requests 'the same request' for an Idempotency-Key."""
+    canonical = json.dumps(
+        body.model_dump(mode="json", by_alias=True), sort_keys=True, ensure_ascii=False
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+# Transitions a client may ask for: from which statuses, to which.
+_PAUSABLE = ("queued", "running")
+_RESUMABLE = ("paused",)
+
+
+class BatchService:
+    """Owner-scoped access to batch jobs: anyone else's job is 404, like a missing one."""
+
+    def __init__(
+        self,
+        *,
+        repo: BatchJobRepository,
+        max_items: int,
+        max_active: int,
+        watch_interval_s: float,
+        retention_days: float = 0.0,
+        on_queued: Callable[[], None] = lambda: None,
+        on_stopped: Callable[[str], None] = lambda job_id: None,
+        signals: JobSignals | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.repo = repo
+        self.max_items = max_items
+        self.max_active = max_active
+        self.watch_interval_s = watch_interval_s
+        self.retention_days = retention_days
+        # The runner's hooks: wake an idle worker now; stop this process's work on a job now.
+        self._on_queued = on_queued
+        self._on_stopped = on_stopped
+        # Shared with this process's runner: streams wake when it records progress.
+        self.signals = signals if signals is not None else JobSignals()
+        self._clock = clock
+
+    def read(self, record: BatchJobRecord) -> BatchJobRead:
+        """The API view of a job, with its rate and ETA as of now."""
+        rate, eta = run_rate(record, self._clock())
+        return BatchJobRead.of(record, rate_per_s=rate, eta_s=eta)
+
+    async def create(
+        self, *, principal: Principal, body: BatchJobCreate, idempotency_key: str | None
+    ) -> tuple[BatchJobRecord, bool]:
+        """Queue a job: (job, True); with an Idempotency-Key used before for the same request,
+        (that job, False); 422 when it was used for another request."""
+        if len(body.items) > self.max_items:
+            raise ValidationFailedError(
+                f"A job holds at most {self.max_items} items; split the work into several jobs.",
+                details=[
+                    {
+                        "field": "items",
+                        "message": f"at most {self.max_items} items",
+                        "type": "too_long",
+                    }
+                ],
+            )
+        items = []
+        for item in body.items:
+            data = item.to_api()
+            data.pop("ref", None)
+            items.append(NewBatchItem(ref=item.ref, input=data))
+        fingerprint = request_fingerprint(body)
+        job = NewBatchJob(
+            id=new_job_id(),
+            owner_id=principal.user_id,
+            kind=body.kind,
+            name=body.name,
+            items=items,
+            idempotency_key=idempotency_key,
+            request_hash=fingerprint,
+            created_at=self._clock(),
+        )
+        stored = await self.repo.create(job, max_active=self.max_active)
+        if stored is None:
+            raise BatchActiveLimitError(
+                f"You already have {self.max_active} unfinished jobs; wait for one to finish "
+                "or cancel one."
+            )
+        record, created = stored
+        if not created and record.request_hash != fingerprint:
+            raise IdempotencyKeyReusedError(
+                "This Idempotency-Key was already used for a different job."
+            )
+        if created:
+            self._on_queued()
+        return record, created
+
+    async def get(self, *, job_id: str, principal: Principal) -> BatchJobRecord | None:
+        """The caller's job, or None (missing, or someone else's)."""
+        record = await self.repo.get(job_id)
+        if record is None or record.owner_id != principal.user_id:
+            return None
+        return record
+
+    async def get_or_raise(self, *, job_id: str, principal: Principal) -> BatchJobRecord:
+        """The caller's job; 404 otherwise."""
+        record = await self.get(job_id=job_id, principal=principal)
+        if record is None:
+            raise BatchJobNotFoundError(f"Batch job '{job_id}' was not found.")
+        return record
+
+    async def list(
+        self, *, principal: Principal, status: str | None, limit: int, offset: int
+    ) -> Sequence[BatchJobRecord]:
+        """The caller's jobs, newest first."""
+        return await self.repo.list_by_owner(
+            principal.user_id, status=status, limit=limit, offset=offset
+        )
+
+    async def items(
+        self,
+        *,
+        job_id: str,
+        principal: Principal,
+        status: str | None,
+        limit: int,
+        offset: int,
+    ) -> Sequence[BatchItemRecord]:
+        """A page of the caller's job's items, by position."""
+        await self.get_or_raise(job_id=job_id, principal=principal)
+        return await self.repo.items(job_id, status=status, limit=limit, offset=offset)
+
+    async def pause(self, *, job_id: str, principal: Principal) -> BatchJobRecord:
+        """Stop handing out the job's items; the items in flight are given back as pending."""
+        record = await self._transition(job_id, principal, _PAUSABLE, "paused", "paused")
+        self._on_stopped(job_id)
+        return record
+
+    async def resume(self, *, job_id: str, principal: Principal) -> BatchJobRecord:
+        """Queue a paused job again; a worker carries on with its pending items."""
+        record = await self._transition(job_id, principal, _RESUMABLE, "queued", "resumed")
+        self._on_queued()
+        return record
+
+    async def cancel(self, *, job_id: str, principal: Principal) -> BatchJobRecord:
+        """Finish the job now: its pending items are cancelled, its outcomes so far kept."""
+        record = await self._transition(job_id, principal, BATCH_ACTIVE, "cancelled", "cancelled")
+        self._on_stopped(job_id)
+        return record
+
+    async def delete(self, *, job_id: str, principal: Principal) -> None:
+        """Remove a finished job and its items; 409 while it is unfinished."""
+        await self.get_or_raise(job_id=job_id, principal=principal)
+        if not await self.repo.delete(job_id, statuses=BATCH_FINAL):
+            current = await self.get_or_raise(job_id=job_id, principal=principal)
+            raise BatchJobStateError(
+                f"A {current.status} job cannot be deleted; cancel it first.",
+                details={"status": current.status},
+            )
+
+    async def _transition(
+        self,
+        job_id: str,
+        principal: Principal,
+        allowed_from: Sequence[str],
+        to: str,
+        verb: str,
+    ) -> BatchJobRecord:
+        await self.get_or_raise(job_id=job_id, principal=principal)
+        record = await self.repo.transition(
+            job_id, allowed_from=allowed_from, to=to, now=self._clock()
+        )
+        if record is None:
+            current = await self.get_or_raise(job_id=job_id, principal=principal)
+            raise BatchJobStateError(
+                f"A {current.status} job cannot be {verb}.", details={"status": current.status}
+            )
+        self.signals.notify(job_id)
+        return record
+
+    async def watch(self, *, job_id: str, principal: Principal) -> AsyncIterator[dict[str, Any]]:
+        """Progress events of the caller's job until it finishes (404 before the first one)."""
+        record = await self.get_or_raise(job_id=job_id, principal=principal)
+        return self._events(record)
+
+    async def _events(self, record: BatchJobRecord) -> AsyncIterator[dict[str, Any]]:
+        last: tuple[str, int, int] | None = None
+        with self.signals.subscribe(record.id) as changed:
+            while True:
+                seen = (record.status, record.processed, record.failed)
+                if record.status in BATCH_FINAL:
+                    yield {"type": "done", "job": self.read(record).model_dump(mode="json")}
+                    return
+                if seen != last:
+                    yield {"type": "progress", "job": self.read(record).model_dump(mode="json")}
+                    last = seen
+                # This process's runner raises the flag at once; another process's progress is
+                # only in the database, so look there at least every watch interval.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(changed.wait(), self.watch_interval_s)
+                changed.clear()
+                current = await self.repo.get(record.id)
+                if current is None:
+                    yield {
+                        "type": "error",
+                        "error": {"code": "BATCH_JOB_NOT_FOUND", "message": "The job was deleted."},
+                    }
+                    return
+                record = current
+
+    async def purge_expired(self) -> int:
+        """Delete jobs finished longer than the retention period ago; how many went."""
+        if self.retention_days <= 0:
+            return 0
+        before = self._clock() - timedelta(days=self.retention_days)
+        total = 0
+        while True:
+            gone = await self.repo.purge_finished(before=before, batch=500)
+            total += gone
+            if gone < 500:
+                return total

@@ -1,0 +1,216 @@
+"""Which limits apply to a request: tiers, per-route rules, exemptions and the admin allowlist,
+all built once from settings (docs/rate-limits.md lists the defaults)."""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from app.platform.config import Settings
+from app.platform.middleware.client_ip import Network, parse_networks
+from app.platform.principal import Principal
+from app.platform.ratelimit.declare import declared_limits
+from app.platform.ratelimit.items import LimitCheck, RateLimitItem, parse_limits
+from app.platform.ratelimit.patterns import PathPattern, compile_pattern, compile_patterns
+
+RuleKey = Literal["user", "ip", "ip_and_username"]
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+# Where each configurable route limit applies. Stream variants share the counters of their
+# plain endpoint, so switching to SSE does not double anyone's quota.
+BUILTIN_ROUTES: dict[str, tuple[tuple[str, ...], RuleKey]] = {
+    "classify": (
+        ("POST /api/classify", "POST /api/classify/stream", "POST /api/stream/classify"),
+        "user",
+    ),
+    "purpose": (("POST /api/purpose", "POST /api/stream/purpose"), "user"),
+    "standards": (("POST /api/standards", "POST /api/stream/standards"), "user"),
+    "refine": (("POST /api/refine", "POST /api/stream/refine"), "user"),
+    "purchase": (("POST /api/purchase*", "POST /api/products/{product_id}/purchase"), "user"),
+    "inventory": (("/api/inventory", "/api/inventory/*"), "user"),
+    "batch": (("POST /api/batch/jobs",), "user"),
+    "login": (("POST /api/auth/login", "POST /api/auth/token"), "ip_and_username"),
+}
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "route"
+
+
+# eq=False: rules are built once per app and used as cache keys per request; identity hashing
+# is O(1) where a field-wise hash would walk every pattern and item each time.
+@dataclass(frozen=True, slots=True, eq=False)
+class RouteRule:
+    """Limits of one route family; `name` names its counters, metrics label and header policy."""
+
+    name: str
+    patterns: tuple[PathPattern, ...]
+    items: tuple[RateLimitItem, ...]
+    key: RuleKey
+
+    def matches(self, method: str, path: str) -> bool:
+        """Whether the request is one of this rule's routes."""
+        return any(p.matches(method, path) for p in self.patterns)
+
+
+def username_identity(username: str) -> str:
+    """A fixed-length counter identity for a login name (no raw names in Redis keys)."""
+    normalized = username.strip().casefold().encode()
+    return "un:" + hashlib.sha256(normalized).hexdigest()[:32]
+
+
+def _check(scope: str, identity: str, item: RateLimitItem) -> LimitCheck:
+    return LimitCheck(
+        key=f"{scope}:{identity}:{item.window_s}", item=item, policy=f"{scope}-{item.window_s}s"
+    )
+
+
+def checks_for(scope: str, identity: str, items: Sequence[RateLimitItem]) -> list[LimitCheck]:
+    """The checks for `items` counted under `scope` for one identity (e.g. "ip:1.2.3.4")."""
+    return [_check(scope, identity, item) for item in items]
+
+
+def _sf_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class RateLimitPolicy:
+    """Everything the middleware asks per request, answered from precompiled settings."""
+
+    def __init__(
+        self,
+        *,
+        anonymous: tuple[RateLimitItem, ...],
+        authenticated: tuple[RateLimitItem, ...],
+        admin: tuple[RateLimitItem, ...],
+        rules: Sequence[RouteRule],
+        exempt: tuple[PathPattern, ...],
+        admin_paths: tuple[PathPattern, ...] = (),
+        admin_allowlist: tuple[Network, ...] = (),
+        overrides: frozenset[str] = frozenset(),
+    ) -> None:
+        self.anonymous = anonymous
+        self.authenticated = authenticated
+        self.admin = admin
+        self.rules = tuple(rules)
+        self.exempt = exempt
+        self.admin_paths = admin_paths
+        self.admin_allowlist = admin_allowlist
+        # "METHOD /template" keys of RATE_LIMIT_ROUTES: they replace @limit on the same route.
+        self.overrides = overrides
+        self._policy_headers: dict[tuple[str, ...], str] = {}
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RateLimitPolicy:
+        """Compile the policy from `RATE_LIMIT_*` and `ADMIN_*` settings."""
+        rules: list[RouteRule] = []
+        for name, (patterns, key) in BUILTIN_ROUTES.items():
+            items = parse_limits(getattr(settings, f"rate_limit_{name}"))
+            if items:
+                rules.append(RouteRule(name, compile_patterns(patterns), items, key))
+        overrides: set[str] = set()
+        for pattern_text, limits in settings.rate_limit_routes.items():
+            pattern = compile_pattern(pattern_text)
+            items = parse_limits(limits)
+            for method in sorted(pattern.methods or ()):
+                overrides.add(f"{method} {pattern_text.split()[-1]}")
+            if items:
+                # Listed first: an explicit entry wins over a built-in family on the same path.
+                rules.insert(0, RouteRule(_slug(pattern_text), (pattern,), items, "user"))
+        return cls(
+            anonymous=parse_limits(settings.rate_limit_default),
+            authenticated=parse_limits(settings.rate_limit_authenticated),
+            admin=parse_limits(settings.rate_limit_admin),
+            rules=rules,
+            exempt=compile_patterns(settings.rate_limit_exempt_paths),
+            admin_paths=compile_patterns(settings.admin_paths),
+            admin_allowlist=parse_networks(settings.admin_ip_allowlist),
+            overrides=frozenset(overrides),
+        )
+
+    def is_exempt(self, method: str, path: str) -> bool:
+        """Health, metrics and docs are never limited."""
+        return any(p.matches(method, path) for p in self.exempt)
+
+    def admin_denied(self, method: str, path: str, client_ip: str) -> bool:
+        """True when an allowlist is set, the path is an admin path and the IP is not on it."""
+        if not self.admin_allowlist or not any(p.matches(method, path) for p in self.admin_paths):
+            return False
+        try:
+            ip = ipaddress.ip_address(client_ip)
+        except ValueError:
+            return True
+        return not any(ip in net for net in self.admin_allowlist)
+
+    def match_rule(self, method: str, path: str) -> RouteRule | None:
+        """The configured route rule for this request, if any."""
+        for rule in self.rules:
+            if rule.matches(method, path):
+                return rule
+        return None
+
+    def declared_rules(self, routes: Iterable[Any]) -> list[tuple[Any, RouteRule]]:
+        """(route, rule) for every route whose endpoint used `@limit`, unless overridden."""
+        found: list[tuple[Any, RouteRule]] = []
+        for route in routes:
+            declared = declared_limits(getattr(route, "endpoint", None))
+            if not declared:
+                continue
+            path = getattr(route, "path", "")
+            methods = getattr(route, "methods", None) or ()
+            if any(f"{m} {path}" in self.overrides for m in methods):
+                continue
+            for item in declared:
+                name = item.name or getattr(route, "name", None) or _slug(path)
+                found.append((route, RouteRule(name, (), item.items, item.key)))
+        return found
+
+    def checks(
+        self,
+        *,
+        client_ip: str,
+        principal: Principal | None,
+        rules: Sequence[RouteRule] = (),
+        username: str | None = None,
+    ) -> list[LimitCheck]:
+        """Every limit this request must pass: its routes' limits, then its caller's tier."""
+        ip_identity = f"ip:{client_ip}"
+        user_identity = f"u:{principal.user_id}" if principal is not None else None
+        checks: list[LimitCheck] = []
+        for rule in rules:
+            if rule.key == "ip_and_username":
+                checks += checks_for(rule.name, ip_identity, rule.items)
+                if username:
+                    identity = username_identity(username)
+                    checks += checks_for(f"{rule.name}-user", identity, rule.items)
+            elif rule.key == "user" and user_identity is not None:
+                checks += checks_for(rule.name, user_identity, rule.items)
+            else:
+                checks += checks_for(rule.name, ip_identity, rule.items)
+        if principal is None:
+            checks += checks_for("global", ip_identity, self.anonymous)
+        elif principal.is_admin:
+            checks += checks_for("admin", f"u:{principal.user_id}", self.admin)
+        else:
+            checks += checks_for("user", f"u:{principal.user_id}", self.authenticated)
+        if len({c.key for c in checks}) != len(checks):
+            # Two rules sharing a name and window would count one request twice in one key.
+            unique = {c.key: c for c in reversed(checks)}
+            checks = [c for c in checks if unique.get(c.key) is c]
+        return checks
+
+    def policy_header(self, checks: Sequence[LimitCheck]) -> str:
+        """`RateLimit-Policy` for this set of checks (cached: the sets are few)."""
+        key = tuple(c.policy for c in checks)
+        header = self._policy_headers.get(key)
+        if header is None:
+            header = ", ".join(
+                f"{_sf_string(c.policy)};q={c.item.amount};w={c.item.window_s}" for c in checks
+            )
+            if len(self._policy_headers) < 1024:
+                self._policy_headers[key] = header
+        return header

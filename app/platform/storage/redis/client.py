@@ -1,0 +1,47 @@
+"""The Redis connection pool (made in the lifespan) and Lua scripts that survive NOSCRIPT."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.commands.core import AsyncScript
+
+from app.platform.config import Settings
+
+LUA_DIR = Path(__file__).parent / "lua"
+
+
+def create_redis(settings: Settings) -> Redis:
+    """A client over a bounded pool: waits for a free connection instead of opening more."""
+    pool = BlockingConnectionPool.from_url(
+        settings.redis_url,
+        max_connections=settings.redis_max_connections,
+        timeout=settings.redis_socket_timeout_s,
+        socket_timeout=settings.redis_socket_timeout_s,
+        socket_connect_timeout=settings.redis_socket_timeout_s,
+        health_check_interval=settings.redis_health_check_interval_s,
+        decode_responses=True,
+    )
+    return Redis(connection_pool=pool)
+
+
+@cache
+def lua_source(name: str) -> str:
+    """The text of `lua/<name>.lua`."""
+    return (LUA_DIR / f"{name}.lua").read_text(encoding="utf-8")
+
+
+def register_script(redis: Redis, name: str) -> AsyncScript:
+    """An EVALSHA-first script object; redis-py reloads it when the server answers NOSCRIPT."""
+    return redis.register_script(lua_source(name))
+
+
+def redis_pool_stats(redis: Redis) -> dict[str, Any]:
+    """Connections in use and idle in the client's pool."""
+    pool: Any = redis.connection_pool
+    in_use = len(getattr(pool, "_in_use_connections", ()) or ())
+    idle = len(getattr(pool, "_available_connections", ()) or ())
+    return {"max": pool.max_connections, "in_use": in_use, "idle": idle}

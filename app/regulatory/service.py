@@ -1,0 +1,370 @@
+"""Regulatory answers: provider choice and fallback, cache, storing every plan, refine by id,
+and the event sequence of the streaming endpoints. No HTTP here."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.platform import errors
+from app.platform.config import Settings
+from app.platform.logging import get_logger
+from app.platform.metrics import AI_REQUESTS
+from app.platform.principal import Principal
+from app.platform.storage.base import KeyValueStore, PlanRecord, PlanVersionConflict
+from app.regulatory.ai import prompts
+from app.regulatory.ai.base import Endpoint, Provider, TokenSink
+from app.regulatory.ai.factory import build_http_client, build_provider
+from app.regulatory.ai.rules import RulesProvider
+from app.regulatory.cache import AICache, CacheOutcome, cache_key, nesting_depth
+from app.regulatory.engine.errors import InvalidCategoryError as EngineInvalidCategory
+from app.regulatory.engine.errors import NotAMedicalDeviceError
+from app.regulatory.factory import build_ai_cache_kv, build_plan_repository, build_session_store
+from app.regulatory.plans import PlanService, plan_body
+from app.regulatory.schemas.analysis import (
+    ClassifyRequest,
+    ClassifyResponse,
+    Plan,
+    PurposeRequest,
+    PurposeResponse,
+    RefineRequest,
+    StandardsRequest,
+)
+from app.regulatory.sessions import SessionService
+
+T = TypeVar("T")
+_log = get_logger("app.regulatory")
+_REFINE_ATTEMPTS = 8
+# Far deeper than any real context object; bounds the recursion of hashing and prompting.
+MAX_INPUT_DEPTH = 32
+
+
+@dataclass
+class Answer:
+    """One endpoint's JSON body and where it came from."""
+
+    body: dict[str, Any]
+    provider: str
+    model: str
+    cache: CacheOutcome = "bypass"
+    fallback: bool = False
+    plans: list[dict[str, Any]] = field(default_factory=list)
+
+    def api_body(self) -> dict[str, Any]:
+        """The response body with the provenance fields clients may read."""
+        meta: dict[str, Any] = {"provider": self.provider, "model": self.model}
+        if self.fallback:
+            meta["fallback"] = True
+        return {**self.body, **meta}
+
+
+def _engine_error(exc: Exception) -> errors.AppError:
+    if isinstance(exc, NotAMedicalDeviceError):
+        return errors.DeviceNotMedicalError(exc.message)
+    if isinstance(exc, EngineInvalidCategory):
+        return errors.InvalidCategoryError(exc.message)
+    raise exc
+
+
+class RegulatoryService:
+    """classify / purpose / standards / refine over a provider, with cache and plan storage."""
+
+    def __init__(
+        self,
+        *,
+        provider: Provider,
+        fallback: Provider | None,
+        cache: AICache,
+        plans: PlanService,
+        sessions: SessionService,
+        on_close: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self.provider = provider
+        self.fallback = fallback
+        self.cache = cache
+        self.plans = plans
+        self.sessions = sessions
+        self._on_close = on_close
+
+    async def probe_model(self) -> dict[str, Any] | None:
+        """Health probe of the model server (None for the rules engine, which is in-process)."""
+        ping = getattr(self.provider, "ping", None)
+        if ping is None:
+            return None
+        result: dict[str, Any] = await ping()
+        return result
+
+    async def aclose(self) -> None:
+        """Close the provider's HTTP client (called by the lifespan)."""
+        if self._on_close is not None:
+            await self._on_close()
+
+    # --- provider call with fallback ---------------------------------------------------------
+    async def _ask(
+        self,
+        endpoint: Endpoint,
+        call: Callable[[Provider], Awaitable[T]],
+    ) -> tuple[T, Provider, bool]:
+        provider = self.provider
+        try:
+            try:
+                result = await call(provider)
+            except (errors.AIUnavailableError, errors.AIInvalidOutputError) as exc:
+                if self.fallback is None:
+                    raise
+                _log.warning("ai_fallback", endpoint=endpoint, reason=exc.code)
+                provider = self.fallback
+                result = await call(provider)
+                AI_REQUESTS.labels(provider.name, provider.model, endpoint, "fallback").inc()
+                return result, provider, True
+        except (NotAMedicalDeviceError, EngineInvalidCategory) as exc:
+            AI_REQUESTS.labels(provider.name, provider.model, endpoint, "rejected").inc()
+            raise _engine_error(exc) from None
+        if provider.name == "rules":  # model providers count their own outcomes
+            AI_REQUESTS.labels(provider.name, provider.model, endpoint, "ok").inc()
+        return result, provider, False
+
+    async def _cached(
+        self,
+        endpoint: Endpoint,
+        payload: dict[str, Any],
+        call: Callable[[Provider], Awaitable[T]],
+        dump: Callable[[T], Any],
+    ) -> tuple[Any, Answer]:
+        """(JSON value, answer meta): from the cache, or asked and stored unless a fallback."""
+        if nesting_depth(payload, stop_at=MAX_INPUT_DEPTH + 1) > MAX_INPUT_DEPTH:
+            raise errors.ValidationFailedError(
+                f"The input is nested more than {MAX_INPUT_DEPTH} levels deep.",
+                details=[{"field": "body", "message": "nested too deeply", "type": "value_error"}],
+            )
+        key = cache_key(
+            provider=self.provider.name,
+            model=self.provider.model,
+            endpoint=endpoint,
+            payload=payload,
+        )
+        cached = await self.cache.get(key)
+        meta = Answer(body={}, provider=self.provider.name, model=self.provider.model)
+        if cached is not None:
+            meta.cache = "hit"
+            return cached, meta
+        result, provider, fell_back = await self._ask(endpoint, call)
+        value = dump(result)
+        meta.provider, meta.model, meta.fallback = provider.name, provider.model, fell_back
+        if self.cache.enabled and not fell_back:
+            # A fallback answer is not the configured model's: never serve it under its key.
+            await self.cache.set(key, value)
+            meta.cache = "miss"
+        return value, meta
+
+    # --- endpoints ----------------------------------------------------------------------------
+    async def classify(self, *, req: ClassifyRequest, on_token: TokenSink | None = None) -> Answer:
+        """Medical device or not, risk class, reasoning, suggested categories."""
+
+        async def call(p: Provider) -> ClassifyResponse:
+            return await p.classify(req, on_token=on_token)
+
+        value, answer = await self._cached(
+            "classify", prompts.classify_payload(req), call, lambda r: r.to_api()
+        )
+        answer.body = value
+        return answer
+
+    async def purpose(self, *, req: PurposeRequest, on_token: TokenSink | None = None) -> Answer:
+        """Intended use, mechanism, population, benefit and contraindications."""
+
+        async def call(p: Provider) -> PurposeResponse:
+            return await p.purpose(req, on_token=on_token)
+
+        payload = {**prompts.purpose_payload(req), "language": req.language}
+        value, answer = await self._cached("purpose", payload, call, lambda r: r.to_api())
+        answer.body = value
+        return answer
+
+    async def standards(
+        self,
+        *,
+        req: StandardsRequest,
+        principal: Principal | None,
+        session_id: str | None = None,
+        on_token: TokenSink | None = None,
+    ) -> Answer:
+        """Four plans, each stored under a new server-made id (version 1)."""
+        # Checked here, not only by the rules engine: a model would happily plan a non-device.
+        if not req.classification.is_medical_device:
+            raise errors.DeviceNotMedicalError(
+                "The product was classified as not a medical device; no regulatory plan applies."
+            )
+        if not (req.category.code.strip() or req.category.name.strip()):
+            raise errors.InvalidCategoryError("The category needs a code or a name.")
+        session_id = session_id or req.session_id
+        if session_id is not None:
+            await self.sessions.get_or_raise(session_id=session_id, principal=principal)
+
+        async def call(p: Provider) -> list[Plan]:
+            return await p.standards(req, on_token=on_token)
+
+        payload = {**prompts.standards_payload(req), "language": req.language}
+        value, answer = await self._cached(
+            "standards", payload, call, lambda plans: [plan.to_api() for plan in plans]
+        )
+        plans = [Plan.model_validate(item) for item in value]
+        records = await self.plans.create(plans=plans, session_id=session_id, principal=principal)
+        answer.plans = [r.plan for r in records]
+        answer.body = {"plans": answer.plans}
+        return answer
+
+    async def refine(
+        self,
+        *,
+        req: RefineRequest,
+        principal: Principal | None,
+        on_token: TokenSink | None = None,
+    ) -> Answer:
+        """Load the stored plan by id, change it, store the next version (same id)."""
+        for _ in range(_REFINE_ATTEMPTS):
+            record = await self.plans.get_or_raise(plan_id=req.plan_id, principal=principal)
+            current = Plan.model_validate(record.plan)
+
+            async def call(p: Provider, current: Plan = current) -> tuple[Plan, list[str]]:
+                return await p.refine(current, req.modifications, on_token=on_token)
+
+            (refined, changes), provider, fell_back = await self._ask("refine", call)
+            try:
+                stored = await self._store_version(record, refined, req.modifications, changes)
+            except PlanVersionConflict:
+                continue  # someone refined it meanwhile: redo the change on their version
+            body = {"plan": stored.plan, "appliedChanges": stored.applied_changes}
+            return Answer(
+                body=body, provider=provider.name, model=provider.model, fallback=fell_back
+            )
+        raise errors.PlanVersionConflictError(
+            f"Plan '{req.plan_id}' kept changing while it was refined; try again."
+        )
+
+    async def _store_version(
+        self, record: PlanRecord, refined: Plan, modifications: str, changes: list[str]
+    ) -> PlanRecord:
+        version = record.version + 1
+        body = plan_body(refined, plan_id=record.id, version=version, session_id=record.session_id)
+        body["tier"] = record.tier  # a refine never moves a plan to another tier
+        stored = await self.plans.repository.add_version(
+            record.id,
+            base_version=record.version,
+            plan=body,
+            modifications=modifications,
+            applied_changes=changes,
+        )
+        if stored is None:  # deleted meanwhile
+            raise errors.PlanNotFoundError(f"Plan '{record.id}' was not found.")
+        return stored
+
+    # --- streaming ------------------------------------------------------------------------------
+    async def stream(
+        self, endpoint: Endpoint, run: Callable[[TokenSink], Awaitable[Answer]]
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Typed events: status, token*, result (or plan × 4), done; or error. Closing the
+        iterator (client gone) cancels the work, which closes the model server request."""
+        queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+
+        async def sink(text: str) -> None:
+            await queue.put(("token", text))
+
+        async def runner() -> None:
+            try:
+                answer = await run(sink)
+            except errors.AppError as exc:
+                await queue.put(("error", exc))
+            except Exception:
+                _log.exception("stream_failed", endpoint=endpoint)
+                await queue.put(("error", errors.AppError("The answer could not be produced.")))
+            else:
+                await queue.put(("answer", answer))
+
+        yield {
+            "type": "status",
+            "status": "started",
+            "endpoint": endpoint,
+            "provider": self.provider.name,
+            "model": self.provider.model,
+        }
+        task = asyncio.create_task(runner())
+        try:
+            while True:
+                kind, value = await queue.get()
+                if kind == "token":
+                    yield {"type": "token", "text": value}
+                    continue
+                if kind == "error":
+                    yield error_event(value)
+                    return
+                answer: Answer = value
+                if endpoint == "standards":
+                    for index, plan in enumerate(answer.plans):
+                        yield {"type": "plan", "index": index, "plan": plan}
+                else:
+                    yield {"type": "result", "data": answer.body}
+                yield {
+                    "type": "done",
+                    "provider": answer.provider,
+                    "model": answer.model,
+                    "cache": answer.cache,
+                    "fallback": answer.fallback,
+                    **({"count": len(answer.plans)} if endpoint == "standards" else {}),
+                }
+                return
+        finally:
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+
+def error_event(exc: errors.AppError) -> dict[str, Any]:
+    """A problem-like `error` event (the same members as an error body's core)."""
+    return {
+        "type": "error",
+        "status": exc.status,
+        "code": exc.code,
+        "error_code": exc.error_code,
+        "title": exc.title,
+        "detail": exc.detail,
+        "error": exc.error_name,
+    }
+
+
+def build_regulatory_service(
+    settings: Settings,
+    *,
+    engine: AsyncEngine,
+    redis: Redis | None,
+    kv: KeyValueStore,
+) -> RegulatoryService:
+    """Wire stores, cache, provider and fallback from settings (called by the lifespan)."""
+    rules = RulesProvider()
+    client = build_http_client(settings) if settings.ai_provider != "rules" else None
+    provider = build_provider(settings, client=client, rules=rules)
+    fallback = rules if settings.ai_fallback == "rules" and provider is not rules else None
+    cache = AICache(
+        build_ai_cache_kv(settings, kv=kv, redis=redis),
+        ttl_s=settings.cache_ttl_s,
+        backend="redis" if redis is not None else "memory",
+        max_entries=None if redis is not None else settings.cache_max_entries,
+    )
+    return RegulatoryService(
+        provider=provider,
+        fallback=fallback,
+        cache=cache,
+        plans=PlanService(build_plan_repository(engine)),
+        sessions=SessionService(
+            build_session_store(settings, redis=redis, engine=engine),
+            ttl_s=settings.session_ttl_s,
+        ),
+        on_close=client.aclose if client is not None else None,
+    )
