@@ -118,14 +118,19 @@ def main(argv: list[str] | None = None) -> int:
                 server.stop()
             per_request[name] = total / args.requests
             print(f"  {name} {per_request[name]:.0f} instructions per request", flush=True)
+    print()
+    print(instruction_table(per_request))
+    return 0
+
+
+def instruction_table(per_request: dict[str, float]) -> str:
+    """Each variant's instructions per request against bare's (bare must be among them)."""
     bare = per_request["bare"]
     rows = [
         [name, f"{count:.0f}", f"{count - bare:+.0f}", f"{bare / count:.3f}"]
         for name, count in per_request.items()
     ]
-    print()
-    print(format_table(rows, ["variant", "instructions/request", "vs bare", "bare / variant"]))
-    return 0
+    return format_table(rows, ["variant", "instructions/request", "vs bare", "bare / variant"])
 
 
 if __name__ == "__main__":

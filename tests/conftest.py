@@ -24,12 +24,32 @@ from app.platform.config import Settings, load_settings
 from app.platform.storage.migrate import run_migrations
 from app.platform.storage.redis.client import create_redis
 from app.platform.storage.sql.engine import create_engine
-from tests.support.servers import LiveServer, RedisServer
+from tests.support.servers import LiveServer, RedisServer, release_port_claims
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
 TEST_SECRET = "test-secret-key-with-more-than-32-characters!"
+
+
+# --- suite rules --------------------------------------------------------------------
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test says what it needs: `unit` or `integration` (docs/testing.md)."""
+    unmarked = [
+        item.nodeid
+        for item in items
+        if item.get_closest_marker("unit") is None
+        and item.get_closest_marker("integration") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(
+            "tests without a unit or integration marker: " + ", ".join(unmarked[:20])
+        )
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Give back the ports this process claimed for its servers."""
+    release_port_claims()
 
 
 # --- settings and in-process apps ----------------------------------------------------

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,11 +20,41 @@ import httpx
 ROOT = Path(__file__).resolve().parents[2]
 
 
+# Under pytest-xdist every worker picks ports: each one claims its port with a file created
+# exclusively in a directory shared by the run's workers, so two workers never get the same
+# port (the kernel may hand a just-freed port out again) and never test each other's server.
+_PORT_CLAIMS = Path(tempfile.gettempdir()) / (
+    f"raidesk-test-ports-{os.environ.get('PYTEST_XDIST_TESTRUNUID', os.getpid())}"
+)
+
+
 def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A TCP port nobody listens on right now and no other worker of this run has taken."""
+    _PORT_CLAIMS.mkdir(exist_ok=True)
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        claim = _PORT_CLAIMS / str(port)
+        try:
+            claim.touch(exist_ok=False)
+        except FileExistsError:
+            continue
+        _claimed.append(claim)
+        return port
+
+
+_claimed: list[Path] = []
+
+
+def release_port_claims() -> None:
+    """Remove this process's port claims (and the directory once no worker has any left)."""
+    for claim in _claimed:
+        claim.unlink(missing_ok=True)
+    _claimed.clear()
+    # Missing, or another worker still holds claims in it.
+    with contextlib.suppress(OSError):
+        _PORT_CLAIMS.rmdir()
 
 
 def wait_until(predicate, *, timeout: float = 15.0, what: str = "condition") -> None:  # type: ignore[no-untyped-def]

@@ -1,5 +1,11 @@
-"""The benchmark harness runs end to end: two real uvicorn servers, wrk, parsed results.
-Not a performance assertion — only that `make bench` would produce its numbers."""
+"""The benchmarks run end to end with tiny sizes: real uvicorn servers, wrk, parsed results.
+
+Never a performance assertion: each test checks that a bench runs and prints its table (rows,
+columns, numbers where numbers go), not what the numbers are. Speed is held by `make bench`.
+The callgrind bench (`bench.middleware_instructions`) is not run here: under valgrind each of its
+three servers needs minutes to start whatever the request count, so its table is checked in
+tests/unit/bench/test_middleware_instructions_table.py and the counting runs in `make bench`.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+# One worker runs the benches one after another: two at once would only measure each other.
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.xdist_group("bench")]
 
 ROOT = Path(__file__).resolve().parents[3]
 # The smallest load that still runs every step: one worker, one short round, no warm-up.
@@ -19,8 +26,14 @@ TINY_WRK = ["--workers", "1", "--duration", "1", "--rounds", "1", "--warmup", "0
 TINY_WRK += ["--connections", "4", "--threads", "1"]
 
 
-def run_bench(module: str, *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
-    """`python -m bench.<module> args` from the repository root; fails the test on a non-zero exit."""
+def run_bench(
+    module: str, *args: str, timeout: float, missed_target_code: int | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`python -m bench.<module> args` from the repository root; fails the test on a non-zero exit.
+
+    `missed_target_code`: the exit code by which a bench reports a missed speed target, which
+    says how fast this machine was, not whether the bench works: accepted (with no traceback).
+    """
     proc = subprocess.run(
         [sys.executable, "-m", f"bench.{module}", *args],
         cwd=ROOT,
@@ -29,7 +42,9 @@ def run_bench(module: str, *args: str, timeout: float) -> subprocess.CompletedPr
         timeout=timeout,
         check=False,
     )
-    assert proc.returncode == 0, proc.stderr[-3000:] + proc.stdout[-3000:]
+    accepted = {0} if missed_target_code is None else {0, missed_target_code}
+    assert proc.returncode in accepted, proc.stderr[-3000:] + proc.stdout[-3000:]
+    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
     return proc
 
 
@@ -59,15 +74,23 @@ def test_response_headers_bench_prints_the_cost_of_each_header_set() -> None:
         assert re.search(row, proc.stdout), proc.stdout
 
 
-def test_instruction_count_bench_counts_each_variants_requests() -> None:
-    proc = run_bench("middleware_instructions", "--requests", "20", "--warmup", "5", timeout=600)
-    counts = {
-        name: int(count)
-        for name, count in re.findall(r"^\|\s+(\w+) \|\s+(\d+) \|", proc.stdout, re.MULTILINE)
-    }
-    assert set(counts) == {"bare", "middleware", "full"}, proc.stdout
-    # Each variant runs more code than the one before it (the stack, then the limiter too).
-    assert counts["bare"] < counts["middleware"] < counts["full"], counts
+def test_regulatory_engine_bench_prints_its_table() -> None:
+    proc = run_bench("regulatory_engine", "--iterations", "2", timeout=240, missed_target_code=1)
+    for case in ("baseline", "classify", "standards", "cache_hit"):
+        assert re.search(rf"^{case}\s+(\d+\.\d{{3}}\s+){{3}}\d+\.\dx", proc.stdout, re.M), (
+            proc.stdout
+        )
+
+
+def test_auth_resolve_bench_prints_its_table() -> None:
+    proc = run_bench(
+        "auth_resolve", "--iterations", "5", "--rounds", "1", "--logins", "1", timeout=240
+    )
+    for case in ("no credentials (baseline)", "bearer JWT, cached user", "X-API-Key, cached"):
+        assert re.search(rf"^{re.escape(case)}\s+\d+\.\d\s+\d+\.\d$", proc.stdout, re.M), (
+            proc.stdout
+        )
+    assert re.search(r"^argon2id verify .*: median \d+\.\d ms over 1 logins$", proc.stdout, re.M)
 
 
 def test_batch_jobs_bench_compares_a_job_with_sequential_requests() -> None:

@@ -54,11 +54,13 @@ async def test_create_get_update_delete(store: SessionStore) -> None:
 
 
 async def test_expired_is_gone_and_ttl_restarts_on_update(store: SessionStore) -> None:
-    await store.create(session_id="sess_short", owner_id=None, data={}, ttl_s=0.3)
-    await store.create(session_id="sess_kept", owner_id=None, data={}, ttl_s=0.3)
-    await asyncio.sleep(0.2)
-    assert await store.update("sess_kept", mutate=merging({"v": 1}), ttl_s=0.3) is not None
-    await asyncio.sleep(0.2)  # waiting out a TTL is the behaviour under test
+    # sess_kept first: when sess_short (same TTL, created after it) is gone, sess_kept's first
+    # TTL is over too, and only the restart on update keeps it. The TTL is long enough for the
+    # two calls in between to finish within it on a loaded machine; no upper bound is waited on.
+    await store.create(session_id="sess_kept", owner_id=None, data={}, ttl_s=1.0)
+    await store.create(session_id="sess_short", owner_id=None, data={}, ttl_s=1.0)
+    assert await store.update("sess_kept", mutate=merging({"v": 1}), ttl_s=60) is not None
+    await asyncio.sleep(1.1)  # waiting out a TTL is the behaviour under test
     assert await store.get("sess_short") is None
     kept = await store.get("sess_kept")
     assert kept is not None and kept.data == {"v": 1}

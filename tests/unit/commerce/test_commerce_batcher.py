@@ -1,4 +1,9 @@
-"""Group commit: many concurrent rows share a transaction; each waits for its own outcome."""
+"""Group commit: many concurrent rows share a transaction; each waits for its own outcome.
+
+No test waits for time to pass: the fake writer holds a commit until released and says when
+one started, and rows submitted from new tasks are queued before a released commit resumes
+(the loop runs ready callbacks in the order they were scheduled).
+"""
 
 from __future__ import annotations
 
@@ -19,8 +24,10 @@ class FakeWriter:
         self.transactions: list[list[str]] = []
         self.release = asyncio.Event()
         self.release.set()
+        self.started = asyncio.Event()
 
     async def write(self, rows: Sequence[str]) -> list[str]:
+        self.started.set()
         await self.release.wait()
         await asyncio.sleep(0)  # a commit yields to the loop, as a real one does
         self.transactions.append(list(rows))
@@ -47,9 +54,8 @@ async def test_a_bad_row_fails_alone() -> None:
     batcher: GroupCommitter[str, str] = GroupCommitter(write_many=writer.write, max_batch=10)
     # The first row's commit is held, so the next five queue up and go as one batch.
     first = asyncio.ensure_future(batcher.submit("a0"))
-    await asyncio.sleep(0.01)
+    await writer.started.wait()
     rest = [asyncio.ensure_future(batcher.submit(v)) for v in ("a1", "a2", "bad", "a3", "a4")]
-    await asyncio.sleep(0.01)
     writer.release.set()
     assert await first == "A0"
     outcomes = await asyncio.gather(*rest, return_exceptions=True)
@@ -60,18 +66,25 @@ async def test_a_bad_row_fails_alone() -> None:
     await batcher.aclose()
 
 
+async def loop_turns(count: int) -> None:
+    """Let the loop run `count` rounds of ready callbacks: an order of events, not a time."""
+    for _ in range(count):
+        await asyncio.sleep(0)
+
+
 async def test_window_collects_rows_that_arrive_a_little_later() -> None:
     writer = FakeWriter()
+    # A window far longer than the test: the batch ends because it is full, never on time.
     batcher: GroupCommitter[str, str] = GroupCommitter(
-        write_many=writer.write, max_batch=100, window_s=0.05
+        write_many=writer.write, max_batch=3, window_s=300
     )
 
-    async def late(value: str, delay: float) -> str:
-        await asyncio.sleep(delay)
+    async def late(value: str, turns: int) -> str:
+        await loop_turns(turns)
         return await batcher.submit(value)
 
-    results = await asyncio.gather(late("x", 0), late("y", 0.01), late("z", 0.02))
-    assert results == ["X", "Y", "Z"]
+    results = await asyncio.gather(late("x", 0), late("y", 3), late("z", 6))
+    assert list(results) == ["X", "Y", "Z"]
     assert writer.transactions == [["x", "y", "z"]]
     await batcher.aclose()
 
@@ -81,10 +94,10 @@ async def test_rows_past_their_deadline_are_not_written() -> None:
     writer.release.clear()
     batcher: GroupCommitter[str, str] = GroupCommitter(write_many=writer.write)
     blocker = asyncio.ensure_future(batcher.submit("first"))
-    await asyncio.sleep(0.01)
+    await writer.started.wait()
+    # Already past when it is queued: no timing decides whether it expires.
     loop = asyncio.get_running_loop()
-    expired = asyncio.ensure_future(batcher.submit("late", deadline=loop.time() + 0.01))
-    await asyncio.sleep(0.05)
+    expired = asyncio.ensure_future(batcher.submit("late", deadline=loop.time()))
     writer.release.set()
     assert await blocker == "FIRST"
     with pytest.raises(BatchDeadlineExceeded):
@@ -98,9 +111,8 @@ async def test_close_writes_what_is_queued_then_refuses_more() -> None:
     writer.release.clear()
     batcher: GroupCommitter[str, str] = GroupCommitter(write_many=writer.write, max_batch=2)
     pending = [asyncio.ensure_future(batcher.submit(f"q{i}")) for i in range(5)]
-    await asyncio.sleep(0.01)
+    await writer.started.wait()
     closing = asyncio.ensure_future(batcher.aclose())
-    await asyncio.sleep(0.01)
     writer.release.set()
     await closing
     assert await asyncio.gather(*pending) == [f"Q{i}" for i in range(5)]

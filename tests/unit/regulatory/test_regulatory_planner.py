@@ -127,9 +127,24 @@ def test_plans_are_in_english_for_english_input() -> None:
     assert plan.total_duration.endswith("weeks)")
 
 
-def test_not_a_device_is_refused() -> None:
+def test_not_a_device_gets_the_non_device_route() -> None:
+    plans = _plans("fitness tracker step counter")
+    assert [p.tier for p in plans] == ["fastest", "normal", "conservative", "innovative"]
+    assert {p.route for p in plans} == {"non-device"}
+    assert all(p.device is not None and not p.device.is_medical_device for p in plans)
+    text = _all_text(plans[1])
+    assert "MFDS" in text and "KC" in text
+
+
+def test_non_device_with_a_device_category_is_refused() -> None:
+    req = StandardsRequest.model_validate(
+        {
+            "classification": {"isMedicalDevice": False},
+            "category": {"code": "HW-PACEMAKER", "name": "pacemaker"},
+        }
+    )
     with pytest.raises(NotAMedicalDeviceError):
-        _plans("fitness tracker step counter")
+        ENGINE.standards(req)
 
 
 @pytest.mark.parametrize(
@@ -162,16 +177,6 @@ def test_unknown_category_still_plans_from_the_client_class() -> None:
 def test_session_id_is_carried() -> None:
     plans = _plans(CADE, sessionId="sess_42")
     assert {p.session_id for p in plans} == {"sess_42"}
-
-
-def test_standards_is_fast_enough() -> None:
-    import time
-
-    start = time.perf_counter()
-    for _ in range(20):
-        _plans(CADE)
-    per_call_ms = (time.perf_counter() - start) * 1000 / 20
-    assert per_call_ms < 100  # target is < 20 ms; a wide margin keeps slow CI green
 
 
 PIPELINE = (

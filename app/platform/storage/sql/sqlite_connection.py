@@ -6,12 +6,15 @@ aiosqlite's worker thread ends at the first stop request, but the graceful close
 a second stop and waits for a thread that is gone: that close never finishes, and whoever later
 waits for every task (shutdown, `asyncio.run`) waits forever. Here a second stop waits for the
 first one instead (aiosqlite 0.22, SQLAlchemy 2.1; tests/unit/platform/test_sqlite_connection.py).
+Only aiosqlite's public API is used: the class keeps its own record of the first stop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
+from collections.abc import Callable
 from typing import Any
 
 import aiosqlite
@@ -20,12 +23,18 @@ import aiosqlite
 class SqliteConnection(aiosqlite.Connection):
     """An aiosqlite connection whose `stop()` may be called more than once."""
 
-    _first_stop: asyncio.Future[Any] | None = None
+    def __init__(self, connector: Callable[[], sqlite3.Connection], iter_chunk_size: int) -> None:
+        super().__init__(connector, iter_chunk_size)
+        # Our own state, not aiosqlite's: every stop request (close(), a failed connect,
+        # SQLAlchemy's force-close, __del__) goes through stop() below.
+        self.stop_requested = False
+        self._first_stop: asyncio.Future[Any] | None = None
 
     def stop(self) -> asyncio.Future[Any] | None:
         """Ask the worker thread to close and end; later calls wait for that same request."""
-        if not self._running:
+        if self.stop_requested:
             return self._first_stop
+        self.stop_requested = True
         self._first_stop = super().stop()
         return self._first_stop
 
@@ -37,8 +46,16 @@ def connect_sqlite(database: str, **kwargs: Any) -> SqliteConnection:
         opened: sqlite3.Connection = sqlite3.connect(database, **kwargs)
         return opened
 
-    connection = SqliteConnection(connector, 64)
-    # A daemon worker, as SQLAlchemy makes aiosqlite's own: a leaked connection never holds
-    # the interpreter open at exit.
-    connection._thread.daemon = True
-    return connection
+    # The worker should be a daemon, as SQLAlchemy makes aiosqlite's own, so that a leaked
+    # connection never holds the interpreter open at exit. aiosqlite has no public way to say
+    # so, but a thread inherits the daemon flag of the thread that creates it (threading
+    # docs): create the connection (not yet started) on a short-lived daemon thread.
+    built: list[SqliteConnection] = []
+    builder = threading.Thread(
+        target=lambda: built.append(SqliteConnection(connector, 64)),
+        name="sqlite-connect",
+        daemon=True,
+    )
+    builder.start()
+    builder.join()
+    return built[0]
