@@ -40,9 +40,10 @@ redis-server: ## install the redis-server binary with apt-get when missing (test
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server) \
 	  || { echo "could not install redis-server; integration tests need it" >&2; exit 1; }; }
 
-lint: bootstrap ## ruff check and ruff format --check of app, tests and bench
+lint: bootstrap ## ruff check and ruff format --check of app, tests and bench; import contracts (lint-imports)
 	$(PY) -m ruff check app tests bench
 	$(PY) -m ruff format --check app tests bench
+	.venv/bin/lint-imports --no-cache
 
 typecheck: bootstrap ## mypy --strict over app and bench
 	$(PY) -m mypy

@@ -21,9 +21,8 @@ async def _migrate() -> None:
 
 
 async def _create_admin(username: str, password: str) -> str:
-    from app.accounts.adapters.sql.api_keys import SqlApiKeyRepository
-    from app.accounts.adapters.sql.users import SqlUserRepository
-    from app.accounts.service import AuthService
+    from app.accounts.factory import build_accounts
+    from app.platform.storage.connections import Connections
     from app.platform.storage.migrate import is_up_to_date, run_migrations
     from app.platform.storage.sql.engine import create_engine
 
@@ -34,9 +33,7 @@ async def _create_admin(username: str, password: str) -> str:
             await run_migrations(engine)
         elif not await is_up_to_date(engine):
             raise ConfigurationError("the database is not migrated: run `python -m app migrate`")
-        auth = AuthService.from_settings(
-            settings, users=SqlUserRepository(engine), api_keys=SqlApiKeyRepository(engine)
-        )
+        auth = build_accounts(settings, Connections(engine=engine, redis=None))
         user, action = await auth.ensure_admin(username=username, password=password)
         return f"admin '{user.username}' {action} (id {user.id})"
     finally:
@@ -123,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     uvicorn.run(
-        "app.main:create_app",
+        "app.main:create_served_app",
         factory=True,
         host=settings.host,
         port=settings.port,

@@ -11,7 +11,7 @@ from app.accounts import endpoints as auth
 from app.batch import endpoints as batch
 from app.commerce.endpoints import inventory, products, purchases
 from app.health import endpoints as health
-from app.lifespan import lifespan
+from app.lifespan import lifespan, serving_lifespan
 from app.platform.config import Settings, get_settings
 from app.platform.docs_ui import install_docs
 from app.platform.error_handlers import install_error_handlers
@@ -32,12 +32,12 @@ DESCRIPTION = (
 TELEMETRY_OFF: Any = {"tracing": False, "metrics": False, "logs": False}
 
 
-def _base_app(settings: Settings) -> FastAPI:
+def _base_app(settings: Settings, *, served: bool = False) -> FastAPI:
     app = FastAPI(
         title=settings.app_name,
         version=__version__,
         description=DESCRIPTION,
-        lifespan=lifespan,
+        lifespan=serving_lifespan if served else lifespan,
         telemetry=TELEMETRY_OFF,
         # Served by install_docs from local assets instead of FastAPI's CDN-backed pages.
         docs_url=None,
@@ -63,21 +63,32 @@ def _base_app(settings: Settings) -> FastAPI:
     return app
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, served: bool = False) -> FastAPI:
     """The full service with every middleware layer."""
     settings = settings or get_settings()
     configure_logging(level=settings.log_level, fmt=settings.log_format)
-    app = _base_app(settings)
+    app = _base_app(settings, served=served)
     # One layer for every cross-cutting concern (docs/decisions/0004-one-edge-layer.md).
     app.add_middleware(EdgeMiddleware, settings=settings)
     return app
 
 
-def create_bare_app(settings: Settings | None = None) -> FastAPI:
+def create_served_app() -> FastAPI:
+    """What `python -m app serve` runs: the full service, with the garbage collector tuned for
+    a long-lived server once startup is done (`app.platform.gc_tuning`)."""
+    return create_app(served=True)
+
+
+def create_bare_app(settings: Settings | None = None, *, served: bool = False) -> FastAPI:
     """The same routes with no middleware at all: the benchmarks' baseline."""
     settings = settings or get_settings()
     configure_logging(level="WARNING", fmt=settings.log_format)
-    return _base_app(settings)
+    return _base_app(settings, served=served)
+
+
+def create_served_bare_app() -> FastAPI:
+    """The benchmarks' baseline as a served process runs it (GC tuned like `serve`)."""
+    return create_bare_app(served=True)
 
 
 # `uvicorn app.main:app`, `fastapi run app/main.py` and `fastapi dev app/main.py` look up `app`

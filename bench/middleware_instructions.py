@@ -28,9 +28,9 @@ from bench.middleware_overhead import MIDDLEWARE_ENV, STACKS
 VARIANTS = STACKS
 # --breakdown: the middleware without its access line, then without its metrics too.
 BREAKDOWN = {
-    "middleware-nolog": ("app.main:create_app", {**MIDDLEWARE_ENV, "LOG_LEVEL": "WARNING"}),
+    "middleware-nolog": ("app.main:create_served_app", {**MIDDLEWARE_ENV, "LOG_LEVEL": "WARNING"}),
     "middleware-nolog-nometrics": (
-        "app.main:create_app",
+        "app.main:create_served_app",
         {**MIDDLEWARE_ENV, "LOG_LEVEL": "WARNING", "METRICS_ENABLED": "false"},
     ),
 }

@@ -1,7 +1,8 @@
 """Accounts: registration, login, access tokens, API keys, roles, and resolving the caller.
 
-`AuthService.resolve_principal` is the app's `PrincipalResolver`: `app.deps` calls it for routes
-and the rate-limit middleware calls it to key limits by user, so it must stay cheap. A bearer
+`AuthService.resolve_principal` resolves the app's callers (wired by the lifespan through
+`app.platform.principal.scope_resolver`): the route dependencies call it, and the rate-limit
+middleware calls it to key limits by user, so it must stay cheap. A bearer
 token is verified on the CPU and, normally, nothing else is read: its `role` and `name` are the
 account's as of login, and every worker keeps a *change feed* of the accounts changed since
 the oldest live token could have been issued (polled every `AUTH_CHANGES_POLL_S`, applied at
@@ -23,8 +24,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Final, Generic, Literal, TypeVar, cast
 
-from starlette.types import Scope
-
+from app.accounts.repository import ApiKeyRecord, ApiKeyRepository, UserRecord, UserRepository
 from app.platform.config import ConfigurationError, Settings
 from app.platform.errors import (
     ApiKeyLimitError,
@@ -39,7 +39,7 @@ from app.platform.errors import (
     WeakPasswordError,
 )
 from app.platform.logging import get_logger
-from app.platform.principal import Principal, Role
+from app.platform.principal import Credentials, Principal, Role
 from app.platform.security import (
     IssuedToken,
     PasswordHasher,
@@ -51,7 +51,6 @@ from app.platform.security import (
     is_well_formed_api_key,
     normalize_password,
 )
-from app.platform.storage.base import ApiKeyRecord, ApiKeyRepository, UserRecord, UserRepository
 
 _log = get_logger("app.auth")
 # Re-read this much of the past on every poll: a change committed late, or stamped by a worker
@@ -428,21 +427,9 @@ class AuthService:
         return new, generated.key
 
     # --- resolving the caller ----------------------------------------------------------------
-    async def resolve_principal(self, scope: Scope) -> Principal | None:
-        """The caller from `Authorization: Bearer` or `X-API-Key`; None when neither is sent."""
-        authorization: str | None = None
-        api_key: str | None = None
-        for name, value in scope.get("headers") or ():
-            if name == b"authorization":
-                authorization = value.decode("latin-1")
-            elif name == b"x-api-key":
-                api_key = value.decode("latin-1").strip()
-        bearer: str | None = None
-        if authorization is not None:
-            scheme, _, credentials = authorization.strip().partition(" ")
-            # Other schemes (e.g. Basic added by a proxy) are not ours: treated as absent.
-            if scheme.lower() == "bearer":
-                bearer = credentials.strip()
+    async def resolve_principal(self, credentials: Credentials) -> Principal | None:
+        """The caller behind a bearer token or an API key; None when neither was sent."""
+        bearer, api_key = credentials.bearer, credentials.api_key
         if bearer is not None and api_key is not None:
             raise AuthenticationError(
                 "Send either a bearer token or an X-API-Key header, not both.",

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Path, Query, Response, status
+from fastapi import APIRouter, Body, Header, Path, Query, Response, status
 from fastapi.responses import JSONResponse
 
-from app.batch.factory import BatchService
+from app.batch.dependencies import BatchDep
 from app.batch.schemas import (
     BatchItemList,
     BatchItemRead,
@@ -18,10 +18,9 @@ from app.batch.schemas import (
     ItemStatus,
     JobStatus,
 )
-from app.commerce.idempotency import check_key
-from app.deps import CurrentUser, ResourcesDep, SettingsDep
-from app.platform.errors import ServiceUnavailableError
-from app.regulatory.endpoints.stream import EventStreamResponse
+from app.platform.dependencies import CurrentUser, SettingsDep
+from app.platform.idempotency import check_key
+from app.platform.sse import EventStreamResponse
 
 router = APIRouter(prefix="/api/batch", tags=["batch"])
 
@@ -36,16 +35,6 @@ _STATE: dict[int | str, dict[str, Any]] = {
     **_NOT_FOUND,
     409: {"description": "BATCH_JOB_STATE: not possible in the job's current status"},
 }
-
-
-def get_batch(resources: ResourcesDep) -> BatchService:
-    """The batch service built by the lifespan."""
-    if resources.batch is None:
-        raise ServiceUnavailableError("Batch jobs are not configured.")
-    return resources.batch.service
-
-
-BatchDep = Annotated[BatchService, Depends(get_batch)]
 
 
 @router.post(

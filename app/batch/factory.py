@@ -1,32 +1,19 @@
-"""Batch jobs (docs/batch.md): bulk regulatory work with live progress, pause / resume /
-cancel, and per-item results. `BatchService` answers the API; `BatchRunner` does the work."""
+"""The batch area, wired from settings: jobs are durable records (SQL), and each job kind's
+items are answered by the regulatory service."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from app.batch.adapters.sql import SqlBatchJobRepository
+from app.batch.repository import BatchJobRepository
 from app.batch.runner import BatchRunner, ItemProcessor
-from app.batch.service import BatchService
+from app.batch.service import BatchService, BatchServices
 from app.batch.signals import JobSignals
 from app.platform.config import Settings
-from app.platform.storage.base import BatchJobRepository
-from app.regulatory.schemas.analysis import ClassifyRequest, PurposeRequest
-from app.regulatory.service import RegulatoryService
-
-__all__ = ["BatchRunner", "BatchService", "BatchServices", "build_batch", "regulatory_processors"]
-
-
-@dataclass
-class BatchServices:
-    """The API side and the workers of one process, over one repository."""
-
-    service: BatchService
-    runner: BatchRunner
+from app.platform.storage.connections import Connections
+from app.regulatory.service import ClassifyRequest, PurposeRequest, RegulatoryService
 
 
 def regulatory_processors(regulatory: RegulatoryService) -> Mapping[str, ItemProcessor]:
@@ -45,13 +32,13 @@ def regulatory_processors(regulatory: RegulatoryService) -> Mapping[str, ItemPro
 
 def build_batch(
     settings: Settings,
+    connections: Connections,
     *,
-    engine: AsyncEngine,
     regulatory: RegulatoryService,
     repo: BatchJobRepository | None = None,
 ) -> BatchServices:
     """Wire the repository (SQL: jobs are durable records), the runner and the service."""
-    repo = repo if repo is not None else SqlBatchJobRepository(engine)
+    repo = repo if repo is not None else SqlBatchJobRepository(connections.engine)
     signals = JobSignals()
     runner = BatchRunner(
         repo=repo,

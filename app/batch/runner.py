@@ -19,20 +19,19 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
-
-from app.batch.service import utc_now
-from app.batch.signals import JobSignals
-from app.platform.errors import AppError, BatchItemTimeoutError, ServiceUnavailableError
-from app.platform.ids import RandomHex
-from app.platform.logging import get_logger
-from app.platform.metrics import BATCH_ITEMS, BATCH_JOBS_FINISHED, METRICS_BUFFER
-from app.platform.storage.base import (
+from app.batch.repository import (
     BatchItemOutcome,
     BatchItemRecord,
     BatchJobRecord,
     BatchJobRepository,
 )
+from app.batch.signals import JobSignals
+from app.platform.clock import utc_now
+from app.platform.errors import AppError, BatchItemTimeoutError, ServiceUnavailableError
+from app.platform.ids import RandomHex
+from app.platform.logging import get_logger
+from app.platform.metrics import BATCH_ITEMS, BATCH_JOBS_FINISHED, METRICS_BUFFER
+from app.platform.storage.errors import DATABASE_ERRORS
 
 # Turns one item's stored input into its result body; raises AppError for a failed item.
 ItemProcessor = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -45,7 +44,7 @@ STOP_WAIT_S = 2.0
 CLAIM_RETRY_S = 1.0
 CLAIM_RETRY_MAX_S = 30.0
 # Failures of the database rather than of the job: the job is given back, not failed.
-STORAGE_ERRORS = (SQLAlchemyError, OSError)
+STORAGE_ERRORS = DATABASE_ERRORS
 
 
 def new_worker_id() -> str:

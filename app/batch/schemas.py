@@ -13,8 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.platform.storage.base import BatchItemRecord, BatchJobRecord
-from app.regulatory.schemas.analysis import ClassifyRequest, PurposeRequest
+from app.batch.repository import BatchItemRecord, BatchJobRecord
+from app.regulatory.service import ClassifyRequest, PurposeRequest
 
 # A hard ceiling for the schema; BATCH_MAX_ITEMS (≤ this) is the configured limit.
 ITEMS_CEILING = 10_000

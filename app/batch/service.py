@@ -8,11 +8,22 @@ import contextlib
 import hashlib
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
+from app.batch.repository import (
+    BATCH_ACTIVE,
+    BATCH_FINAL,
+    BatchItemRecord,
+    BatchJobRecord,
+    BatchJobRepository,
+    NewBatchItem,
+    NewBatchJob,
+)
 from app.batch.schemas import BatchJobCreate, BatchJobRead
 from app.batch.signals import JobSignals
+from app.platform.clock import utc_now
 from app.platform.errors import (
     BatchActiveLimitError,
     BatchJobNotFoundError,
@@ -22,15 +33,9 @@ from app.platform.errors import (
 )
 from app.platform.ids import RandomHex
 from app.platform.principal import Principal
-from app.platform.storage.base import (
-    BATCH_ACTIVE,
-    BATCH_FINAL,
-    BatchItemRecord,
-    BatchJobRecord,
-    BatchJobRepository,
-    NewBatchItem,
-    NewBatchJob,
-)
+
+if TYPE_CHECKING:
+    from app.batch.runner import BatchRunner
 
 _job_hex = RandomHex(size=12)
 
@@ -38,11 +43,6 @@ _job_hex = RandomHex(size=12)
 def new_job_id() -> str:
     """A new unguessable job id."""
     return "job_" + _job_hex()
-
-
-def utc_now() -> datetime:
-    """The current time in UTC."""
-    return datetime.now(UTC)
 
 
 def run_rate(record: BatchJobRecord, now: datetime) -> tuple[float | None, float | None]:
@@ -275,3 +275,15 @@ class BatchService:
             total += gone
             if gone < 500:
                 return total
+
+
+@dataclass
+class BatchServices:
+    """The API side and the workers of one process, over one repository."""
+
+    service: BatchService
+    runner: BatchRunner
+
+    def health_report(self) -> dict[str, int]:
+        """This process's workers and the jobs they run (counts only: job ids are private)."""
+        return {"workers": self.runner.workers, "jobs_running_here": self.runner.running}

@@ -1,13 +1,7 @@
-"""Flash sale: products, stock, exactly-once purchases, reconciliation (docs/commerce.md)."""
+"""The commerce area, wired from settings (docs/commerce.md): the purchase strategy picks the stock
+store."""
 
 from __future__ import annotations
-
-import asyncio
-from dataclasses import dataclass
-from typing import Any
-
-from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.commerce.adapters.redis.stock import RedisStockStore
 from app.commerce.adapters.sql.events import SqlStockEventLog
@@ -16,47 +10,26 @@ from app.commerce.adapters.sql.purchases import SqlPurchaseRepository
 from app.commerce.idempotency import KvIdempotency
 from app.commerce.inventory import InventoryService
 from app.commerce.products import ProductService
-from app.commerce.purchase import (
-    PurchaseService,
-    PurchaseSteps,
-    make_purchase_strategy,
-)
+from app.commerce.purchase import PurchaseService, PurchaseSteps, make_purchase_strategy
 from app.commerce.reconcile import Reconciler
+from app.commerce.service import CommerceServices
 from app.commerce.stock import StockKeeper
 from app.platform.config import Settings
 from app.platform.storage.base import KeyValueStore
-from app.platform.storage.locks.manager import LockManager, run_as_leader
-
-RECONCILER_LOCK = "commerce-reconciler"
-
-
-@dataclass
-class CommerceServices:
-    """The commerce area's services, built once per app in the lifespan."""
-
-    strategy: str
-    products: ProductService
-    inventory: InventoryService
-    purchases: PurchaseService
-    reconciler: Reconciler
-
-    stock_store: RedisStockStore | None = None
-
-    async def aclose(self) -> None:
-        """Finish purchases in progress and flush queued rows (the Redis pool is the lifespan's)."""
-        await self.purchases.aclose()
+from app.platform.storage.connections import Connections
+from app.platform.storage.locks.manager import LockManager
 
 
 def build_commerce(
     settings: Settings,
+    connections: Connections,
     *,
-    engine: AsyncEngine,
-    redis: Redis | None,
     kv: KeyValueStore,
     locks: LockManager | None,
 ) -> CommerceServices:
     """Wire repositories, the stock store and services from settings."""
     strategy = settings.effective_purchase_strategy
+    engine, redis = connections.engine, connections.redis
     product_repo = SqlProductRepository(engine)
     purchase_repo = SqlPurchaseRepository(engine)
     keeper: StockKeeper | None = None
@@ -106,20 +79,4 @@ def build_commerce(
         inventory=inventory,
         purchases=purchases,
         reconciler=reconciler,
-        stock_store=store,
-    )
-
-
-def start_reconciler(
-    commerce: CommerceServices, *, locks: LockManager, interval_s: float
-) -> asyncio.Task[Any] | None:
-    """The periodic reconciler: every worker competes, the lock's holder runs it."""
-    if interval_s <= 0:
-        return None
-
-    async def job() -> None:
-        await commerce.reconciler.run()
-
-    return asyncio.get_running_loop().create_task(
-        run_as_leader(locks, RECONCILER_LOCK, interval_s, job), name="commerce-reconciler"
     )

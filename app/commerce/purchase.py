@@ -28,6 +28,18 @@ from app.commerce.idempotency import (
 )
 from app.commerce.metrics import COMPENSATIONS, PURCHASES, UNITS_SOLD
 from app.commerce.products import ProductService
+from app.commerce.repository import (
+    BuyRequest,
+    BuyResult,
+    DuplicatePurchase,
+    ProductRecord,
+    PurchaseRecord,
+    PurchaseRepository,
+    Reservation,
+    StockReply,
+    StockStore,
+    StockStoreUnavailable,
+)
 from app.commerce.stock import StockKeeper
 from app.platform.errors import (
     IdempotencyInFlightError,
@@ -46,18 +58,6 @@ from app.platform.ids import RandomHex
 from app.platform.logging import get_logger
 from app.platform.metrics import METRICS_BUFFER
 from app.platform.principal import Principal
-from app.platform.storage.base import (
-    DuplicatePurchase,
-    ProductRecord,
-    PurchaseRecord,
-    PurchaseRepository,
-    Reservation,
-    SqlPurchaseRequest,
-    SqlPurchaseResult,
-    StockReply,
-    StockStore,
-    StockStoreUnavailable,
-)
 from app.platform.storage.locks.manager import LockManager
 
 Strategy = Literal["lua", "lock", "sql"]
@@ -582,8 +582,8 @@ class SqlPurchase:
 
     def __init__(self, steps: PurchaseSteps, *, batch_max: int, batch_window_s: float) -> None:
         self._steps = steps
-        self._buys: GroupCommitter[SqlPurchaseRequest, SqlPurchaseResult] = GroupCommitter(
-            write_many=steps.purchases.buy_with_sql_stock,
+        self._buys: GroupCommitter[BuyRequest, BuyResult] = GroupCommitter(
+            write_many=steps.purchases.buy_many,
             max_batch=batch_max,
             window_s=batch_window_s,
             name="sql_purchases",
@@ -601,9 +601,7 @@ class SqlPurchase:
         record = steps.record(request, new_purchase_id(), now)
         limit = request.product.per_user_limit
         try:
-            result = await self._buys.submit(
-                SqlPurchaseRequest(purchase=record, per_user_limit=limit)
-            )
+            result = await self._buys.submit(BuyRequest(purchase=record, per_user_limit=limit))
         except DuplicatePurchase:
             replay = await steps.replay_from_sql(request)
             if replay is not None:

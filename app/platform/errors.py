@@ -430,3 +430,16 @@ def validation_details(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, st
             }
         )
     return details
+
+
+def error_event(exc: AppError) -> dict[str, Any]:
+    """A problem-like `error` event (the same members as an error body's core)."""
+    return {
+        "type": "error",
+        "status": exc.status,
+        "code": exc.code,
+        "error_code": exc.error_code,
+        "title": exc.title,
+        "detail": exc.detail,
+        "error": exc.error_name,
+    }

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import weakref
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -214,6 +215,15 @@ class MetricsBuffer:
 
 
 METRICS_BUFFER = MetricsBuffer()
+
+
+def set_pool_gauges(*, database: dict[str, int], redis: dict[str, Any] | None) -> None:
+    """The connection-pool gauges from the pools' figures (read just before a scrape)."""
+    for state, value in database.items():
+        DB_POOL_CONNECTIONS.labels(state).set(value)
+    if redis is not None:
+        REDIS_POOL_CONNECTIONS.labels("in_use").set(redis["in_use"])
+        REDIS_POOL_CONNECTIONS.labels("idle").set(redis["idle"])
 
 
 def render_latest() -> tuple[bytes, str]:

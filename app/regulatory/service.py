@@ -9,25 +9,17 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from app.platform import errors
-from app.platform.config import Settings
 from app.platform.logging import get_logger
 from app.platform.metrics import AI_REQUESTS
 from app.platform.principal import Principal
-from app.platform.storage.base import KeyValueStore, PlanRecord, PlanVersionConflict
 from app.regulatory.ai import prompts
 from app.regulatory.ai.base import Endpoint, Provider, TokenSink
-from app.regulatory.ai.factory import build_http_client, build_provider
-from app.regulatory.ai.rules import RulesProvider
 from app.regulatory.cache import AICache, CacheOutcome, cache_key, nesting_depth
-from app.regulatory.engine.errors import InvalidCategoryError as EngineInvalidCategory
-from app.regulatory.engine.errors import NotAMedicalDeviceError
+from app.regulatory.engine.errors import NotAMedicalDeviceError, UnusableCategoryError
 from app.regulatory.engine.rules_engine import RulesEngine, annotate, plan_device
-from app.regulatory.factory import build_ai_cache_kv, build_plan_repository, build_session_store
 from app.regulatory.plans import PlanService, plan_body
+from app.regulatory.repository import PlanRecord, PlanVersionConflict
 from app.regulatory.schemas.analysis import (
     ClassifyRequest,
     ClassifyResponse,
@@ -38,6 +30,9 @@ from app.regulatory.schemas.analysis import (
     StandardsRequest,
 )
 from app.regulatory.sessions import SessionService
+
+# The request models batch jobs carry: other areas import them from here (this area's API).
+__all__ = ["Answer", "ClassifyRequest", "PurposeRequest", "RegulatoryService"]
 
 T = TypeVar("T")
 _log = get_logger("app.regulatory")
@@ -95,7 +90,7 @@ def _check_depth(payload: Any) -> None:
 def _engine_error(exc: Exception) -> errors.AppError:
     if isinstance(exc, NotAMedicalDeviceError):
         return errors.DeviceNotMedicalError(exc.message)
-    if isinstance(exc, EngineInvalidCategory):
+    if isinstance(exc, UnusableCategoryError):
         return errors.InvalidCategoryError(exc.message)
     raise exc
 
@@ -153,7 +148,7 @@ class RegulatoryService:
                 result = await call(provider)
                 AI_REQUESTS.labels(provider.name, provider.model, endpoint, "fallback").inc()
                 return result, provider, True
-        except (NotAMedicalDeviceError, EngineInvalidCategory) as exc:
+        except (NotAMedicalDeviceError, UnusableCategoryError) as exc:
             AI_REQUESTS.labels(provider.name, provider.model, endpoint, "rejected").inc()
             raise _engine_error(exc) from None
         if provider.name == "rules":  # model providers count their own outcomes
@@ -233,7 +228,7 @@ class RegulatoryService:
         # for the placeholder category or for a non-device.
         try:
             resolution = self.rules.resolve(req)
-        except (NotAMedicalDeviceError, EngineInvalidCategory) as exc:
+        except (NotAMedicalDeviceError, UnusableCategoryError) as exc:
             raise _engine_error(exc) from None
         if resolution.route == "non-device":
             # No model is needed for the non-device route: its steps are fixed rules.
@@ -363,7 +358,7 @@ class RegulatoryService:
                     yield {"type": "token", "text": value}
                     continue
                 if kind == "error":
-                    yield error_event(value)
+                    yield errors.error_event(value)
                     return
                 answer: Answer = value
                 if endpoint == "standards":
@@ -385,48 +380,3 @@ class RegulatoryService:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-
-
-def error_event(exc: errors.AppError) -> dict[str, Any]:
-    """A problem-like `error` event (the same members as an error body's core)."""
-    return {
-        "type": "error",
-        "status": exc.status,
-        "code": exc.code,
-        "error_code": exc.error_code,
-        "title": exc.title,
-        "detail": exc.detail,
-        "error": exc.error_name,
-    }
-
-
-def build_regulatory_service(
-    settings: Settings,
-    *,
-    engine: AsyncEngine,
-    redis: Redis | None,
-    kv: KeyValueStore,
-) -> RegulatoryService:
-    """Wire stores, cache, provider and fallback from settings (called by the lifespan)."""
-    rules = RulesProvider()
-    client = build_http_client(settings) if settings.ai_provider != "rules" else None
-    provider = build_provider(settings, client=client, rules=rules)
-    fallback = rules if settings.ai_fallback == "rules" and provider is not rules else None
-    cache = AICache(
-        build_ai_cache_kv(settings, kv=kv, redis=redis),
-        ttl_s=settings.cache_ttl_s,
-        backend="redis" if redis is not None else "memory",
-        max_entries=None if redis is not None else settings.cache_max_entries,
-    )
-    return RegulatoryService(
-        provider=provider,
-        fallback=fallback,
-        cache=cache,
-        plans=PlanService(build_plan_repository(engine)),
-        sessions=SessionService(
-            build_session_store(settings, redis=redis, engine=engine),
-            ttl_s=settings.session_ttl_s,
-        ),
-        on_close=client.aclose if client is not None else None,
-        rules=rules.engine,
-    )

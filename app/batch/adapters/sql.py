@@ -23,7 +23,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from app.platform.storage.base import (
+from app.batch.repository import (
     BATCH_ACTIVE,
     BATCH_FINAL,
     BatchItemOutcome,

@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Response
 
-from app.commerce.endpoints.products import CommerceDep, ProductIdPath
+from app.commerce.dependencies import CommerceDep, ProductIdPath
+from app.commerce.repository import PurchaseRecord
 from app.commerce.schemas import (
     MAX_SQL_INT,
     PurchaseCreate,
@@ -14,8 +15,7 @@ from app.commerce.schemas import (
     PurchaseRead,
     PurchaseReceiptRead,
 )
-from app.deps import CurrentUser
-from app.platform.storage.base import PurchaseRecord
+from app.platform.dependencies import CurrentUser
 
 router = APIRouter(tags=["commerce"])
 

@@ -6,14 +6,13 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from app.platform.config import Settings
-from app.platform.middleware.client_ip import Network, parse_networks
+from app.platform.networks import Network, parse_networks
 from app.platform.principal import Principal
-from app.platform.ratelimit.declare import declared_limits
 from app.platform.ratelimit.items import LimitCheck, RateLimitItem, parse_limits
 from app.platform.ratelimit.patterns import PathPattern, compile_pattern, compile_patterns
 
@@ -91,7 +90,6 @@ class RateLimitPolicy:
         exempt: tuple[PathPattern, ...],
         admin_paths: tuple[PathPattern, ...] = (),
         admin_allowlist: tuple[Network, ...] = (),
-        overrides: frozenset[str] = frozenset(),
     ) -> None:
         self.anonymous = anonymous
         self.authenticated = authenticated
@@ -100,8 +98,6 @@ class RateLimitPolicy:
         self.exempt = exempt
         self.admin_paths = admin_paths
         self.admin_allowlist = admin_allowlist
-        # "METHOD /template" keys of RATE_LIMIT_ROUTES: they replace @limit on the same route.
-        self.overrides = overrides
         self._policy_headers: dict[tuple[str, ...], str] = {}
 
     @classmethod
@@ -112,12 +108,9 @@ class RateLimitPolicy:
             items = parse_limits(getattr(settings, f"rate_limit_{name}"))
             if items:
                 rules.append(RouteRule(name, compile_patterns(patterns), items, key))
-        overrides: set[str] = set()
         for pattern_text, limits in settings.rate_limit_routes.items():
             pattern = compile_pattern(pattern_text)
             items = parse_limits(limits)
-            for method in sorted(pattern.methods or ()):
-                overrides.add(f"{method} {pattern_text.split()[-1]}")
             if items:
                 # Listed first: an explicit entry wins over a built-in family on the same path.
                 rules.insert(0, RouteRule(_slug(pattern_text), (pattern,), items, "user"))
@@ -129,7 +122,6 @@ class RateLimitPolicy:
             exempt=compile_patterns(settings.rate_limit_exempt_paths),
             admin_paths=compile_patterns(settings.admin_paths),
             admin_allowlist=parse_networks(settings.admin_ip_allowlist),
-            overrides=frozenset(overrides),
         )
 
     def is_exempt(self, method: str, path: str) -> bool:
@@ -152,22 +144,6 @@ class RateLimitPolicy:
             if rule.matches(method, path):
                 return rule
         return None
-
-    def declared_rules(self, routes: Iterable[Any]) -> list[tuple[Any, RouteRule]]:
-        """(route, rule) for every route whose endpoint used `@limit`, unless overridden."""
-        found: list[tuple[Any, RouteRule]] = []
-        for route in routes:
-            declared = declared_limits(getattr(route, "endpoint", None))
-            if not declared:
-                continue
-            path = getattr(route, "path", "")
-            methods = getattr(route, "methods", None) or ()
-            if any(f"{m} {path}" in self.overrides for m in methods):
-                continue
-            for item in declared:
-                name = item.name or getattr(route, "name", None) or _slug(path)
-                found.append((route, RouteRule(name, (), item.items, item.key)))
-        return found
 
     def checks(
         self,

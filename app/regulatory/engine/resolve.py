@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from app.regulatory.engine import archetype_data as ad
 from app.regulatory.engine import rules_data as rd
 from app.regulatory.engine.classifier import Assessment, archetype, assess, assess_category
-from app.regulatory.engine.errors import InvalidCategoryError, NotAMedicalDeviceError
+from app.regulatory.engine.errors import NotAMedicalDeviceError, UnusableCategoryError
 from app.regulatory.engine.text import Bi, Lang, normalise
 from app.regulatory.schemas.analysis import (
     ClassificationInput,
@@ -298,7 +298,7 @@ def _given(
             _non_device(name, cls, lang), "non-device", "given", reason.get(lang), name
         )
     if req.category.code.strip().upper().startswith("ND-"):
-        raise InvalidCategoryError(f"Category '{req.category.code}' is not a medical device.")
+        raise UnusableCategoryError(f"Category '{req.category.code}' is not a medical device.")
     if not name:
         # A class without a category name: the category object names the device.
         name = req.category.name.strip()
@@ -342,7 +342,7 @@ def _reclassified(
             if wider.is_device:
                 a = wider
     if not names and not purpose:
-        raise InvalidCategoryError("The category needs a code or a name.")
+        raise UnusableCategoryError("The category needs a code or a name.")
     why_ko = "; ".join(p.ko for p in problems)
     why_en = "; ".join(p.en for p in problems)
     if a.is_device:

@@ -14,7 +14,7 @@ from app.regulatory.engine.classifier import (
     archetype,
     assess,
 )
-from app.regulatory.engine.errors import InvalidCategoryError
+from app.regulatory.engine.errors import UnusableCategoryError
 from app.regulatory.engine.nondevice import build_nondevice_plans
 from app.regulatory.engine.planner import build_plans
 from app.regulatory.engine.purpose import build_purpose
@@ -204,7 +204,7 @@ class RulesEngine:
         described = "" if is_uninformative(req.concept) else description_part(req.concept)
         category_text = f"{category.name} {category.description}".strip()
         if not described and not (category.code or category_text):
-            raise InvalidCategoryError("A category is required when the concept is uninformative.")
+            raise UnusableCategoryError("A category is required when the concept is uninformative.")
         if req.language:
             lang: Lang = req.language
         elif described:
@@ -254,7 +254,7 @@ class RulesEngine:
         """Four plans (fastest, normal, conservative, innovative) for the classified device,
         or for the non-device route when the product is not a medical device."""
         if not (req.category.code.strip() or req.category.name.strip()):
-            raise InvalidCategoryError("The category needs a code or a name.")
+            raise UnusableCategoryError("The category needs a code or a name.")
         res = self.resolve(req)
         lang = res.assessment.language
         if res.route == "non-device":

@@ -9,12 +9,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.accounts.adapters.memory.api_keys import MemoryApiKeyRepository
-from app.accounts.adapters.memory.users import MemoryUserRepository
 from app.accounts.adapters.sql.api_keys import SqlApiKeyRepository
 from app.accounts.adapters.sql.users import SqlUserRepository
+from app.accounts.repository import ApiKeyRecord, ApiKeyRepository, UserRecord, UserRepository
 from app.platform.security import generate_api_key
-from app.platform.storage.base import ApiKeyRecord, ApiKeyRepository, UserRecord, UserRepository
+from tests.support.fakes.api_keys import MemoryApiKeyRepository
+from tests.support.fakes.users import MemoryUserRepository
 
 pytestmark = pytest.mark.integration
 

@@ -9,9 +9,8 @@ from typing import Any
 
 import pytest
 
-from app.batch.adapters.memory import MemoryBatchJobRepository
 from app.batch.adapters.sql import SqlBatchJobRepository
-from app.platform.storage.base import (
+from app.batch.repository import (
     BATCH_ACTIVE,
     BATCH_FINAL,
     BatchItemOutcome,
@@ -21,6 +20,7 @@ from app.platform.storage.base import (
     NewBatchItem,
     NewBatchJob,
 )
+from tests.support.fakes.batch import MemoryBatchJobRepository
 
 pytestmark = pytest.mark.integration
 

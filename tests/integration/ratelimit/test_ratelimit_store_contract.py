@@ -14,9 +14,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from app.platform.ratelimit.items import LimitCheck, RateLimitItem
+from app.platform.ratelimit.store import RateLimitStore
 from app.platform.ratelimit.stores.memory import MemoryRateLimitStore
 from app.platform.ratelimit.stores.redis import RedisRateLimitStore
-from app.platform.storage.base import RateLimitStore
 from app.platform.storage.redis.client import create_redis
 from tests.conftest import make_settings
 from tests.support.servers import RedisServer

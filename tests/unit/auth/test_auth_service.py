@@ -23,7 +23,7 @@ from app.platform.errors import (
     UserNotFoundError,
     WeakPasswordError,
 )
-from app.platform.principal import Principal
+from app.platform.principal import Credentials, Principal, credentials_from_scope
 from app.platform.security import TokenCodec
 from tests.unit.auth.conftest import SECRET, Clock
 
@@ -32,14 +32,18 @@ pytestmark = pytest.mark.unit
 PASSWORD = "correct horse battery"
 
 
-def scope(**headers: str) -> dict[str, Any]:
-    return {
-        "type": "http",
-        "headers": [(k.replace("_", "-").lower().encode(), v.encode()) for k, v in headers.items()],
-    }
+def scope(**headers: str) -> Credentials:
+    return credentials_from_scope(
+        {
+            "type": "http",
+            "headers": [
+                (k.replace("_", "-").lower().encode(), v.encode()) for k, v in headers.items()
+            ],
+        }
+    )
 
 
-def bearer(token: str) -> dict[str, Any]:
+def bearer(token: str) -> Credentials:
     return scope(authorization=f"Bearer {token}")
 
 
@@ -151,7 +155,7 @@ async def test_login_is_case_insensitive_on_username(service: AuthService) -> No
 # --- resolving the caller --------------------------------------------------------------
 async def test_no_credentials_means_anonymous(service: AuthService) -> None:
     assert await service.resolve_principal(scope()) is None
-    assert await service.resolve_principal({"type": "http"}) is None
+    assert await service.resolve_principal(credentials_from_scope({"type": "http"})) is None
     # Other schemes (e.g. a proxy's Basic auth) are not ours.
     assert await service.resolve_principal(scope(authorization="Basic YWxpY2U6eA==")) is None
 

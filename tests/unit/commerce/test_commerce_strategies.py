@@ -50,7 +50,7 @@ def _steps(*, keeper: object | None = None) -> PurchaseSteps:
     # The strategies only keep these at construction; no call reaches them in these tests.
     return PurchaseSteps(
         products=cast(Any, object()),
-        purchases=cast(Any, SimpleNamespace(buy_with_sql_stock=None)),
+        purchases=cast(Any, SimpleNamespace(buy_many=None)),
         keeper=cast(Any, keeper),
         reservation_ttl_s=30,
         idempotency_ttl_s=60,

@@ -15,12 +15,11 @@ from fastapi import FastAPI, Request
 from prometheus_client import REGISTRY
 from starlette.types import Scope
 
-from app.deps import OptionalUser
+from app.platform.dependencies import OptionalUser
 from app.platform.errors import AuthenticationError
 from app.platform.metrics import METRICS_BUFFER
 from app.platform.middleware.rate_limit import RateLimitGate
 from app.platform.principal import Principal
-from app.platform.ratelimit import limit
 from app.platform.ratelimit.items import LimitCheck, RateLimitItem, StoreDecision, WindowResult
 from app.platform.ratelimit.limiter import LimitOutcome
 from tests.conftest import AppFactory
@@ -277,26 +276,18 @@ async def test_login_is_limited_per_ip_and_per_username_and_the_body_reaches_the
         assert '"login-60s";r=0' in r.headers["ratelimit"]
 
 
-async def test_routes_can_declare_limits_and_settings_can_replace_them(
-    app_factory: AppFactory,
-) -> None:
-    def add_routes(app: FastAPI) -> None:
-        @app.get("/t/declared/{item_id}")
-        @limit("2/minute", key="ip")
-        async def declared(item_id: int) -> dict[str, int]:
+async def test_settings_give_any_route_a_limit_of_its_own(app_factory: AppFactory) -> None:
+    async with app_factory(
+        rate_limit_enabled=True, rate_limit_routes={"GET /t/items/{item_id}": "3/minute"}
+    ) as (app, client):
+
+        @app.get("/t/items/{item_id}")
+        async def item(item_id: int) -> dict[str, int]:
             return {"item": item_id}
 
-    async with app_factory(rate_limit_enabled=True) as (app, client):
-        add_routes(app)
-        codes = [(await client.get(f"/t/declared/{i}")).status_code for i in range(3)]
-        assert codes == [200, 200, 429]
-        assert (await client.get("/ping")).status_code == 200
-    async with app_factory(
-        rate_limit_enabled=True, rate_limit_routes={"GET /t/declared/{item_id}": "3/minute"}
-    ) as (app, client):
-        add_routes(app)
-        codes = [(await client.get(f"/t/declared/{i}")).status_code for i in range(4)]
+        codes = [(await client.get(f"/t/items/{i}")).status_code for i in range(4)]
         assert codes == [200, 200, 200, 429]
+        assert (await client.get("/ping")).status_code == 200
 
 
 async def test_admin_paths_answer_403_outside_the_allowlist_even_with_limits_off(
@@ -364,9 +355,9 @@ async def test_store_failure_fails_reads_open_and_writes_closed_never_500(
         assert r.status_code == 201
 
 
-async def test_a_bare_app_with_only_the_middleware_limits_in_memory() -> None:
+async def test_a_bare_app_with_only_the_edge_layer_limits_in_memory() -> None:
     from app.platform.config import load_settings
-    from app.platform.middleware.rate_limit import RateLimitMiddleware
+    from app.platform.middleware.edge import EdgeMiddleware
 
     app = FastAPI()
 
@@ -376,7 +367,7 @@ async def test_a_bare_app_with_only_the_middleware_limits_in_memory() -> None:
         return {"len": len(raw), "sha": hashlib.sha256(raw).hexdigest()}
 
     settings = load_settings(_env_file=None, rate_limit_login="50/minute")
-    app.add_middleware(RateLimitMiddleware, settings=settings)
+    app.add_middleware(EdgeMiddleware, settings=settings)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         big = json.dumps({"username": "한국어", "password": "p", "pad": "x" * 40_000}).encode()

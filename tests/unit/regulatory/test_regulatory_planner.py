@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from app.regulatory.engine import InvalidCategoryError, NotAMedicalDeviceError, RulesEngine
+from app.regulatory.engine import NotAMedicalDeviceError, RulesEngine, UnusableCategoryError
 from app.regulatory.engine.timeline import parse_weeks, total_weeks
 from app.regulatory.schemas.analysis import ClassifyRequest, Plan, StandardsRequest
 
@@ -158,7 +158,7 @@ def test_invalid_category_is_refused(category: dict[str, str]) -> None:
     req = StandardsRequest.model_validate(
         {"classification": {"isMedicalDevice": True, "riskClass": "II"}, "category": category}
     )
-    with pytest.raises(InvalidCategoryError):
+    with pytest.raises(UnusableCategoryError):
         ENGINE.standards(req)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.regulatory.engine import InvalidCategoryError, RulesEngine
+from app.regulatory.engine import RulesEngine, UnusableCategoryError
 from app.regulatory.engine import archetype_data as ad
 from app.regulatory.engine.resolve import assess_named_category
 from app.regulatory.engine.rules_data import Archetype
@@ -71,7 +71,7 @@ def test_language_follows_the_category_not_the_reply(concept: str, name: str, ma
 
 
 def test_blank_category_with_uninformative_concept_is_rejected() -> None:
-    with pytest.raises(InvalidCategoryError):
+    with pytest.raises(UnusableCategoryError):
         ENGINE.purpose(PurposeRequest(concept="네", category=""))
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from app.regulatory.engine import RulesEngine
-from app.regulatory.engine.errors import InvalidCategoryError, NotAMedicalDeviceError
+from app.regulatory.engine.errors import NotAMedicalDeviceError, UnusableCategoryError
 from app.regulatory.schemas.analysis import ClassifyRequest, Plan, StandardsRequest
 
 pytestmark = pytest.mark.unit
@@ -160,7 +160,7 @@ def test_device_classification_with_a_non_device_category_is_refused() -> None:
         "classification": {"isMedicalDevice": True, "riskClass": "II"},
         "category": {"code": "ND-WELLNESS", "name": "wellness"},
     }
-    with pytest.raises(InvalidCategoryError):
+    with pytest.raises(UnusableCategoryError):
         _plans(body)
 
 

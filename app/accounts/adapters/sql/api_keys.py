@@ -9,7 +9,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.platform.storage.base import ApiKeyRecord
+from app.accounts.repository import ApiKeyRecord
 from app.platform.storage.sql.engine import reader
 from app.platform.storage.sql.tables import api_keys as t
 from app.platform.storage.sql.tables import users

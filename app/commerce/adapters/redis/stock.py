@@ -15,7 +15,7 @@ from redis.exceptions import BusyLoadingError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from app.platform.storage.base import (
+from app.commerce.repository import (
     Reservation,
     StockEvent,
     StockLedger,

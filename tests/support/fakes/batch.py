@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from app.platform.storage.base import (
+from app.batch.repository import (
     BATCH_ACTIVE,
     BATCH_FINAL,
     BatchItemOutcome,

@@ -6,7 +6,7 @@ import builtins
 from dataclasses import replace
 from datetime import datetime
 
-from app.platform.storage.base import UserRecord
+from app.accounts.repository import UserRecord
 
 
 class MemoryUserRepository:

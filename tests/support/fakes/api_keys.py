@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from app.platform.storage.base import ApiKeyRecord
+from app.accounts.repository import ApiKeyRecord
 
 
 class MemoryApiKeyRepository:

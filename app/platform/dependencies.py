@@ -1,4 +1,6 @@
-"""`Annotated` dependency aliases: how routers reach settings, resources, services and the caller."""
+"""`Annotated` dependency aliases every area shares: the app's settings and the caller.
+
+Each area's own `dependencies` module gives its routers that area's services."""
 
 from __future__ import annotations
 
@@ -9,13 +11,6 @@ from fastapi import Depends, Request
 from app.platform.config import Settings
 from app.platform.errors import AuthenticationError, PermissionDeniedError
 from app.platform.principal import Principal, PrincipalResolver
-from app.resources import Resources
-
-
-def get_resources(request: Request) -> Resources:
-    """The lifespan-built resources of this app."""
-    resources: Resources = request.app.state.resources
-    return resources
 
 
 def get_app_settings(request: Request) -> Settings:
@@ -24,7 +19,6 @@ def get_app_settings(request: Request) -> Settings:
     return settings
 
 
-ResourcesDep = Annotated[Resources, Depends(get_resources)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from app.platform.storage.base import SessionMutation, SessionRecord
+from app.regulatory.repository import SessionMutation, SessionRecord
 
 
 def _at(unix: float) -> datetime:

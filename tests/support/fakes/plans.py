@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from app.platform.storage.base import NewPlan, PlanRecord, PlanVersionConflict
+from app.regulatory.repository import NewPlan, PlanRecord, PlanVersionConflict
 
 
 class MemoryPlanRepository:
