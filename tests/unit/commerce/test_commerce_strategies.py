@@ -23,9 +23,9 @@ from app.commerce.purchase import (
     SqlPurchase,
     make_purchase_strategy,
 )
+from app.commerce.repository import ProductRecord
 from app.platform.errors import InsufficientStockError
 from app.platform.principal import Principal
-from app.platform.storage.base import ProductRecord
 from app.platform.storage.kv.memory import MemoryKeyValueStore
 
 pytestmark = pytest.mark.unit
