@@ -23,6 +23,7 @@ from app.batch import dependencies as batch_deps
 from app.batch.factory import build_batch
 from app.batch.service import BatchServices
 from app.commerce import dependencies as commerce_deps
+from app.commerce.batch_kinds import RestockKind
 from app.commerce.factory import build_commerce
 from app.commerce.service import CommerceServices, start_reconciler
 from app.health import dependencies as health_deps
@@ -89,6 +90,7 @@ async def build_resources(settings: Settings) -> Resources:
     regulatory = build_regulatory(settings, connections, kv=kv)
     rate_limiter = build_rate_limiter(settings, connections)
     health = HealthService(settings=settings, connections=connections)
+    commerce = build_commerce(settings, connections, kv=kv, locks=locks)
     resources = Resources(
         settings=settings,
         connections=connections,
@@ -97,8 +99,13 @@ async def build_resources(settings: Settings) -> Resources:
         rate_limiter=rate_limiter,
         auth=build_accounts(settings, connections),
         regulatory=regulatory,
-        commerce=build_commerce(settings, connections, kv=kv, locks=locks),
-        batch=build_batch(settings, connections, regulatory=regulatory),
+        commerce=commerce,
+        batch=build_batch(
+            settings,
+            connections,
+            regulatory=regulatory,
+            extra_kinds=[RestockKind(commerce.inventory)],
+        ),
         health=health,
     )
     try:

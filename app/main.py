@@ -19,6 +19,7 @@ from app.platform.logging import configure_logging
 from app.platform.middleware.edge import EdgeMiddleware
 from app.regulatory.endpoints import analysis as regulatory
 from app.regulatory.endpoints import cache as cache_router
+from app.regulatory.endpoints import exports as exports_router
 from app.regulatory.endpoints import plans, sessions, stream
 
 DESCRIPTION = (
@@ -56,6 +57,7 @@ def _base_app(settings: Settings, *, served: bool = False) -> FastAPI:
     app.include_router(stream.router)
     app.include_router(sessions.router)
     app.include_router(plans.router)
+    app.include_router(exports_router.router)
     app.include_router(cache_router.router)
     app.include_router(batch.router)
     auth.install_openapi_security(app)

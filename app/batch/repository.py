@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -121,6 +121,30 @@ class BatchItemOutcome:
         return self.error_code is None
 
 
+class BacklogFullError(Exception):
+    """Storing the job would put more than the allowed items waiting across all jobs."""
+
+    def __init__(self, *, backlog: int, limit: int) -> None:
+        super().__init__(f"{backlog} items would be waiting; the limit is {limit}")
+        self.backlog = backlog
+        self.limit = limit
+
+
+@dataclass(frozen=True, slots=True)
+class BatchStats:
+    """Totals over a set of jobs (one owner's, or everyone's)."""
+
+    by_status: Mapping[str, int]
+    total_items: int
+    processed: int
+    succeeded: int
+    failed: int
+    # Over the finished jobs that had started: how many, their summed run time and items.
+    timed_jobs: int
+    timed_seconds: float
+    timed_items: int
+
+
 class BatchJobRepository(Protocol):
     """Jobs and their items. Every write that a worker makes is conditional on its lease, so a
     worker that lost its job (paused, cancelled, or taken over after its lease ran out) writes
@@ -134,8 +158,36 @@ class BatchJobRepository(Protocol):
         None, nothing written, when the owner already has `max_active` jobs queued, running or
         paused (checked atomically with the insert)."""
 
+    async def create_streamed(
+        self,
+        job: NewBatchJob,
+        chunks: AsyncIterator[Sequence[NewBatchItem]],
+        *,
+        max_active: int,
+        max_items: int,
+        max_backlog: int,
+    ) -> BatchJobRecord | None:
+        """Store the job as queued with the items of `chunks` (positions in order), all in ONE
+        transaction: an exception raised by `chunks` (a bad row) or more than `max_items` items
+        (ValueError) leaves nothing stored. `job.items` is ignored and `job.idempotency_key`
+        must be None. None, nothing written, when the owner has `max_active` unfinished jobs;
+        BacklogFullError, nothing written, when the items waiting in all unfinished jobs would
+        exceed `max_backlog`."""
+
+    async def backlog(self) -> int:
+        """Items without an outcome in all queued, running and paused jobs."""
+
     async def get(self, job_id: str) -> BatchJobRecord | None:
         """The job, or None."""
+
+    async def items_after(
+        self, job_id: str, *, statuses: Sequence[str] | None, after: int, limit: int
+    ) -> builtins.list[BatchItemRecord]:
+        """Up to `limit` of the job's items past position `after` (of `statuses`, if given), by
+        position: pages for an export that stay cheap deep into a large job."""
+
+    async def stats(self, *, owner_id: str | None) -> BatchStats:
+        """Totals over the owner's jobs, or over every job when `owner_id` is None."""
 
     async def list_by_owner(
         self, owner_id: str, *, status: str | None, limit: int, offset: int
@@ -185,6 +237,20 @@ class BatchJobRepository(Protocol):
         counters, extend the lease; when no item is left pending the job is completed
         (`finished_at` set, lease cleared). None, nothing written, when it is not running under
         that lease. An empty `outcomes` only checks for completion (and renews the lease)."""
+
+    async def mark_attempted(
+        self,
+        job_id: str,
+        *,
+        worker_id: str,
+        positions: Sequence[int],
+        now: datetime,
+        lease_s: float,
+    ) -> bool:
+        """While the job is running under `worker_id`'s lease, add one to `attempts` of each of
+        these items that is still pending and extend the lease, in one transaction; False
+        (nothing written) otherwise. Written before an item of a kind that must not run twice
+        starts: a pending item with attempts > 0 may already have taken effect."""
 
     async def release(self, job_id: str, *, worker_id: str, now: datetime) -> bool:
         """Put a job running under `worker_id` back to queued with no lease (a worker stopping);

@@ -154,6 +154,15 @@ class Settings(BaseSettings):
     batch_item_attempts: int = Field(default=2, ge=1, le=10)
     # Finished jobs are deleted this many days after they finished; 0 = kept until deleted.
     batch_retention_days: float = Field(default=30.0, ge=0, le=36_500)
+    # Per job from an upload (POST /api/batch/jobs/upload), and the upload's size in bytes (the
+    # one route exempt from MAX_BODY_BYTES). A JSON body stays under BATCH_MAX_ITEMS.
+    batch_upload_max_items: int = Field(default=100_000, ge=1, le=1_000_000)
+    batch_upload_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024, le=1024**3)
+    # Global: items waiting (no outcome yet) across every unfinished job of every user; a job
+    # that would go past it is refused with 429 BATCH_BACKLOG_FULL.
+    batch_max_backlog: int = Field(default=1_000_000, ge=1, le=100_000_000)
+    # Items read from storage per query while a results download streams.
+    batch_export_page: int = Field(default=1000, ge=1, le=10_000)
 
     # --- rate limiting (docs/rate-limits.md) -------------------------------
     # false = no limit anywhere (local load tests, benchmarks); the admin allowlist still applies.

@@ -373,6 +373,22 @@ class BatchItemTimeoutError(AppError):
     title = "Batch item timed out"
 
 
+class BatchItemInterruptedError(AppError):
+    # Only ever an item's error code: an item of a kind that must not run twice was cut off
+    # (its worker died, or the job was paused while it ran); it may or may not have taken effect.
+    status = 409
+    code = "BATCH_ITEM_INTERRUPTED"
+    error_code = "ERR_6006"
+    title = "Batch item interrupted"
+
+
+class BatchBacklogFullError(AppError):
+    status = 429
+    code = "BATCH_BACKLOG_FULL"
+    error_code = "ERR_6005"
+    title = "The batch queue is full"
+
+
 def _slug(code: str) -> str:
     return code.lower().replace("_", "-")
 

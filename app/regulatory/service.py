@@ -32,7 +32,14 @@ from app.regulatory.schemas.analysis import (
 from app.regulatory.sessions import SessionService
 
 # The request models batch jobs carry: other areas import them from here (this area's API).
-__all__ = ["Answer", "ClassifyRequest", "PurposeRequest", "RegulatoryService"]
+__all__ = [
+    "Answer",
+    "ClassifyRequest",
+    "PurposeRequest",
+    "RefineRequest",
+    "RegulatoryService",
+    "StandardsRequest",
+]
 
 T = TypeVar("T")
 _log = get_logger("app.regulatory")

@@ -51,6 +51,9 @@ EXPOSED_HEADERS = (
 )
 
 # Request headers the edge reads, by field number (one dict lookup per header).
+# The batch area's file upload (BATCH_UPLOAD_MAX_BYTES); a path, not an import: the platform
+# does not depend on the areas.
+UPLOAD_PATH = "/api/batch/jobs/upload"
 _RID, _ORIGIN, _AC_METHOD, _AC_HEADERS, _LENGTH, _CHUNKED = range(6)
 
 
@@ -64,6 +67,13 @@ class EdgeMiddleware:
         self.app = app
         self.with_body_limit = BodyLimitMiddleware(app, max_bytes=settings.max_body_bytes)
         self.max_body_bytes = settings.max_body_bytes
+        # Routes that take files: their own, larger limit instead of MAX_BODY_BYTES.
+        self.large_bodies = {
+            UPLOAD_PATH: (
+                BodyLimitMiddleware(app, max_bytes=settings.batch_upload_max_bytes),
+                settings.batch_upload_max_bytes,
+            )
+        }
         self.request_id_header = settings.request_id_header.lower().encode("latin-1")
         self.trusted_proxies = parse_networks(settings.trusted_proxies)
         self.cors = CorsPolicy(allow_origins=settings.cors_origins, expose_headers=EXPOSED_HEADERS)
@@ -163,8 +173,11 @@ class EdgeMiddleware:
                 await self.cors.preflight(scope, send_with_headers, origin, preflight_headers)
                 return
             declared = None if length is None else _declared_length(length)
-            if declared is not None and (declared < 0 or declared > self.max_body_bytes):
-                await send_payload_too_large(scope, send_with_headers, self.max_body_bytes)
+            with_body_limit, max_body_bytes = self.large_bodies.get(
+                path, (self.with_body_limit, self.max_body_bytes)
+            )
+            if declared is not None and (declared < 0 or declared > max_body_bytes):
+                await send_payload_too_large(scope, send_with_headers, max_body_bytes)
                 return
             if self.gate is not None:
                 admitted = await self.gate.admit(scope, receive, send_with_headers, client_ip)
@@ -174,7 +187,7 @@ class EdgeMiddleware:
                 extra += limit_headers
             # HTTP/1.1 without Content-Length or Transfer-Encoding has no body: nothing to count.
             if chunked or (declared is not None and declared > 0):
-                await self.with_body_limit(scope, receive, send_with_headers)
+                await with_body_limit(scope, receive, send_with_headers)
             else:
                 await self.app(scope, receive, send_with_headers)
         except Exception as exc:

@@ -31,7 +31,7 @@ BUILTIN_ROUTES: dict[str, tuple[tuple[str, ...], RuleKey]] = {
     "refine": (("POST /api/refine", "POST /api/stream/refine"), "user"),
     "purchase": (("POST /api/purchase*", "POST /api/products/{product_id}/purchase"), "user"),
     "inventory": (("/api/inventory", "/api/inventory/*"), "user"),
-    "batch": (("POST /api/batch/jobs",), "user"),
+    "batch": (("POST /api/batch/jobs", "POST /api/batch/jobs/upload"), "user"),
     "login": (("POST /api/auth/login", "POST /api/auth/token"), "ip_and_username"),
 }
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -11,9 +11,12 @@ from typing import Any
 from app.batch.repository import (
     BATCH_ACTIVE,
     BATCH_FINAL,
+    BacklogFullError,
     BatchItemOutcome,
     BatchItemRecord,
     BatchJobRecord,
+    BatchStats,
+    NewBatchItem,
     NewBatchJob,
     queued_job_record,
 )
@@ -77,6 +80,76 @@ class MemoryBatchJobRepository:
         self._seq += 1
         self._jobs[job.id] = _Job(record, items, self._seq)
         return record, True
+
+    async def create_streamed(
+        self,
+        job: NewBatchJob,
+        chunks: AsyncIterator[Sequence[NewBatchItem]],
+        *,
+        max_active: int,
+        max_items: int,
+        max_backlog: int,
+    ) -> BatchJobRecord | None:
+        owned = [j.record for j in self._jobs.values() if j.record.owner_id == job.owner_id]
+        if sum(1 for r in owned if r.status in BATCH_ACTIVE) >= max_active:
+            return None
+        # Gathered first and stored at the end: an error on the way stores nothing.
+        items: list[NewBatchItem] = []
+        async for chunk in chunks:
+            if len(items) + len(chunk) > max_items:
+                raise ValueError(f"more than {max_items} items")
+            items.extend(chunk)
+        waiting = await self.backlog() + len(items)
+        if waiting > max_backlog:
+            raise BacklogFullError(backlog=waiting, limit=max_backlog)
+        stored = await self.create(replace(job, items=items), max_active=max_active)
+        assert stored is not None  # nothing awaited in between: the count above still holds
+        return stored[0]
+
+    async def backlog(self) -> int:
+        return sum(
+            j.record.total - j.record.processed
+            for j in self._jobs.values()
+            if j.record.status in BATCH_ACTIVE
+        )
+
+    async def items_after(
+        self, job_id: str, *, statuses: Sequence[str] | None, after: int, limit: int
+    ) -> list[BatchItemRecord]:
+        job = self._jobs.get(job_id)
+        if job is None:
+            return []
+        chosen = [
+            i
+            for i in job.items
+            if i.position > after and (statuses is None or i.status in statuses)
+        ]
+        return [self._item_copy(i) for i in chosen[:limit]]
+
+    async def stats(self, *, owner_id: str | None) -> BatchStats:
+        records = [
+            j.record
+            for j in self._jobs.values()
+            if owner_id is None or j.record.owner_id == owner_id
+        ]
+        by_status: dict[str, int] = {}
+        for r in records:
+            by_status[r.status] = by_status.get(r.status, 0) + 1
+        timed = [
+            r
+            for r in records
+            if r.status in BATCH_FINAL and r.started_at is not None and r.finished_at is not None
+        ]
+        return BatchStats(
+            by_status=by_status,
+            total_items=sum(r.total for r in records),
+            processed=sum(r.processed for r in records),
+            succeeded=sum(r.succeeded for r in records),
+            failed=sum(r.failed for r in records),
+            timed_jobs=len(timed),
+            timed_seconds=sum(_run_seconds(r) for r in timed),
+            timed_items=sum(r.processed for r in timed),
+        )
 
     async def get(self, job_id: str) -> BatchJobRecord | None:
         job = self._jobs.get(job_id)
@@ -223,6 +296,30 @@ class MemoryBatchJobRepository:
         job.record = replace(record, **changes)
         return job.record
 
+    async def mark_attempted(
+        self,
+        job_id: str,
+        *,
+        worker_id: str,
+        positions: Sequence[int],
+        now: datetime,
+        lease_s: float,
+    ) -> bool:
+        job = self._running_under(job_id, worker_id)
+        if job is None:
+            return False
+        job.record = replace(
+            job.record, lease_expires_at=now + timedelta(seconds=lease_s), updated_at=now
+        )
+        wanted = set(positions)
+        job.items = [
+            replace(item, attempts=item.attempts + 1)
+            if item.position in wanted and item.status == "pending"
+            else item
+            for item in job.items
+        ]
+        return True
+
     async def release(self, job_id: str, *, worker_id: str, now: datetime) -> bool:
         job = self._running_under(job_id, worker_id)
         if job is None:
@@ -266,3 +363,9 @@ class MemoryBatchJobRepository:
         for job_id in gone:
             del self._jobs[job_id]
         return len(gone)
+
+
+def _run_seconds(record: BatchJobRecord) -> float:
+    if record.started_at is None or record.finished_at is None:
+        return 0.0
+    return max(0.0, (record.finished_at - record.started_at).total_seconds())
