@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
-from starlette.types import ASGIApp
 
 from app import __version__
 from app.accounts import endpoints as auth
@@ -17,7 +16,7 @@ from app.platform.config import Settings, get_settings
 from app.platform.docs_ui import install_docs
 from app.platform.error_handlers import install_error_handlers
 from app.platform.logging import configure_logging
-from app.platform.middleware.edge import EdgeMiddleware, edge_outermost
+from app.platform.middleware.edge import EdgeMiddleware
 from app.platform.openapi import install_openapi_errors
 from app.regulatory.endpoints import analysis as regulatory
 from app.regulatory.endpoints import cache as cache_router
@@ -35,28 +34,8 @@ DESCRIPTION = (
 TELEMETRY_OFF: Any = {"tracing": False, "metrics": False, "logs": False}
 
 
-class RaideskAPI(FastAPI):
-    """FastAPI with the edge layer as the outermost one, where FastAPI's own outer layers would
-    only pass requests on (`edge_outermost`); without the edge, FastAPI's stack as it is."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        telemetry = kwargs.get("telemetry") or {}
-        # Every kind of FastAPI's native telemetry turned off at construction, for good.
-        self.telemetry_off = all(telemetry.get(k) is False for k in ("tracing", "metrics", "logs"))
-        super().__init__(**kwargs)
-
-    def build_middleware_stack(self) -> ASGIApp:
-        """FastAPI's stack, from the edge layer inward when the layers before it are redundant."""
-        return edge_outermost(
-            super().build_middleware_stack(),
-            debug=self.debug,
-            telemetry_off=self.telemetry_off,
-            max_body_size=self.max_body_size,
-        )
-
-
 def _base_app(settings: Settings, *, served: bool = False) -> FastAPI:
-    app = RaideskAPI(
+    app = FastAPI(
         title=settings.app_name,
         version=__version__,
         description=DESCRIPTION,

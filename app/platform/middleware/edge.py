@@ -4,8 +4,8 @@ In order, per HTTP request: request id and client address (bound for logs and er
 preflight → declared body size → rate limits → the app (with a streamed body limit when there
 is a body) → on the way out: request id, security, CORS and rate-limit headers on whatever
 answered, a 500 problem for an unhandled exception, then one note in the request log (from
-which the metrics and the access line are made every 100 ms). Where FastAPI's own outer layers
-would only pass requests on, the edge is the outermost layer (`edge_outermost`, decision 0006).
+which the metrics and the access line are made every 100 ms). FastAPI's own outer layers
+(`ServerErrorMiddleware` and the rest) stay in front of it, as FastAPI builds them.
 
 Each concern lives in its own module (`request_context`, `cors`, `rate_limit`, `body_limit`,
 `security_headers`, `server_errors`, `observability`); this class only sequences them. Seven
@@ -16,7 +16,6 @@ one pass over the request and one wrapper keep the stack near the bare route's s
 from __future__ import annotations
 
 from time import perf_counter
-from typing import Any, cast
 
 from app.platform.config import Settings
 from app.platform.context import request_id_var
@@ -36,7 +35,7 @@ from app.platform.middleware.security_headers import (
     SECURITY_HEADER_NAMES,
     security_headers,
 )
-from app.platform.middleware.server_errors import send_server_error
+from app.platform.middleware.server_errors import answer_unhandled
 from app.platform.middleware.types import ASGIApp, Message, Receive, Scope, Send
 
 _log = get_logger("app.errors")
@@ -208,11 +207,11 @@ class EdgeMiddleware:
                 await with_body_limit(scope, receive, send_with_headers)
             else:
                 await self.app(scope, receive, send_with_headers)
-        except Exception:
+        except Exception as exc:
             if started:
                 _log.exception("unhandled_error", path=path, method=method)
                 raise
-            await send_server_error(scope, send_with_headers)
+            await answer_unhandled(exc, scope, receive, send_with_headers)
         finally:
             ended = perf_counter()
             if self.metrics:
@@ -238,41 +237,3 @@ def _declared_length(value: bytes) -> int:
         return int(value)
     except ValueError:
         return -1
-
-
-def edge_outermost(
-    stack: ASGIApp, *, debug: bool, telemetry_off: bool, max_body_size: int | None
-) -> ASGIApp:
-    """`stack` from its `EdgeMiddleware` inward when every layer FastAPI puts in front of it
-    would do nothing the edge does not do itself; else `stack` unchanged.
-
-    FastAPI wraps the user's middleware in three layers of its own. For this app each only
-    passes the request on, at the cost of a coroutine (and one a `send` wrapper) per request —
-    about a third of what the edge itself costs (docs/decisions/0006-edge-outermost.md). Any
-    layer not known to be redundant, e.g. one a FastAPI upgrade adds, keeps the whole stack.
-    """
-    layer: Any = stack
-    while not isinstance(layer, EdgeMiddleware):
-        if not _redundant(layer, debug=debug, telemetry_off=telemetry_off, body=max_body_size):
-            return stack
-        layer = getattr(layer, "app", None)
-        if layer is None:
-            return stack
-    return cast(ASGIApp, layer)
-
-
-def _redundant(layer: object, *, debug: bool, telemetry_off: bool, body: int | None) -> bool:
-    """Whether one of FastAPI's outer layers would do nothing the edge does not do itself."""
-    kind = type(layer)
-    name = f"{kind.__module__}.{kind.__qualname__}"
-    if name == "starlette.middleware.errors.ServerErrorMiddleware":
-        # Turns an unhandled exception into a plain 500; the edge answers it with a problem body
-        # and logs it. Kept in debug mode for its traceback page.
-        return not debug
-    if name == "fastapi.telemetry._asgi.ExceptionTelemetryMiddleware":
-        # Reports exceptions to FastAPI's native OpenTelemetry, which this app turns off.
-        return telemetry_off
-    if name == "fastapi._body_limit.AppBodyLimitMiddleware":
-        # FastAPI's own `max_body_size`: unset here (the edge enforces MAX_BODY_BYTES).
-        return body is None
-    return False
