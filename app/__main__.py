@@ -13,7 +13,9 @@ async def _migrate() -> None:
     from app.platform.storage.migrate import run_migrations
     from app.platform.storage.sql.engine import create_engine
 
-    engine = create_engine(get_settings())
+    # Migrations (index builds on big tables) may take longer than any request statement.
+    settings = get_settings().model_copy(update={"database_statement_timeout_s": 0})
+    engine = create_engine(settings)
     try:
         await run_migrations(engine)
     finally:
@@ -129,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
         access_log=False,
         proxy_headers=False,  # the app reads X-Forwarded-For itself, from TRUSTED_PROXIES only
         log_config=None,
+        # Idle keep-alive connections are closed after this (a slow body is cut off by
+        # BODY_READ_TIMEOUT_S in the edge).
+        timeout_keep_alive=settings.keep_alive_timeout_s,
     )
     return 0
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
-from starlette.types import ASGIApp
 
 from app import __version__
 from app.accounts import endpoints as auth
@@ -17,7 +16,8 @@ from app.platform.config import Settings, get_settings
 from app.platform.docs_ui import install_docs
 from app.platform.error_handlers import install_error_handlers
 from app.platform.logging import configure_logging
-from app.platform.middleware.edge import EdgeMiddleware, edge_outermost
+from app.platform.middleware.edge import EdgeMiddleware
+from app.platform.openapi import install_openapi_errors
 from app.platform.tracing import TracingMiddleware, tracing_enabled
 from app.regulatory.endpoints import analysis as regulatory
 from app.regulatory.endpoints import cache as cache_router
@@ -35,33 +35,16 @@ DESCRIPTION = (
 TELEMETRY_OFF: Any = {"tracing": False, "metrics": False, "logs": False}
 
 
-class RaideskAPI(FastAPI):
-    """FastAPI with the edge layer as the outermost one, where FastAPI's own outer layers would
-    only pass requests on (`edge_outermost`); without the edge, FastAPI's stack as it is."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        telemetry = kwargs.get("telemetry") or {}
-        # Every kind of FastAPI's native telemetry turned off at construction, for good.
-        self.telemetry_off = all(telemetry.get(k) is False for k in ("tracing", "metrics", "logs"))
-        super().__init__(**kwargs)
-
-    def build_middleware_stack(self) -> ASGIApp:
-        """FastAPI's stack, from the edge layer inward when the layers before it are redundant."""
-        return edge_outermost(
-            super().build_middleware_stack(),
-            debug=self.debug,
-            telemetry_off=self.telemetry_off,
-            max_body_size=self.max_body_size,
-        )
-
-
 def _base_app(settings: Settings, *, served: bool = False) -> FastAPI:
-    app = RaideskAPI(
+    app = FastAPI(
         title=settings.app_name,
         version=__version__,
         description=DESCRIPTION,
         lifespan=serving_lifespan if served else lifespan,
         telemetry=TELEMETRY_OFF,
+        # Starlette's slash redirect builds an absolute URL from the request's Host header;
+        # the 404 handler redirects with a relative Location instead (app/platform/error_handlers.py).
+        redirect_slashes=False,
         # Served by install_docs from local assets instead of FastAPI's CDN-backed pages.
         docs_url=None,
         redoc_url=None,
@@ -70,19 +53,24 @@ def _base_app(settings: Settings, *, served: bool = False) -> FastAPI:
     install_error_handlers(app)
     # Starlette tries routes in order: the high-rate ones (probes, the flash sale) come first,
     # the AI-bound regulatory ones last. No two routers share a path, so order changes nothing else.
-    app.include_router(health.router)
-    app.include_router(purchases.router)
-    app.include_router(inventory.router)
-    app.include_router(products.router)
-    app.include_router(auth.router)
-    app.include_router(regulatory.router)
-    app.include_router(stream.router)
-    app.include_router(sessions.router)
-    app.include_router(plans.router)
-    app.include_router(exports_router.router)
-    app.include_router(cache_router.router)
-    app.include_router(batch.router)
+    routers = (
+        health.router,
+        purchases.router,
+        inventory.router,
+        products.router,
+        auth.router,
+        regulatory.router,
+        stream.router,
+        sessions.router,
+        plans.router,
+        exports_router.router,
+        cache_router.router,
+        batch.router,
+    )
+    for router in routers:
+        app.include_router(router)
     auth.install_openapi_security(app)
+    install_openapi_errors(app, [route for router in routers for route in router.routes])
     install_docs(app)
     return app
 

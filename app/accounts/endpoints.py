@@ -160,7 +160,7 @@ async def login(request: Request, response: Response, auth: AuthServiceDep) -> T
 @router.get("/me", response_model=MeRead, summary="Who am I")
 async def me(principal: CurrentUser, auth: AuthServiceDep) -> MeRead:
     """The caller's account and how they authenticated."""
-    user = await auth.get_user_or_raise(user_id=principal.user_id)
+    user = await auth.current_user(principal=principal)
     return MeRead(**_user_read(user).model_dump(), auth_method=principal.auth_method)
 
 

@@ -68,11 +68,16 @@ class UserRepository(Protocol):
         """Users whose `updated_at` is at or after `since` (the auth change feed)."""
 
 
+class OwnerMissingError(LookupError):
+    """The user a new record would belong to does not exist (removed meanwhile)."""
+
+
 class ApiKeyRepository(Protocol):
     """API keys of users, found by the hash of the presented key."""
 
     async def create(self, key: ApiKeyRecord, *, max_active: int) -> bool:
-        """Insert `key` unless its user already has `max_active` unrevoked keys (atomically)."""
+        """Insert `key` unless its user already has `max_active` unrevoked keys (atomically);
+        `OwnerMissingError` when the repository knows users and this one is gone."""
 
     async def get_by_hash(self, key_hash: str) -> ApiKeyRecord | None:
         """The key (revoked or not) whose hash is `key_hash`, or None."""

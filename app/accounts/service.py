@@ -2,14 +2,15 @@
 
 `AuthService.resolve_principal` resolves the app's callers (wired by the lifespan through
 `app.platform.principal.scope_resolver`): the route dependencies call it, and the rate-limit
-middleware calls it to key limits by user, so it must stay cheap. A bearer
-token is verified on the CPU and, normally, nothing else is read: its `role` and `name` are the
-account's as of login, and every worker keeps a *change feed* of the accounts changed since
-the oldest live token could have been issued (polled every `AUTH_CHANGES_POLL_S`, applied at
-once in the worker that made the change). A user in the feed is judged by the feed's record
-(inactive → 401, new role), everyone else by the token. While the feed is not fresh (not yet
-loaded, database unreachable) or for tokens without `name`, the account is read instead, as are
-API keys; those lookups are kept `AUTH_CACHE_TTL_S` seconds (docs/security.md).
+middleware calls it to key limits by user, so it must stay cheap. A bearer token is verified on
+the CPU (verified tokens are cached), and its account is looked up on every request through a
+per-worker cache of `AUTH_CACHE_TTL_S` seconds, so a user removed from the database is a 401
+everywhere within that time (one indexed read per user and TTL). Every worker also keeps a
+*change feed* of the accounts changed since the oldest live token could have been issued
+(polled every `AUTH_CHANGES_POLL_S`, applied at once in the worker that made the change): a
+newer state there (inactive → 401, new role) wins over the cached read, so deactivations and
+role changes reach other workers faster than the cache TTL. API keys are looked up the same
+way (docs/security.md).
 """
 
 from __future__ import annotations
@@ -24,7 +25,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Final, Generic, Literal, TypeVar, cast
 
-from app.accounts.repository import ApiKeyRecord, ApiKeyRepository, UserRecord, UserRepository
+from app.accounts.repository import (
+    ApiKeyRecord,
+    ApiKeyRepository,
+    OwnerMissingError,
+    UserRecord,
+    UserRepository,
+)
 from app.platform.config import ConfigurationError, Settings
 from app.platform.errors import (
     ApiKeyLimitError,
@@ -300,6 +307,14 @@ class AuthService:
         _log.info("auth.login", user_id=user.id)
         return self._tokens.issue(user_id=user.id, role=user.role, username=user.username)
 
+    async def current_user(self, *, principal: Principal) -> UserRecord:
+        """The caller's own account, read now; 401 when it was removed or disabled meanwhile."""
+        user = await self._users.get(principal.user_id)
+        if user is None or not user.is_active:
+            self._user_cache.pop(principal.user_id)
+            raise _gone()
+        return user
+
     async def get_user_or_raise(self, *, user_id: str) -> UserRecord:
         """The user with this id; 404 USER_NOT_FOUND otherwise."""
         user = await self._users.get(user_id)
@@ -374,6 +389,7 @@ class AuthService:
     async def create_api_key(self, *, principal: Principal, name: str) -> tuple[ApiKeyRecord, str]:
         """A new key for the caller: (record, key); the key is never retrievable again."""
         self._require_token_login(principal)
+        await self.current_user(principal=principal)
         generated = generate_api_key()
         record = ApiKeyRecord(
             id=_new_id("key_"),
@@ -383,7 +399,11 @@ class AuthService:
             key_hash=generated.key_hash,
             created_at=self._now(),
         )
-        if not await self._api_keys.create(record, max_active=self._max_keys):
+        try:
+            created = await self._api_keys.create(record, max_active=self._max_keys)
+        except OwnerMissingError:
+            raise _gone() from None
+        if not created:
             raise ApiKeyLimitError(
                 f"You already have {self._max_keys} active API keys; revoke one first."
             )
@@ -450,23 +470,12 @@ class AuthService:
             # Never past the token's own expiry.
             remaining_s = claims.expires_at - self._now().timestamp()
             self._token_cache.put(digest, claims, ttl_s=remaining_s)
-        if self._monotonic() - self._feed_ok_at <= self._feed_max_age_s:
-            changed = self._changed.get(claims.user_id)
-            if changed is not None:
-                return self._principal(changed, "jwt")
-            if claims.username is not None and (
-                claims.expires_at - claims.issued_at <= self._tokens.ttl_s
-            ):
-                # Unchanged since before this token was issued: the token's claims still hold.
-                # (A token living longer than we issue now, e.g. after ACCESS_TOKEN_EXPIRE_MINUTES
-                # was lowered, could predate the feed's horizon: it gets a lookup instead.)
-                return Principal(
-                    user_id=claims.user_id,
-                    username=claims.username,
-                    role=cast(Role, claims.role),
-                    auth_method="jwt",
-                )
         user = await self._cached_user(claims.user_id)
+        if user is not None and self._monotonic() - self._feed_ok_at <= self._feed_max_age_s:
+            # The feed may know a newer state (deactivated, promoted) than the cached read.
+            changed = self._changed.get(claims.user_id)
+            if changed is not None and changed.updated_at >= user.updated_at:
+                user = changed
         return self._principal(user, "jwt")
 
     # --- the change feed ---------------------------------------------------------------------
@@ -532,12 +541,16 @@ class AuthService:
     @staticmethod
     def _principal(user: UserRecord | None, method: Literal["jwt", "api_key"]) -> Principal:
         if user is None or not user.is_active:
-            raise invalid_credentials(
-                "The account behind these credentials is disabled or gone.", reason="inactive"
-            )
+            raise _gone()
         return Principal(
             user_id=user.id, username=user.username, role=cast(Role, user.role), auth_method=method
         )
+
+
+def _gone() -> AuthenticationError:
+    return invalid_credentials(
+        "The account behind these credentials is disabled or gone.", reason="inactive"
+    )
 
 
 def _new_id(prefix: str) -> str:

@@ -10,7 +10,7 @@ from app.commerce.adapters.sql.purchases import SqlPurchaseRepository
 from app.commerce.idempotency import KvIdempotency
 from app.commerce.inventory import InventoryService
 from app.commerce.products import ProductService
-from app.commerce.purchase import PurchaseService
+from app.commerce.purchase import PurchaseService, PurchaseSteps, make_purchase_strategy
 from app.commerce.reconcile import Reconciler
 from app.commerce.service import CommerceServices
 from app.commerce.stock import StockKeeper
@@ -40,27 +40,34 @@ def build_commerce(
         # confirm can only still be pending for rows younger than the reservation TTL.
         window_s = 2 * settings.reservation_ttl_s
         # Settled ids only need to outlive a late or repeated confirm, i.e. that same window.
-        store = RedisStockStore(
-            redis, settled_retention_ms=int(max(120, 2 * window_s) * 1000), pipelined=True
-        )
+        store = RedisStockStore(redis, settled_retention_ms=int(max(120, 2 * window_s) * 1000))
         keeper = StockKeeper(store=store, products=product_repo, settle_window_s=window_s)
     products = ProductService(repository=product_repo, keeper=keeper)
-    purchases = PurchaseService(
-        strategy=strategy,
+    steps = PurchaseSteps(
         products=products,
         purchases=purchase_repo,
+        keeper=keeper,
+        reservation_ttl_s=settings.reservation_ttl_s,
+        idempotency_ttl_s=settings.idempotency_ttl_s,
+    )
+    # PURCHASE_STRATEGY is read here, once: the service only sees a PurchaseStrategy.
+    purchase_strategy = make_purchase_strategy(
+        strategy,
+        steps=steps,
         idempotency=KvIdempotency(
             kv, ttl_s=settings.idempotency_ttl_s, in_flight_ttl_s=settings.reservation_ttl_s
         ),
-        keeper=keeper,
         locks=locks,
-        reservation_ttl_s=settings.reservation_ttl_s,
-        idempotency_ttl_s=settings.idempotency_ttl_s,
-        max_quantity=settings.purchase_max_quantity,
         batch_max=settings.purchase_batch_max,
         batch_window_ms=settings.purchase_batch_window_ms,
         lock_ttl_ms=settings.purchase_lock_ttl_ms,
         lock_wait_ms=settings.purchase_lock_wait_ms,
+    )
+    purchases = PurchaseService(
+        strategy=purchase_strategy,
+        products=products,
+        purchases=purchase_repo,
+        max_quantity=settings.purchase_max_quantity,
     )
     inventory = InventoryService(products=products, keeper=keeper, events=SqlStockEventLog(engine))
     reconciler = Reconciler(
@@ -72,5 +79,4 @@ def build_commerce(
         inventory=inventory,
         purchases=purchases,
         reconciler=reconciler,
-        close_stock=store.aclose if store is not None else None,
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,14 +24,10 @@ class CommerceServices:
     inventory: InventoryService
     purchases: PurchaseService
     reconciler: Reconciler
-    # Closes the stock store's connections (the Redis strategies); None when there is none.
-    close_stock: Callable[[], Awaitable[None]] | None = None
 
     async def aclose(self) -> None:
-        """Finish purchases in progress and flush queued rows, then close the stock store."""
+        """Finish purchases in progress and flush queued rows (the Redis pool is the lifespan's)."""
         await self.purchases.aclose()
-        if self.close_stock is not None:
-            await self.close_stock()
 
 
 def start_reconciler(

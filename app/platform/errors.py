@@ -107,6 +107,32 @@ class ServiceUnavailableError(AppError):
     code = "SERVICE_UNAVAILABLE"
     error_code = "ERR_1007"
     title = "Service unavailable"
+    # Seconds a client should wait before retrying (`Retry-After`, unless the raiser set one).
+    retry_after_s: ClassVar[int] = 2
+
+    def __init__(self, detail: str | None = None, **kwargs: Any) -> None:
+        super().__init__(detail, **kwargs)
+        if not any(name.lower() == "retry-after" for name in self.headers):
+            self.headers["Retry-After"] = str(self.retry_after_s)
+
+
+class RequestTimeoutError(AppError):
+    status = 408
+    code = "REQUEST_TIMEOUT"
+    error_code = "ERR_1014"
+    title = "Request body too slow"
+
+
+class DatabaseUnavailableError(ServiceUnavailableError):
+    code = "DATABASE_UNAVAILABLE"
+    error_code = "ERR_1012"
+    title = "Database unavailable"
+
+
+class RedisUnavailableError(ServiceUnavailableError):
+    code = "REDIS_UNAVAILABLE"
+    error_code = "ERR_1013"
+    title = "Redis unavailable"
 
 
 class ConflictError(AppError):
@@ -134,6 +160,16 @@ class HTTPStatusError(AppError):
     def __init__(self, status: int, detail: str | None = None, **kwargs: Any) -> None:
         super().__init__(detail, **kwargs)
         self.instance_status = status
+
+
+class InvalidHostError(AppError):
+    status = 400
+    code = "INVALID_HOST"
+    error_code = "ERR_1011"
+    title = "Host not allowed"
+
+    def __init__(self, detail: str | None = None, **kwargs: Any) -> None:
+        super().__init__(detail or "This server does not answer for that Host.", **kwargs)
 
 
 # --- accounts (2xxx) -----------------------------------------------------------------

@@ -209,6 +209,16 @@ class AccessLogWriter:
 
 
 access_log = AccessLogWriter()
+# Third-party loggers whose DEBUG/INFO lines can carry stored data or credentials.
+QUIET_LOGGERS = (
+    "sqlalchemy.engine",
+    "sqlalchemy.pool",
+    "aiosqlite",
+    "asyncpg",
+    "redis",
+    "multipart",
+    "python_multipart",
+)
 
 
 def configure_logging(*, level: str = "INFO", fmt: str = "json") -> None:
@@ -252,6 +262,11 @@ def configure_logging(*, level: str = "INFO", fmt: str = "json") -> None:
     # httpx logs every outgoing URL at INFO; URLs can carry credentials.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    # At DEBUG these would write statements with their parameters and result rows (password
+    # and key hashes, session contents) or the values passed to the driver: never below
+    # WARNING. DATABASE_ECHO still shows statements, without parameters (`hide_parameters`).
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
 def get_logger(name: str | None = None) -> Any:

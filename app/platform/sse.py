@@ -9,7 +9,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-from starlette.responses import Response
+from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from app.platform.errors import AppError, error_event
@@ -28,7 +28,7 @@ def sse_frame(event: dict[str, Any]) -> bytes:
     )
 
 
-class EventStreamResponse(Response):
+class EventStreamResponse(StreamingResponse):
     """Streams events with keep-alives; a disconnect cancels the producer at once (it does not
     wait for the next write to fail)."""
 
@@ -37,11 +37,14 @@ class EventStreamResponse(Response):
     def __init__(self, events: AsyncIterator[dict[str, Any]], *, keepalive_s: float) -> None:
         self.events = events
         self.keepalive_s = keepalive_s
-        self.status_code = 200
-        self.background = None
-        self.init_headers({"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        super().__init__(
+            self._frames(),
+            media_type=self.media_type,
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
 
-    async def _produce(self, send: Send) -> None:
+    async def _frames(self) -> AsyncIterator[bytes]:
+        """The body: one frame per event, a keep-alive comment when none came in time, [DONE]."""
         events = self.events
         pending: asyncio.Future[dict[str, Any]] | None = None
         try:
@@ -50,7 +53,7 @@ class EventStreamResponse(Response):
                     pending = asyncio.ensure_future(anext(events))
                 done, _ = await asyncio.wait({pending}, timeout=self.keepalive_s)
                 if not done:
-                    await send({"type": "http.response.body", "body": KEEPALIVE, "more_body": True})
+                    yield KEEPALIVE
                     continue
                 try:
                     event = pending.result()
@@ -58,17 +61,12 @@ class EventStreamResponse(Response):
                     break
                 except Exception:
                     _log.exception("stream_event_failed")
-                    event = error_event(AppError("The stream failed."))
-                    await send(
-                        {"type": "http.response.body", "body": sse_frame(event), "more_body": True}
-                    )
+                    yield sse_frame(error_event(AppError("The stream failed.")))
                     break
                 finally:
                     pending = None
-                await send(
-                    {"type": "http.response.body", "body": sse_frame(event), "more_body": True}
-                )
-            await send({"type": "http.response.body", "body": DONE, "more_body": False})
+                yield sse_frame(event)
+            yield DONE
         finally:
             if pending is not None and not pending.done():
                 pending.cancel()
@@ -76,6 +74,17 @@ class EventStreamResponse(Response):
                     await pending
             with contextlib.suppress(Exception):
                 await events.aclose()  # type: ignore[attr-defined]
+
+    async def _produce(self, send: Send) -> None:
+        frames = self.body_iterator
+        try:
+            async for chunk in frames:
+                body = chunk.encode(self.charset) if isinstance(chunk, str) else bytes(chunk)
+                await send({"type": "http.response.body", "body": body, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            with contextlib.suppress(Exception):
+                await frames.aclose()  # type: ignore[attr-defined]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send(

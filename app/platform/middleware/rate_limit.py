@@ -3,10 +3,12 @@ limit, and the same gate as a stand-alone ASGI layer for apps without the edge."
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import random
 from collections import deque
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -47,8 +49,16 @@ class RateLimitGate:
     route's dependencies) → the route's limits → one atomic store call → a 429 / 503 problem, or
     the rate-limit headers for the response."""
 
-    def __init__(self, *, settings: Settings, limiter: RateLimiter | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        limiter: RateLimiter | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.enabled = settings.rate_limit_enabled
+        self.login_slowdown_s = settings.login_slowdown_s
+        self._sleep = sleep
         self.policy = RateLimitPolicy.from_settings(settings)
         self.jitter_s = settings.rate_limit_retry_jitter_s
         self.store_retry_s = settings.rate_limit_store_retry_s
@@ -111,7 +121,20 @@ class RateLimitGate:
             )
             await send_problem(scope, send, error, headers)
             return None
+        if username and self.login_slowdown_s > 0:
+            await self._slow_down(app, rules, username)
         return receive, headers
+
+    async def _slow_down(self, app: Any, rules: tuple[RouteRule, ...], username: str) -> None:
+        """Past a username's own budget (all addresses together) the attempt waits; it is never
+        refused, so nobody can lock an owner out by guessing from elsewhere."""
+        rule = next((r for r in rules if r.key == "ip_and_username"), None)
+        if rule is None or not self.policy.login_username:
+            return
+        checks = self.policy.slowdown_checks(rule, username)
+        outcome = await self._limiter_for(app).hit(checks, route=f"{rule.name}-user", write=True)
+        if outcome.outcome == "rejected":
+            await self._sleep(self.login_slowdown_s)
 
     def _plan(
         self,

@@ -90,6 +90,8 @@ class RateLimitPolicy:
         exempt: tuple[PathPattern, ...],
         admin_paths: tuple[PathPattern, ...] = (),
         admin_allowlist: tuple[Network, ...] = (),
+        login_address: tuple[RateLimitItem, ...] = (),
+        login_username: tuple[RateLimitItem, ...] = (),
     ) -> None:
         self.anonymous = anonymous
         self.authenticated = authenticated
@@ -99,6 +101,10 @@ class RateLimitPolicy:
         self.admin_paths = admin_paths
         self.admin_allowlist = admin_allowlist
         self._policy_headers: dict[tuple[str, ...], str] = {}
+        # Logins: the route rule's limits count per (address, username); these count per
+        # address (every username), and per username only as a slowdown, never a rejection.
+        self.login_address = login_address
+        self.login_username = login_username
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RateLimitPolicy:
@@ -122,6 +128,8 @@ class RateLimitPolicy:
             exempt=compile_patterns(settings.rate_limit_exempt_paths),
             admin_paths=compile_patterns(settings.admin_paths),
             admin_allowlist=parse_networks(settings.admin_ip_allowlist),
+            login_address=parse_limits(settings.rate_limit_login_address),
+            login_username=parse_limits(settings.rate_limit_login_username),
         )
 
     def is_exempt(self, method: str, path: str) -> bool:
@@ -159,10 +167,12 @@ class RateLimitPolicy:
         checks: list[LimitCheck] = []
         for rule in rules:
             if rule.key == "ip_and_username":
-                checks += checks_for(rule.name, ip_identity, rule.items)
+                # A rejection here hits only this address: guesses from elsewhere can never
+                # lock the owner out (the username's own count only slows logins down).
                 if username:
-                    identity = username_identity(username)
-                    checks += checks_for(f"{rule.name}-user", identity, rule.items)
+                    identity = f"{ip_identity}|{username_identity(username)}"
+                    checks += checks_for(rule.name, identity, rule.items)
+                checks += checks_for(f"{rule.name}-ip", ip_identity, self.login_address)
             elif rule.key == "user" and user_identity is not None:
                 checks += checks_for(rule.name, user_identity, rule.items)
             else:
@@ -178,6 +188,11 @@ class RateLimitPolicy:
             unique = {c.key: c for c in reversed(checks)}
             checks = [c for c in checks if unique.get(c.key) is c]
         return checks
+
+    def slowdown_checks(self, rule: RouteRule, username: str) -> list[LimitCheck]:
+        """The per-username counts of a login: past them an attempt waits, never fails."""
+        identity = username_identity(username)
+        return checks_for(f"{rule.name}-user", identity, self.login_username)
 
     def policy_header(self, checks: Sequence[LimitCheck]) -> str:
         """`RateLimit-Policy` for this set of checks (cached: the sets are few)."""

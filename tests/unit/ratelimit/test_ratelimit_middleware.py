@@ -233,11 +233,16 @@ async def test_bad_credentials_count_as_anonymous_and_still_get_401(
         assert r.headers["ratelimit-policy"].startswith('"global-60s"')
 
 
-async def test_login_is_limited_per_ip_and_per_username_and_the_body_reaches_the_route(
+async def test_login_is_limited_per_address_and_username_and_the_body_reaches_the_route(
     app_factory: AppFactory,
 ) -> None:
     async with app_factory(
-        rate_limit_enabled=True, rate_limit_login="2/minute", trusted_proxies=["127.0.0.1"]
+        rate_limit_enabled=True,
+        rate_limit_login="2/minute",
+        rate_limit_login_address="4/minute",
+        rate_limit_login_username="3/minute",
+        login_slowdown_s=0.001,
+        trusted_proxies=["127.0.0.1"],
     ) as (_app, client):
         password = "correct horse battery staple 42"
         reg = await client.post(
@@ -257,23 +262,37 @@ async def test_login_is_limited_per_ip_and_per_username_and_the_body_reaches_the
             headers=ip_a,
         )
         assert wrong.status_code == 401
-        # Same username from another IP: the username's own limit is used up.
+        # (ip_a, alice) is used up; the right password from ip_b still works.
+        r = await client.post(
+            "/api/auth/login", json={"username": "alice", "password": "nope"}, headers=ip_a
+        )
+        assert r.status_code == 429
+        assert '"login-60s";r=0' in r.headers["ratelimit"]
+        slowed = decisions("login-user", "rejected")
         r = await client.post(
             "/api/auth/login", json={"username": "alice", "password": password}, headers=ip_b
         )
-        assert r.status_code == 429
-        assert '"login-user-60s";r=0' in r.headers["ratelimit"]
-        # That rejection consumed nothing from ip_b: two other usernames still pass from it.
-        for name in ("bob", "carol"):
-            r = await client.post(
-                "/api/auth/login", json={"username": name, "password": "x" * 12}, headers=ip_b
-            )
-            assert r.status_code == 401
+        assert r.status_code == 200, r.text
+        # alice's own budget (3, every address) is spent: the next attempt waits, not 429.
+        r = await client.post(
+            "/api/auth/login", json={"username": "alice", "password": password}, headers=ip_b
+        )
+        assert r.status_code == 200, r.text
+        assert decisions("login-user", "rejected") == slowed + 1
+        # ip_b's address limit (4, every username) is what stops it, not another address.
+        r = await client.post(
+            "/api/auth/login", json={"username": "bob", "password": "x" * 12}, headers=ip_b
+        )
+        assert r.status_code == 401
+        r = await client.post(
+            "/api/auth/login", json={"username": "carol", "password": "x" * 12}, headers=ip_b
+        )
+        assert r.status_code == 401
         r = await client.post(
             "/api/auth/login", json={"username": "dave", "password": "x" * 12}, headers=ip_b
         )
-        assert r.status_code == 429  # now the IP's own limit
-        assert '"login-60s";r=0' in r.headers["ratelimit"]
+        assert r.status_code == 429
+        assert '"login-ip-60s";r=0' in r.headers["ratelimit"]
 
 
 async def test_settings_give_any_route_a_limit_of_its_own(app_factory: AppFactory) -> None:
@@ -375,17 +394,17 @@ async def test_a_bare_app_with_only_the_edge_layer_limits_in_memory() -> None:
             "/api/auth/login", content=big, headers={"content-type": "application/json"}
         )
         assert r.json() == {"len": len(big), "sha": hashlib.sha256(big).hexdigest()}
-        assert "login-user" not in r.headers["ratelimit-policy"]  # over the cap: not parsed
+        assert '"login-60s"' not in r.headers["ratelimit-policy"]  # over the cap: not parsed
         small = json.dumps({"username": "한국어", "password": "p"}).encode()
         r = await client.post(
             "/api/auth/login", content=small, headers={"content-type": "application/json"}
         )
         assert r.json() == {"len": len(small), "sha": hashlib.sha256(small).hexdigest()}
-        assert '"login-user-60s"' in r.headers["ratelimit-policy"]
+        assert '"login-60s"' in r.headers["ratelimit-policy"]
         for junk in (b"\xff\xfe not json", b"[1, 2]", b"", b'{"username": 5}'):
             r = await client.post("/api/auth/login", content=junk)
             assert r.status_code == 200 and r.json()["len"] == len(junk)
-            assert "login-user" not in r.headers["ratelimit-policy"]
+            assert '"login-60s"' not in r.headers["ratelimit-policy"]
 
 
 @pytest.mark.parametrize("seed", range(40))
