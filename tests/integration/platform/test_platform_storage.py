@@ -128,3 +128,25 @@ async def test_shutdown_does_not_wait_forever_for_a_task_that_ignores_its_cancel
     assert resources.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
     release.set()
     await task
+
+
+async def test_redis_pool_stats_count_idle_and_used_connections(redis_server) -> None:  # type: ignore[no-untyped-def]
+    """The pool figures come from redis-py's public count: a connection is used while a command
+    holds it and idle once it is back."""
+    from redis.asyncio import Redis
+
+    from app.platform.storage.redis.client import redis_pool_stats
+
+    client = Redis.from_url(redis_server.url, max_connections=7)
+    try:
+        assert redis_pool_stats(client) == {"max": 7, "in_use": 0, "idle": 0}
+        blocked = asyncio.create_task(client.blpop(["pool-stats-list"], timeout=30))
+        while redis_pool_stats(client)["in_use"] == 0:
+            await asyncio.sleep(0)
+        assert redis_pool_stats(client) == {"max": 7, "in_use": 1, "idle": 0}
+        await client.rpush("pool-stats-list", "x")
+        await blocked
+        # The push needed a second connection while the first was held: both are back now.
+        assert redis_pool_stats(client) == {"max": 7, "in_use": 0, "idle": 2}
+    finally:
+        await client.aclose()

@@ -51,6 +51,13 @@ def register_script(redis: Redis, name: str) -> AsyncScript:
 def redis_pool_stats(redis: Redis) -> dict[str, Any]:
     """Connections in use and idle in the client's pool."""
     pool: Any = redis.connection_pool
-    in_use = len(getattr(pool, "_in_use_connections", ()) or ())
-    idle = len(getattr(pool, "_available_connections", ()) or ())
-    return {"max": pool.max_connections, "in_use": in_use, "idle": idle}
+    # redis-py's public count (8.1+): one (count, attributes) pair per connection state.
+    counts = {
+        attributes.get("db.client.connection.state"): count
+        for count, attributes in pool.get_connection_count()
+    }
+    return {
+        "max": pool.max_connections,
+        "in_use": counts.get("used", 0),
+        "idle": counts.get("idle", 0),
+    }
