@@ -1,0 +1,71 @@
+"""The seeds' request and response forms over real HTTP (uvicorn, SQLite), started with the
+seeds' own `.env` values (plain `sqlite:///` URL, `SESSION_STORAGE=sqlite`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.support.servers import LiveServer
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+Factory = Callable[..., LiveServer]
+
+
+async def test_session_seed_forms(live_server_factory: Factory, tmp_path: Path) -> None:
+    db = tmp_path / "seed.db"
+    server = live_server_factory(DATABASE_URL=f"sqlite:///{db}", SESSION_STORAGE="sqlite")
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+        r = await client.post("/api/sessions", json={"data": {"concept": "폐결절"}})
+        assert r.status_code == 201, r.text
+        body = r.json()
+        sid = body["id"]
+        assert body["session_id"] == sid and body["data"] == {"concept": "폐결절"}
+
+        # The seed's PUT body: the fields themselves, merged like {"data": {...}}.
+        r = await client.put(f"/api/sessions/{sid}", json={"step": "classify"})
+        assert r.status_code == 200, r.text
+        assert r.json()["data"] == {"concept": "폐결절", "step": "classify"}
+        r = await client.put(f"/api/sessions/{sid}", json={"data": {"step": None}})
+        assert r.status_code == 200 and r.json()["data"] == {"concept": "폐결절"}
+        r = await client.put(f"/api/sessions/{sid}", json={})
+        assert r.status_code == 400
+        assert r.headers["content-type"].startswith("application/problem+json")
+
+        # Stored in the SQLite file the plain URL named.
+        engine = create_engine(f"sqlite:///{db}")
+        with engine.connect() as conn:
+            stored = conn.execute(text("SELECT id FROM sessions")).scalars().all()
+        engine.dispose()
+        assert stored == [sid]
+
+        r = await client.delete(f"/api/sessions/{sid}", headers={"Accept": "application/json"})
+        assert r.status_code == 200
+        assert r.json() == {"status": "deleted", "session_id": sid}
+
+        r = await client.get(f"/api/sessions/{sid}")
+        assert r.status_code == 404
+        problem = r.json()
+        assert problem["code"] == "SESSION_NOT_FOUND"
+        assert problem["details"] == {"resource": "session", "id": sid}
+
+        # Without an explicit application/json the contract's empty 204 stays.
+        r = await client.post("/api/sessions")
+        other = r.json()["id"]
+        r = await client.delete(f"/api/sessions/{other}", headers={"Accept": "*/*"})
+        assert r.status_code == 204 and r.content == b""
+
+
+async def test_cache_stats_seed_names(live_server_factory: Factory) -> None:
+    server = live_server_factory()
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+        r = await client.get("/api/cache/stats")
+        assert r.status_code == 200, r.text
+        stats = r.json()
+        assert stats["hit_rate"] == stats["hit_ratio"] == 0.0
+        assert stats["miss_rate"] == 0.0
