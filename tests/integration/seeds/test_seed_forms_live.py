@@ -69,3 +69,49 @@ async def test_cache_stats_seed_names(live_server_factory: Factory) -> None:
         stats = r.json()
         assert stats["hit_rate"] == stats["hit_ratio"] == 0.0
         assert stats["miss_rate"] == 0.0
+
+
+PLAN = {
+    "tier": "normal",
+    "title": "표준 경로",
+    "description": "허가 심사와 성능평가",
+    "totalDuration": "9-12개월",
+    "riskLevel": "medium",
+    "commonStandards": {"timeline": [], "standards": ["ISO 13485"], "documentation": []},
+    "performanceEvaluation": {"timeline": [], "tests": [], "documentation": []},
+}
+
+
+async def test_plan_seed_forms(live_server_factory: Factory) -> None:
+    server = live_server_factory()
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+        sid = (await client.post("/api/sessions")).json()["id"]
+        # The seed's form: the bare plan, the session in the query.
+        r = await client.post("/api/plans", params={"session_id": sid}, json=PLAN)
+        assert r.status_code == 201, r.text
+        created = r.json()
+        pid = created["id"]
+        assert created["plan_id"] == pid and created["sessionId"] == sid
+        assert created["version"] == 1
+        # The contract's form still works.
+        r = await client.post("/api/plans", json={"plan": PLAN, "sessionId": sid})
+        assert r.status_code == 201 and r.json()["sessionId"] == sid
+        r = await client.post("/api/plans", params={"session_id": "sess_other"}, json=PLAN)
+        assert r.status_code == 404 and r.json()["code"] == "SESSION_NOT_FOUND"
+        r = await client.post(
+            "/api/plans", params={"session_id": "sess_other"}, json={"plan": PLAN, "sessionId": sid}
+        )
+        assert r.status_code == 400 and r.json()["code"] == "VALIDATION_ERROR"
+
+        r = await client.post("/api/refine", json={"planId": pid, "modifications": "기간 단축"})
+        assert r.status_code == 200, r.text
+        r = await client.get(f"/api/plans/{pid}_v2")
+        assert r.status_code == 200, r.text
+        assert r.json()["version"] == 2 and r.json()["plan_id"] == pid
+        r = await client.get(f"/api/plans/{pid}_v1")
+        assert r.status_code == 200 and r.json()["version"] == 1
+        r = await client.get(f"/api/plans/{pid}_v9")
+        assert r.status_code == 404 and r.json()["code"] == "PLAN_VERSION_NOT_FOUND"
+        r = await client.get("/api/plans/plan_nope")
+        assert r.status_code == 404
+        assert r.json()["details"] == {"resource": "plan", "id": "plan_nope"}
