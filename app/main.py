@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI
 from starlette.types import ASGIApp
 
-from app import __version__
+from app import __version__, compat
 from app.accounts import endpoints as auth
 from app.batch import endpoints as batch
 from app.commerce.endpoints import inventory, products, purchases
@@ -79,6 +79,8 @@ def _base_app(settings: Settings) -> FastAPI:
     app.include_router(plans.router)
     app.include_router(cache_router.router)
     app.include_router(batch.router)
+    # Last: the seeds' aliases are rare, so the hot routes never wait behind them.
+    app.include_router(compat.router)
     auth.install_openapi_security(app)
     install_docs(app)
     return app
