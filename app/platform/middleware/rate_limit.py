@@ -105,6 +105,8 @@ class RateLimitGate:
                 f"Rate limit exceeded; retry in {max(1, retry)} s.",
                 details={"retry_after_s": max(1, retry)},
             )
+            # The seeds' 429 body: `remaining` per window (`{"minute": 0, …}`).
+            error.extra_members = {"remaining": _remaining_by_window(outcome)}  # type: ignore[attr-defined]
             await send_problem(scope, send, error, headers)
             return None
         if outcome.outcome == "error_closed":
@@ -227,13 +229,45 @@ class RateLimitGate:
                     reset,
                     key,
                 )
-        return [
+        headers = [
             (b"ratelimit-policy", policy_header),
             (b"ratelimit", ", ".join(parts).encode()),
             (b"x-ratelimit-limit", b"%d" % best_limit),
             (b"x-ratelimit-remaining", b"%d" % best_remaining),
             (b"x-ratelimit-reset", b"%d" % best_reset),
         ]
+        # The seeds' per-window headers (X-RateLimit-Limit-Minute, -Remaining-Minute, hour, day):
+        # the tightest check of each window of exactly that length.
+        for name, (limit, left) in _by_window(outcome).items():
+            headers.append((b"x-ratelimit-limit-" + name, b"%d" % limit))
+            headers.append((b"x-ratelimit-remaining-" + name, b"%d" % left))
+        return headers
+
+
+# Window lengths the seeds name, by the suffix of their headers.
+_SEED_WINDOWS: dict[int, bytes] = {60: b"minute", 3600: b"hour", 86400: b"day"}
+
+
+def _by_window(outcome: LimitOutcome) -> dict[bytes, tuple[int, int]]:
+    """(limit, remaining) of the tightest check per seed-named window."""
+    found: dict[bytes, tuple[int, int]] = {}
+    decision = outcome.decision
+    if decision is None:
+        return found
+    for check, result in zip(outcome.checks, decision.results, strict=True):
+        name = _SEED_WINDOWS.get(check.item.window_s)
+        if name is None:
+            continue
+        left = max(0, result.remaining)
+        prev = found.get(name)
+        if prev is None or left < prev[1]:
+            found[name] = (check.item.amount, left)
+    return found
+
+
+def _remaining_by_window(outcome: LimitOutcome) -> dict[str, int]:
+    """`{"minute": n, …}` for the 429 body, as the seeds read it."""
+    return {name.decode(): left for name, (_limit, left) in _by_window(outcome).items()}
 
 
 class RateLimitMiddleware:

@@ -44,12 +44,18 @@ async def test_seed_aliases(live_server_factory: Factory, tmp_path: Path) -> Non
         r = await client.post(f"/purchase/{pid}", headers=buyer)  # no body: one unit
         assert r.status_code == 200, r.text
         assert r.json()["quantity"] == 1 and r.json()["remaining_stock"] == 4
+        # The seeds' per-window headers beside the standard ones (the purchase limit is tightest).
+        assert r.headers["x-ratelimit-limit-minute"] == "2"
+        assert r.headers["x-ratelimit-remaining-minute"] == "1"
+        assert r.headers["x-ratelimit-remaining"] == "1"
         r = await client.post(f"/purchase/{pid}", json={"quantity": 2}, headers=buyer)
         assert r.status_code == 200 and r.json()["remaining_stock"] == 2
         # The alias counts against the purchase limit like /api/purchase.
         r = await client.post(f"/purchase/{pid}", headers=buyer)
         assert r.status_code == 429, r.text
         assert r.json()["code"] == "RATE_LIMIT_EXCEEDED"
+        assert r.json()["remaining"]["minute"] == 0
+        assert r.headers["x-ratelimit-remaining-minute"] == "0"
         r = await client.post(f"/purchase/{pid}")
         assert r.status_code == 401
 
