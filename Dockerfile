@@ -11,6 +11,9 @@ RUN uv sync --frozen --no-dev --no-install-project
 COPY app ./app
 
 FROM python:3.11-slim AS runtime
+# Korean text in exported PDFs and PNG charts needs a font with Hangul (SIL OFL: embeddable).
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-nanum \
+    && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home --uid 10001 raidesk && mkdir -p /data && chown raidesk:raidesk /data
 WORKDIR /srv
 COPY --from=builder /srv/.venv /srv/.venv

@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 1
 
-.PHONY: help bootstrap run dev test lint typecheck unit integration migrate bench redis-server clean
+.PHONY: help bootstrap run dev test lint typecheck unit integration migrate bench redis-server export-tools clean
 
 # `make help` prints the `## ` note of every target's line, so the list cannot drift.
 help: ## list every target with what it does
@@ -40,20 +40,28 @@ redis-server: ## install the redis-server binary with apt-get when missing (test
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server) \
 	  || { echo "could not install redis-server; integration tests need it" >&2; exit 1; }; }
 
-lint: bootstrap ## ruff check and ruff format --check of app, tests and bench
+# Export tests render Korean text (fonts-nanum, embedded in PDFs) and look at a page in Chromium.
+export-tools: ## install chromium and a Korean font (fonts-nanum) with apt-get when missing
+	@{ command -v chromium >/dev/null 2>&1 && fc-list :lang=ko | grep -q .; } || { \
+	  echo "chromium or a Korean font is missing: installing chromium fonts-nanum with apt-get"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-nanum) \
+	  || { echo "could not install chromium/fonts-nanum; export tests need them" >&2; exit 1; }; }
+
+lint: bootstrap ## ruff check and ruff format --check of app, tests and bench; import contracts (lint-imports)
 	$(PY) -m ruff check app tests bench
 	$(PY) -m ruff format --check app tests bench
+	.venv/bin/lint-imports --no-cache
 
 typecheck: bootstrap ## mypy --strict over app and bench
 	$(PY) -m mypy
 
-test: bootstrap redis-server lint typecheck ## lint, type-check and run the whole test suite
+test: bootstrap redis-server export-tools lint typecheck ## lint, type-check and run the whole test suite
 	$(PY) -m pytest
 
 unit: bootstrap ## run the unit tests only (no servers)
 	$(PY) -m pytest -m unit
 
-integration: bootstrap redis-server ## run the integration tests only (real Redis, SQLite, PostgreSQL, uvicorn)
+integration: bootstrap redis-server export-tools ## run the integration tests only (real Redis, SQLite, PostgreSQL, uvicorn)
 	$(PY) -m pytest -m integration
 
 bench: bootstrap redis-server ## run the benchmarks (see docs/benchmarks.md)

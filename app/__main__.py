@@ -13,7 +13,9 @@ async def _migrate() -> None:
     from app.platform.storage.migrate import run_migrations
     from app.platform.storage.sql.engine import create_engine
 
-    engine = create_engine(get_settings())
+    # Migrations (index builds on big tables) may take longer than any request statement.
+    settings = get_settings().model_copy(update={"database_statement_timeout_s": 0})
+    engine = create_engine(settings)
     try:
         await run_migrations(engine)
     finally:
@@ -21,9 +23,8 @@ async def _migrate() -> None:
 
 
 async def _create_admin(username: str, password: str) -> str:
-    from app.accounts.adapters.sql.api_keys import SqlApiKeyRepository
-    from app.accounts.adapters.sql.users import SqlUserRepository
-    from app.accounts.service import AuthService
+    from app.accounts.factory import build_accounts
+    from app.platform.storage.connections import Connections
     from app.platform.storage.migrate import is_up_to_date, run_migrations
     from app.platform.storage.sql.engine import create_engine
 
@@ -34,9 +35,7 @@ async def _create_admin(username: str, password: str) -> str:
             await run_migrations(engine)
         elif not await is_up_to_date(engine):
             raise ConfigurationError("the database is not migrated: run `python -m app migrate`")
-        auth = AuthService.from_settings(
-            settings, users=SqlUserRepository(engine), api_keys=SqlApiKeyRepository(engine)
-        )
+        auth = build_accounts(settings, Connections(engine=engine, redis=None))
         user, action = await auth.ensure_admin(username=username, password=password)
         return f"admin '{user.username}' {action} (id {user.id})"
     finally:
@@ -123,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     uvicorn.run(
-        "app.main:create_app",
+        "app.main:create_served_app",
         factory=True,
         host=settings.host,
         port=settings.port,
@@ -132,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
         access_log=False,
         proxy_headers=False,  # the app reads X-Forwarded-For itself, from TRUSTED_PROXIES only
         log_config=None,
+        # Idle keep-alive connections are closed after this (a slow body is cut off by
+        # BODY_READ_TIMEOUT_S in the edge).
+        timeout_keep_alive=settings.keep_alive_timeout_s,
     )
     return 0
 

@@ -4,14 +4,16 @@ reference lists each operation once. docs/seed-compatibility.md maps every alias
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Response
 
 from app.accounts import endpoints as accounts
+from app.commerce.dependencies import CommerceDep, ProductIdPath
 from app.commerce.endpoints import purchases
-from app.commerce.endpoints.products import ProductIdPath
 from app.commerce.schemas import PurchaseCreate, PurchaseReceiptRead
-from app.deps import CurrentUser
 from app.health import endpoints as health
+from app.platform.dependencies import CurrentUser
 
 router = APIRouter(include_in_schema=False)
 
@@ -27,15 +29,17 @@ router.add_api_route("/api/health", health.health, methods=["GET"], response_mod
 async def purchase_alias(
     product_id: ProductIdPath,
     user: CurrentUser,
-    request: Request,
+    commerce: CommerceDep,
     response: Response,
     body: PurchaseCreate | None = None,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=1000)] = None,
 ) -> PurchaseReceiptRead:
     """The seed's purchase: no body means one unit; 200 as the seed says (`/api/…` answers 201)."""
     return await purchases.purchase(
         product_id=product_id,
         body=body if body is not None else PurchaseCreate(quantity=1),
         user=user,
-        request=request,
+        commerce=commerce,
         response=response,
+        idempotency_key=idempotency_key,
     )

@@ -5,21 +5,23 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
-from starlette.types import ASGIApp
 
 from app import __version__, compat
 from app.accounts import endpoints as auth
 from app.batch import endpoints as batch
 from app.commerce.endpoints import inventory, products, purchases
 from app.health import endpoints as health
-from app.lifespan import lifespan
+from app.lifespan import lifespan, serving_lifespan
 from app.platform.config import Settings, get_settings
 from app.platform.docs_ui import install_docs
 from app.platform.error_handlers import install_error_handlers
 from app.platform.logging import configure_logging
-from app.platform.middleware.edge import EdgeMiddleware, edge_outermost
+from app.platform.middleware.edge import EdgeMiddleware
+from app.platform.openapi import install_openapi_errors
+from app.platform.tracing import TracingMiddleware, tracing_enabled
 from app.regulatory.endpoints import analysis as regulatory
 from app.regulatory.endpoints import cache as cache_router
+from app.regulatory.endpoints import exports as exports_router
 from app.regulatory.endpoints import plans, sessions, stream
 
 DESCRIPTION = (
@@ -33,33 +35,16 @@ DESCRIPTION = (
 TELEMETRY_OFF: Any = {"tracing": False, "metrics": False, "logs": False}
 
 
-class RaideskAPI(FastAPI):
-    """FastAPI with the edge layer as the outermost one, where FastAPI's own outer layers would
-    only pass requests on (`edge_outermost`); without the edge, FastAPI's stack as it is."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        telemetry = kwargs.get("telemetry") or {}
-        # Every kind of FastAPI's native telemetry turned off at construction, for good.
-        self.telemetry_off = all(telemetry.get(k) is False for k in ("tracing", "metrics", "logs"))
-        super().__init__(**kwargs)
-
-    def build_middleware_stack(self) -> ASGIApp:
-        """FastAPI's stack, from the edge layer inward when the layers before it are redundant."""
-        return edge_outermost(
-            super().build_middleware_stack(),
-            debug=self.debug,
-            telemetry_off=self.telemetry_off,
-            max_body_size=self.max_body_size,
-        )
-
-
-def _base_app(settings: Settings) -> FastAPI:
-    app = RaideskAPI(
+def _base_app(settings: Settings, *, served: bool = False) -> FastAPI:
+    app = FastAPI(
         title=settings.app_name,
         version=__version__,
         description=DESCRIPTION,
-        lifespan=lifespan,
+        lifespan=serving_lifespan if served else lifespan,
         telemetry=TELEMETRY_OFF,
+        # Starlette's slash redirect builds an absolute URL from the request's Host header;
+        # the 404 handler redirects with a relative Location instead (app/platform/error_handlers.py).
+        redirect_slashes=False,
         # Served by install_docs from local assets instead of FastAPI's CDN-backed pages.
         docs_url=None,
         redoc_url=None,
@@ -68,39 +53,59 @@ def _base_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     # Starlette tries routes in order: the high-rate ones (probes, the flash sale) come first,
     # the AI-bound regulatory ones last. No two routers share a path, so order changes nothing else.
-    app.include_router(health.router)
-    app.include_router(purchases.router)
-    app.include_router(inventory.router)
-    app.include_router(products.router)
-    app.include_router(auth.router)
-    app.include_router(regulatory.router)
-    app.include_router(stream.router)
-    app.include_router(sessions.router)
-    app.include_router(plans.router)
-    app.include_router(cache_router.router)
-    app.include_router(batch.router)
-    # Last: the seeds' aliases are rare, so the hot routes never wait behind them.
-    app.include_router(compat.router)
+    routers = (
+        health.router,
+        purchases.router,
+        inventory.router,
+        products.router,
+        auth.router,
+        regulatory.router,
+        stream.router,
+        sessions.router,
+        plans.router,
+        exports_router.router,
+        cache_router.router,
+        batch.router,
+        # Last: the seeds' aliases are rare, so the hot routes never wait behind them.
+        compat.router,
+    )
+    for router in routers:
+        app.include_router(router)
     auth.install_openapi_security(app)
+    install_openapi_errors(app, [route for router in routers for route in router.routes])
     install_docs(app)
     return app
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, served: bool = False) -> FastAPI:
     """The full service with every middleware layer."""
     settings = settings or get_settings()
     configure_logging(level=settings.log_level, fmt=settings.log_format)
-    app = _base_app(settings)
+    app = _base_app(settings, served=served)
+    if tracing_enabled(settings):
+        # Inside the edge: the request id is set when the span starts (docs/operations.md).
+        app.add_middleware(TracingMiddleware)
     # One layer for every cross-cutting concern (docs/decisions/0004-one-edge-layer.md).
     app.add_middleware(EdgeMiddleware, settings=settings)
     return app
 
 
-def create_bare_app(settings: Settings | None = None) -> FastAPI:
+def create_served_app() -> FastAPI:
+    """What `python -m app serve` runs: the full service, with the garbage collector tuned for
+    a long-lived server once startup is done (`app.platform.gc_tuning`)."""
+    return create_app(served=True)
+
+
+def create_bare_app(settings: Settings | None = None, *, served: bool = False) -> FastAPI:
     """The same routes with no middleware at all: the benchmarks' baseline."""
     settings = settings or get_settings()
     configure_logging(level="WARNING", fmt=settings.log_format)
-    return _base_app(settings)
+    return _base_app(settings, served=served)
+
+
+def create_served_bare_app() -> FastAPI:
+    """The benchmarks' baseline as a served process runs it (GC tuned like `serve`)."""
+    return create_bare_app(served=True)
 
 
 # `uvicorn app.main:app`, `fastapi run app/main.py` and `fastapi dev app/main.py` look up `app`

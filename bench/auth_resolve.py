@@ -17,12 +17,12 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 from app.accounts.adapters.sql.api_keys import SqlApiKeyRepository
 from app.accounts.adapters.sql.users import SqlUserRepository
 from app.accounts.service import AuthService
 from app.platform.config import load_settings
+from app.platform.principal import Credentials, credentials_from_scope
 from app.platform.security import PasswordHasher
 from app.platform.storage.migrate import run_migrations
 from app.platform.storage.sql.engine import create_engine
@@ -30,8 +30,10 @@ from app.platform.storage.sql.engine import create_engine
 PASSWORD = "correct horse battery staple"  # noqa: S105 - a throwaway bench account
 
 
-def _scope(**headers: str) -> dict[str, Any]:
-    return {"type": "http", "headers": [(k.encode(), v.encode()) for k, v in headers.items()]}
+def _scope(**headers: str) -> Credentials:
+    """The credentials of a request with these headers (read as the app reads them)."""
+    scope = {"type": "http", "headers": [(k.encode(), v.encode()) for k, v in headers.items()]}
+    return credentials_from_scope(scope)
 
 
 async def _time_per_call(call: Callable[[], Awaitable[object]], n: int) -> float:

@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
             BATCH_MAX_ACTIVE_JOBS="1000",
             MAX_BODY_BYTES=str(64 * 1024 * 1024),  # the latency phase queues one large job
         )
-        server = Server("app.main:create_app", 1, env, work, "batch")
+        server = Server("app.main:create_served_app", 1, env, work, "batch")
         with running(server), httpx.Client(base_url=server.url, timeout=600) as client:
             headers = login(client)
             print(

@@ -192,9 +192,9 @@ class Variant:
 async def seed_database(database_url: str, *, secret: str, buyers: int) -> tuple[str, list[str]]:
     """Migrate a database, store the admin and the buyers, and mint their access tokens."""
     from app.accounts.adapters.sql.users import SqlUserRepository
+    from app.accounts.repository import UserRecord
     from app.platform.config import load_settings
     from app.platform.security import TokenCodec
-    from app.platform.storage.base import UserRecord
     from app.platform.storage.migrate import run_migrations
     from app.platform.storage.sql.engine import create_engine
 
@@ -513,7 +513,7 @@ def run_all(args: argparse.Namespace, work: Path, dbs: Databases) -> int:
             ACCESS_TOKEN_EXPIRE_MINUTES=str(TOKEN_MINUTES),
         )
         servers[strategy] = Server(
-            "app.main:create_app", args.workers, env, work, strategy, loop=args.loop
+            "app.main:create_served_app", args.workers, env, work, strategy, loop=args.loop
         )
     first = servers[args.strategies[0]]
 

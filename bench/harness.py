@@ -165,7 +165,10 @@ class Server:
     def log_path(self) -> Path:
         return self.workdir / f"{self.name}.log"
 
-    def start(self, *, timeout: float = 60.0) -> None:
+    def start(self, *, timeout: float | None = None) -> None:
+        # BENCH_START_TIMEOUT: seconds a server may take to start (a loaded machine needs more).
+        if timeout is None:
+            timeout = float(os.environ.get("BENCH_START_TIMEOUT", "60"))
         env = {**os.environ, **self.env}
         if self.workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in self.env:
             metrics_dir = self.workdir / f"{self.name}-prom"

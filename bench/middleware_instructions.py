@@ -28,9 +28,9 @@ from bench.middleware_overhead import MIDDLEWARE_ENV, STACKS
 VARIANTS = STACKS
 # --breakdown: the middleware without its access line, then without its metrics too.
 BREAKDOWN = {
-    "middleware-nolog": ("app.main:create_app", {**MIDDLEWARE_ENV, "LOG_LEVEL": "WARNING"}),
+    "middleware-nolog": ("app.main:create_served_app", {**MIDDLEWARE_ENV, "LOG_LEVEL": "WARNING"}),
     "middleware-nolog-nometrics": (
-        "app.main:create_app",
+        "app.main:create_served_app",
         {**MIDDLEWARE_ENV, "LOG_LEVEL": "WARNING", "METRICS_ENABLED": "false"},
     ),
 }
@@ -89,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--breakdown", action="store_true", help="also the middleware without log / metrics"
     )
+    parser.add_argument(
+        "--start-timeout", type=float, default=300, help="seconds a server may take to start"
+    )
     args = parser.parse_args(argv)
     variants = {**VARIANTS, **(BREAKDOWN if args.breakdown else {})}
     hint = "run `sudo apt-get install -y valgrind`"
@@ -106,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
             # Fixed string hashing: dict layouts, and so the counts, repeat from run to run.
             server_env = base_env(work, name, PYTHONHASHSEED="0", **env)
             server = Server(factory, 1, server_env, work, name, wrapper=wrapper)
-            server.start(timeout=300)
+            server.start(timeout=args.start_timeout)
             try:
                 total = count_instructions(
                     server, control, warmup=args.warmup, requests=args.requests

@@ -64,9 +64,9 @@ MIDDLEWARE_ENV = {
 FULL_ENV = {**MIDDLEWARE_ENV, "RATE_LIMIT_ENABLED": "true", "RATE_LIMIT_DEFAULT": HUGE_LIMITS}
 # The three stacks compared, by name: (app factory, settings).
 STACKS: dict[str, tuple[str, dict[str, str]]] = {
-    "bare": ("app.main:create_bare_app", {"RATE_LIMIT_ENABLED": "false"}),
-    "middleware": ("app.main:create_app", MIDDLEWARE_ENV),
-    "full": ("app.main:create_app", FULL_ENV),
+    "bare": ("app.main:create_served_bare_app", {"RATE_LIMIT_ENABLED": "false"}),
+    "middleware": ("app.main:create_served_app", MIDDLEWARE_ENV),
+    "full": ("app.main:create_served_app", FULL_ENV),
 }
 TARGET_RATIO = 0.85
 TARGET_ADDED_P99_MS = 1.0
@@ -121,7 +121,9 @@ def build_servers(args: argparse.Namespace, work: Path, redis_url: str) -> list[
     """bare, middleware and full, plus (with --breakdown) full without the access log."""
     variants = [(name, factory, env) for name, (factory, env) in STACKS.items()]
     if args.breakdown:
-        variants.append(("full-nolog", "app.main:create_app", {**FULL_ENV, "LOG_LEVEL": "WARNING"}))
+        variants.append(
+            ("full-nolog", "app.main:create_served_app", {**FULL_ENV, "LOG_LEVEL": "WARNING"})
+        )
     return [
         Server(factory, args.workers, base_env(work, name, REDIS_URL=redis_url, **env), work, name)
         for name, factory, env in variants

@@ -3,10 +3,10 @@
     uv run python -m bench.ratelimit_vs_slowapi --duration 10 --rounds 3
 
 Four servers, two uvicorn workers each, all on the same Redis:
-- `ours`     a bare FastAPI app with only `RateLimitMiddleware` (Redis store, one Lua call);
+- `ours`     a bare FastAPI app with only our rate-limit gate (`GateOnly`; Redis store, one Lua call);
 - `slowapi`  the same routes limited by slowapi (`Limiter(storage_uri="redis://…")`, its
              default fixed-window strategy; `--slowapi-strategy moving-window` for its exact one);
-- `full-on` / `full-off`  the whole service (`create_app`) with the three default windows at
+- `full-on` / `full-off`  the whole service (`create_served_app`) with the three default windows at
              limits too high to reject, vs `RATE_LIMIT_ENABLED=false`: what the limiter adds.
 
 Measured: throughput of `GET /ping` (wrk, interleaved rounds), p50 latency at one connection
@@ -65,6 +65,34 @@ def _startup_done(app: FastAPI) -> FastAPI:
     return app
 
 
+class GateOnly:
+    """Our rate-limit gate alone as an ASGI layer (the service runs it inside its edge layer),
+    so that it is compared with slowapi's middleware like for like."""
+
+    def __init__(self, app: Any, *, gate: Any) -> None:
+        self.app = app
+        self.gate = gate
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        admitted = await self.gate.admit(scope, receive, send)
+        if admitted is None:
+            return
+        receive, headers = admitted
+        if not headers:
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), *headers]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 def _add_routes(app: FastAPI) -> None:
     @app.get("/health/live")
     async def live() -> dict[str, str]:
@@ -74,7 +102,7 @@ def _add_routes(app: FastAPI) -> None:
 def ours_app() -> FastAPI:
     """A bare app with only our middleware: Redis store, `/ping` huge, `/limited` 50/minute."""
     from app.platform.config import load_settings
-    from app.platform.middleware.rate_limit import RateLimitMiddleware
+    from app.platform.middleware.rate_limit import RateLimitGate
     from app.platform.ratelimit.limiter import RateLimiter
     from app.platform.ratelimit.stores.redis import RedisRateLimitStore
     from app.platform.storage.redis.client import create_redis
@@ -106,7 +134,7 @@ def ours_app() -> FastAPI:
     async def limited() -> dict[str, bool]:
         return {"pong": True}
 
-    app.add_middleware(RateLimitMiddleware, settings=settings)
+    app.add_middleware(GateOnly, gate=RateLimitGate(settings=settings))
     return _startup_done(app)
 
 
@@ -389,14 +417,14 @@ def main(argv: list[str] | None = None) -> int:
         )
         full_env = {"RATE_LIMIT_DEFAULT": HUGE_DEFAULT, "LOG_LEVEL": "WARNING", **env}
         full_on = Server(
-            "app.main:create_app",
+            "app.main:create_served_app",
             2,
             base_env(work, "full-on", RATE_LIMIT_ENABLED="true", **full_env),
             work,
             "full-on",
         )
         full_off = Server(
-            "app.main:create_app",
+            "app.main:create_served_app",
             2,
             base_env(work, "full-off", RATE_LIMIT_ENABLED="false", **full_env),
             work,

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from app.main import create_app
 from app.platform.config import Settings, load_settings
 from app.platform.storage.migrate import run_migrations
+from app.platform.storage.redis.client import create_redis
 from app.platform.storage.sql.engine import create_engine
 from tests.support.servers import LiveServer, RedisServer, release_port_claims
 
@@ -121,6 +122,18 @@ async def redis_client(redis_server: RedisServer) -> AsyncIterator[Redis]:
     await client.flushall()
     yield client
     await client.aclose()
+
+
+@pytest.fixture
+async def app_redis_client(redis_server: RedisServer, tmp_path: Path) -> AsyncIterator[Redis]:
+    """A client to the private Redis built as the app builds its own (`create_redis`: the
+    bounded blocking pool and timeouts of the settings), emptied before the test."""
+    if redis_server.process is None or redis_server.process.poll() is not None:
+        redis_server.start()
+    client = create_redis(make_settings(tmp_path, redis_url=redis_server.url))
+    await client.flushall()
+    yield client
+    await client.aclose(close_connection_pool=True)
 
 
 # --- real SQL -----------------------------------------------------------------------

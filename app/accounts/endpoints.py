@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
+from fastapi import APIRouter, FastAPI, Path, Query, Request, Response
 from pydantic import ValidationError
 
+from app.accounts.dependencies import AuthServiceDep
+from app.accounts.repository import ApiKeyRecord, UserRecord
 from app.accounts.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -18,16 +20,12 @@ from app.accounts.schemas import (
     UserRead,
     UserUpdate,
 )
-from app.accounts.service import AuthService
-from app.deps import AdminUser, CurrentUser
+from app.platform.dependencies import AdminUser, CurrentUser
 from app.platform.errors import (
-    ServiceUnavailableError,
     UnsupportedMediaTypeError,
     ValidationFailedError,
     validation_details,
 )
-from app.platform.storage.base import ApiKeyRecord, UserRecord
-from app.resources import Resources
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -36,15 +34,6 @@ _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
-def get_auth_service(request: Request) -> AuthService:
-    """The lifespan-built account service."""
-    resources: Resources = request.app.state.resources
-    if resources.auth is None:
-        raise ServiceUnavailableError("Accounts are not available.")
-    return resources.auth
-
-
-AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
 KeyId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
@@ -171,7 +160,7 @@ async def login(request: Request, response: Response, auth: AuthServiceDep) -> T
 @router.get("/me", response_model=MeRead, summary="Who am I")
 async def me(principal: CurrentUser, auth: AuthServiceDep) -> MeRead:
     """The caller's account and how they authenticated."""
-    user = await auth.get_user_or_raise(user_id=principal.user_id)
+    user = await auth.current_user(principal=principal)
     return MeRead(**_user_read(user).model_dump(), auth_method=principal.auth_method)
 
 

@@ -1,14 +1,16 @@
 """Accounts: registration, login, access tokens, API keys, roles, and resolving the caller.
 
-`AuthService.resolve_principal` is the app's `PrincipalResolver`: `app.deps` calls it for routes
-and the rate-limit middleware calls it to key limits by user, so it must stay cheap. A bearer
-token is verified on the CPU and, normally, nothing else is read: its `role` and `name` are the
-account's as of login, and every worker keeps a *change feed* of the accounts changed since
-the oldest live token could have been issued (polled every `AUTH_CHANGES_POLL_S`, applied at
-once in the worker that made the change). A user in the feed is judged by the feed's record
-(inactive → 401, new role), everyone else by the token. While the feed is not fresh (not yet
-loaded, database unreachable) or for tokens without `name`, the account is read instead, as are
-API keys; those lookups are kept `AUTH_CACHE_TTL_S` seconds (docs/security.md).
+`AuthService.resolve_principal` resolves the app's callers (wired by the lifespan through
+`app.platform.principal.scope_resolver`): the route dependencies call it, and the rate-limit
+middleware calls it to key limits by user, so it must stay cheap. A bearer token is verified on
+the CPU (verified tokens are cached), and its account is looked up on every request through a
+per-worker cache of `AUTH_CACHE_TTL_S` seconds, so a user removed from the database is a 401
+everywhere within that time (one indexed read per user and TTL). Every worker also keeps a
+*change feed* of the accounts changed since the oldest live token could have been issued
+(polled every `AUTH_CHANGES_POLL_S`, applied at once in the worker that made the change): a
+newer state there (inactive → 401, new role) wins over the cached read, so deactivations and
+role changes reach other workers faster than the cache TTL. API keys are looked up the same
+way (docs/security.md).
 """
 
 from __future__ import annotations
@@ -23,8 +25,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Final, Generic, Literal, TypeVar, cast
 
-from starlette.types import Scope
-
+from app.accounts.repository import (
+    ApiKeyRecord,
+    ApiKeyRepository,
+    OwnerMissingError,
+    UserRecord,
+    UserRepository,
+)
 from app.platform.config import ConfigurationError, Settings
 from app.platform.errors import (
     ApiKeyLimitError,
@@ -39,7 +46,7 @@ from app.platform.errors import (
     WeakPasswordError,
 )
 from app.platform.logging import get_logger
-from app.platform.principal import Principal, Role
+from app.platform.principal import Credentials, Principal, Role
 from app.platform.security import (
     IssuedToken,
     PasswordHasher,
@@ -51,7 +58,6 @@ from app.platform.security import (
     is_well_formed_api_key,
     normalize_password,
 )
-from app.platform.storage.base import ApiKeyRecord, ApiKeyRepository, UserRecord, UserRepository
 
 _log = get_logger("app.auth")
 # Re-read this much of the past on every poll: a change committed late, or stamped by a worker
@@ -301,6 +307,14 @@ class AuthService:
         _log.info("auth.login", user_id=user.id)
         return self._tokens.issue(user_id=user.id, role=user.role, username=user.username)
 
+    async def current_user(self, *, principal: Principal) -> UserRecord:
+        """The caller's own account, read now; 401 when it was removed or disabled meanwhile."""
+        user = await self._users.get(principal.user_id)
+        if user is None or not user.is_active:
+            self._user_cache.pop(principal.user_id)
+            raise _gone()
+        return user
+
     async def get_user_or_raise(self, *, user_id: str) -> UserRecord:
         """The user with this id; 404 USER_NOT_FOUND otherwise."""
         user = await self._users.get(user_id)
@@ -375,6 +389,7 @@ class AuthService:
     async def create_api_key(self, *, principal: Principal, name: str) -> tuple[ApiKeyRecord, str]:
         """A new key for the caller: (record, key); the key is never retrievable again."""
         self._require_token_login(principal)
+        await self.current_user(principal=principal)
         generated = generate_api_key()
         record = ApiKeyRecord(
             id=_new_id("key_"),
@@ -384,7 +399,11 @@ class AuthService:
             key_hash=generated.key_hash,
             created_at=self._now(),
         )
-        if not await self._api_keys.create(record, max_active=self._max_keys):
+        try:
+            created = await self._api_keys.create(record, max_active=self._max_keys)
+        except OwnerMissingError:
+            raise _gone() from None
+        if not created:
             raise ApiKeyLimitError(
                 f"You already have {self._max_keys} active API keys; revoke one first."
             )
@@ -428,21 +447,9 @@ class AuthService:
         return new, generated.key
 
     # --- resolving the caller ----------------------------------------------------------------
-    async def resolve_principal(self, scope: Scope) -> Principal | None:
-        """The caller from `Authorization: Bearer` or `X-API-Key`; None when neither is sent."""
-        authorization: str | None = None
-        api_key: str | None = None
-        for name, value in scope.get("headers") or ():
-            if name == b"authorization":
-                authorization = value.decode("latin-1")
-            elif name == b"x-api-key":
-                api_key = value.decode("latin-1").strip()
-        bearer: str | None = None
-        if authorization is not None:
-            scheme, _, credentials = authorization.strip().partition(" ")
-            # Other schemes (e.g. Basic added by a proxy) are not ours: treated as absent.
-            if scheme.lower() == "bearer":
-                bearer = credentials.strip()
+    async def resolve_principal(self, credentials: Credentials) -> Principal | None:
+        """The caller behind a bearer token or an API key; None when neither was sent."""
+        bearer, api_key = credentials.bearer, credentials.api_key
         if bearer is not None and api_key is not None:
             raise AuthenticationError(
                 "Send either a bearer token or an X-API-Key header, not both.",
@@ -463,23 +470,12 @@ class AuthService:
             # Never past the token's own expiry.
             remaining_s = claims.expires_at - self._now().timestamp()
             self._token_cache.put(digest, claims, ttl_s=remaining_s)
-        if self._monotonic() - self._feed_ok_at <= self._feed_max_age_s:
-            changed = self._changed.get(claims.user_id)
-            if changed is not None:
-                return self._principal(changed, "jwt")
-            if claims.username is not None and (
-                claims.expires_at - claims.issued_at <= self._tokens.ttl_s
-            ):
-                # Unchanged since before this token was issued: the token's claims still hold.
-                # (A token living longer than we issue now, e.g. after ACCESS_TOKEN_EXPIRE_MINUTES
-                # was lowered, could predate the feed's horizon: it gets a lookup instead.)
-                return Principal(
-                    user_id=claims.user_id,
-                    username=claims.username,
-                    role=cast(Role, claims.role),
-                    auth_method="jwt",
-                )
         user = await self._cached_user(claims.user_id)
+        if user is not None and self._monotonic() - self._feed_ok_at <= self._feed_max_age_s:
+            # The feed may know a newer state (deactivated, promoted) than the cached read.
+            changed = self._changed.get(claims.user_id)
+            if changed is not None and changed.updated_at >= user.updated_at:
+                user = changed
         return self._principal(user, "jwt")
 
     # --- the change feed ---------------------------------------------------------------------
@@ -545,12 +541,16 @@ class AuthService:
     @staticmethod
     def _principal(user: UserRecord | None, method: Literal["jwt", "api_key"]) -> Principal:
         if user is None or not user.is_active:
-            raise invalid_credentials(
-                "The account behind these credentials is disabled or gone.", reason="inactive"
-            )
+            raise _gone()
         return Principal(
             user_id=user.id, username=user.username, role=cast(Role, user.role), auth_method=method
         )
+
+
+def _gone() -> AuthenticationError:
+    return invalid_credentials(
+        "The account behind these credentials is disabled or gone.", reason="inactive"
+    )
 
 
 def _new_id(prefix: str) -> str:

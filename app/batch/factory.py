@@ -1,61 +1,39 @@
-"""Batch jobs (docs/batch.md): bulk regulatory work with live progress, pause / resume /
-cancel, and per-item results. `BatchService` answers the API; `BatchRunner` does the work."""
+"""The batch area, wired from settings: jobs are durable records (SQL), and each job kind's
+items are answered by the regulatory service."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncEngine
+from collections.abc import Sequence
 
 from app.batch.adapters.sql import SqlBatchJobRepository
-from app.batch.runner import BatchRunner, ItemProcessor
-from app.batch.service import BatchService
+from app.batch.kinds import JobKind, KindRegistry
+from app.batch.regulatory_kinds import regulatory_kinds
+from app.batch.repository import BatchJobRepository
+from app.batch.runner import BatchRunner
+from app.batch.service import BatchService, BatchServices
 from app.batch.signals import JobSignals
 from app.platform.config import Settings
-from app.platform.storage.base import BatchJobRepository
-from app.regulatory.schemas.analysis import ClassifyRequest, PurposeRequest
+from app.platform.storage.connections import Connections
 from app.regulatory.service import RegulatoryService
-
-__all__ = ["BatchRunner", "BatchService", "BatchServices", "build_batch", "regulatory_processors"]
-
-
-@dataclass
-class BatchServices:
-    """The API side and the workers of one process, over one repository."""
-
-    service: BatchService
-    runner: BatchRunner
-
-
-def regulatory_processors(regulatory: RegulatoryService) -> Mapping[str, ItemProcessor]:
-    """Each job kind's item → result: the very service behind `POST /api/<kind>`."""
-
-    async def classify(data: dict[str, Any]) -> dict[str, Any]:
-        answer = await regulatory.classify(req=ClassifyRequest.model_validate(data))
-        return answer.api_body()
-
-    async def purpose(data: dict[str, Any]) -> dict[str, Any]:
-        answer = await regulatory.purpose(req=PurposeRequest.model_validate(data))
-        return answer.api_body()
-
-    return {"classify": classify, "purpose": purpose}
 
 
 def build_batch(
     settings: Settings,
+    connections: Connections,
     *,
-    engine: AsyncEngine,
     regulatory: RegulatoryService,
     repo: BatchJobRepository | None = None,
+    extra_kinds: Sequence[JobKind] = (),
 ) -> BatchServices:
     """Wire the repository (SQL: jobs are durable records), the runner and the service."""
-    repo = repo if repo is not None else SqlBatchJobRepository(engine)
+    repo = repo if repo is not None else SqlBatchJobRepository(connections.engine)
     signals = JobSignals()
+    # Other areas' kinds (e.g. commerce's `restock`) come from the lifespan, which knows them.
+    kinds = KindRegistry([*regulatory_kinds(regulatory), *extra_kinds])
     runner = BatchRunner(
         repo=repo,
-        processors=regulatory_processors(regulatory),
+        processors={},
+        kinds=kinds,
         workers=settings.batch_workers,
         item_concurrency=settings.batch_item_concurrency,
         chunk_size=settings.batch_chunk_size,
@@ -72,6 +50,9 @@ def build_batch(
         max_active=settings.batch_max_active_jobs,
         watch_interval_s=settings.batch_heartbeat_s,
         retention_days=settings.batch_retention_days,
+        max_upload_items=settings.batch_upload_max_items,
+        max_backlog=settings.batch_max_backlog,
+        kinds=kinds,
         on_queued=runner.wake,
         on_stopped=runner.stop,
         signals=signals,

@@ -15,27 +15,33 @@ import asyncio
 import contextlib
 import os
 import socket
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
-
-from app.batch.service import utc_now
-from app.batch.signals import JobSignals
-from app.platform.errors import AppError, BatchItemTimeoutError, ServiceUnavailableError
-from app.platform.ids import RandomHex
-from app.platform.logging import get_logger
-from app.platform.metrics import BATCH_ITEMS, BATCH_JOBS_FINISHED, METRICS_BUFFER
-from app.platform.storage.base import (
+from app.batch.kinds import ItemProcessor, KindRegistry
+from app.batch.repository import (
     BatchItemOutcome,
     BatchItemRecord,
     BatchJobRecord,
     BatchJobRepository,
 )
+from app.batch.signals import JobSignals
+from app.platform.clock import utc_now
+from app.platform.errors import (
+    AppError,
+    BatchItemInterruptedError,
+    BatchItemTimeoutError,
+    ServiceUnavailableError,
+)
+from app.platform.ids import RandomHex
+from app.platform.logging import get_logger
+from app.platform.metrics import BATCH_ITEMS, BATCH_JOBS_FINISHED, METRICS_BUFFER
+from app.platform.principal import Principal
+from app.platform.storage.errors import DATABASE_ERRORS
+from app.platform.tracing import span
 
-# Turns one item's stored input into its result body; raises AppError for a failed item.
-ItemProcessor = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+__all__ = ["BatchRunner", "ItemProcessor", "job_owner"]
 
 _log = get_logger("app.batch")
 _worker_hex = RandomHex(size=4)
@@ -45,7 +51,13 @@ STOP_WAIT_S = 2.0
 CLAIM_RETRY_S = 1.0
 CLAIM_RETRY_MAX_S = 30.0
 # Failures of the database rather than of the job: the job is given back, not failed.
-STORAGE_ERRORS = (SQLAlchemyError, OSError)
+STORAGE_ERRORS = DATABASE_ERRORS
+
+
+def job_owner(record: BatchJobRecord) -> Principal:
+    """Who a job's items run as: its owner. Rights beyond ownership (an admin-only kind) were
+    checked when the job was queued, so the role here is the plain one."""
+    return Principal(user_id=record.owner_id, username="", role="user", auth_method="jwt")
 
 
 def new_worker_id() -> str:
@@ -71,9 +83,11 @@ class BatchRunner:
         item_attempts: int,
         signals: JobSignals | None = None,
         clock: Callable[[], datetime] = utc_now,
+        kinds: KindRegistry | None = None,
     ) -> None:
         self.repo = repo
         self.processors = processors
+        self.kinds = kinds
         self.workers = workers
         self.item_concurrency = item_concurrency
         self.chunk_size = chunk_size
@@ -218,11 +232,23 @@ class BatchRunner:
 
     async def _work(self, record: BatchJobRecord) -> None:
         processor = self.processors.get(record.kind)
+        repeatable = True
+        if processor is None and self.kinds is not None:
+            kind = self.kinds.get(record.kind)
+            if kind is not None:
+                processor = self.kinds.processors(job_owner(record))[record.kind]
+                repeatable = kind.repeatable
         if processor is None:
             raise LookupError(f"no processor for batch kind {record.kind!r}")
         while True:
             pending = await self.repo.next_pending(record.id, limit=self.chunk_size)
-            outcomes = await self._process(processor, pending) if pending else []
+            if repeatable:
+                outcomes = await self._process(processor, pending) if pending else []
+            else:
+                once = await self._at_most_once(record.id, processor, pending)
+                if once is None:
+                    return  # no longer ours: nothing was written
+                outcomes = once
             updated = await self.repo.record(
                 record.id,
                 worker_id=self.worker_id,
@@ -249,21 +275,61 @@ class BatchRunner:
             if not pending:
                 return  # defensive: nothing pending yet not completed; the next claim retries
 
+    async def _at_most_once(
+        self, job_id: str, processor: ItemProcessor, items: Sequence[BatchItemRecord]
+    ) -> list[BatchItemOutcome] | None:
+        """A kind whose items change things (stock, plans) runs each item at most once: its
+        attempt is written before it starts, an item found already attempted (its worker died
+        or the job was paused while it ran) is failed as interrupted instead of run again, and
+        nothing is retried. None when the job is no longer ours."""
+        interrupted = [
+            BatchItemOutcome(
+                position=item.position,
+                result=None,
+                error_code=BatchItemInterruptedError.code,
+                error_message="The item was interrupted while it ran and may or may not have "
+                "taken effect; check it before queuing it again.",
+                attempts=0,
+            )
+            for item in items
+            if item.attempts > 0
+        ]
+        fresh = [item for item in items if item.attempts == 0]
+        if fresh and not await self.repo.mark_attempted(
+            job_id,
+            worker_id=self.worker_id,
+            positions=[item.position for item in fresh],
+            now=self._clock(),
+            lease_s=self.lease_s,
+        ):
+            return None
+        done = await self._process(processor, fresh, attempts=1)
+        # Their attempt is already counted (mark_attempted): the outcome adds none.
+        return interrupted + [replace(outcome, attempts=0) for outcome in done]
+
     async def _process(
-        self, processor: ItemProcessor, items: Sequence[BatchItemRecord]
+        self,
+        processor: ItemProcessor,
+        items: Sequence[BatchItemRecord],
+        *,
+        attempts: int | None = None,
     ) -> list[BatchItemOutcome]:
         gate = asyncio.Semaphore(self.item_concurrency)
 
         async def one(item: BatchItemRecord) -> BatchItemOutcome:
             async with gate:
-                return await self._attempt(processor, item)
+                with span("batch.item", **{"raidesk.job_id": item.job_id}, position=item.position):
+                    return await self._attempt(processor, item, attempts=attempts)
 
         return list(await asyncio.gather(*(one(item) for item in items)))
 
-    async def _attempt(self, processor: ItemProcessor, item: BatchItemRecord) -> BatchItemOutcome:
+    async def _attempt(
+        self, processor: ItemProcessor, item: BatchItemRecord, *, attempts: int | None = None
+    ) -> BatchItemOutcome:
         """One item, retried while its failure may pass (model unreachable, time limit)."""
-        for attempt in range(1, self.item_attempts + 1):
-            last = attempt == self.item_attempts
+        tries = self.item_attempts if attempts is None else attempts
+        for attempt in range(1, tries + 1):
+            last = attempt == tries
             try:
                 result = await asyncio.wait_for(processor(item.input), self.item_timeout_s)
             except TimeoutError:

@@ -8,29 +8,48 @@ import contextlib
 import hashlib
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import IO, TYPE_CHECKING, Any
 
-from app.batch.schemas import BatchJobCreate, BatchJobRead
-from app.batch.signals import JobSignals
-from app.platform.errors import (
-    BatchActiveLimitError,
-    BatchJobNotFoundError,
-    BatchJobStateError,
-    IdempotencyKeyReusedError,
-    ValidationFailedError,
-)
-from app.platform.ids import RandomHex
-from app.platform.principal import Principal
-from app.platform.storage.base import (
+from app.batch.kinds import KindRegistry
+from app.batch.metrics import BATCH_ITEMS_SUBMITTED
+from app.batch.repository import (
     BATCH_ACTIVE,
     BATCH_FINAL,
+    BacklogFullError,
     BatchItemRecord,
     BatchJobRecord,
     BatchJobRepository,
     NewBatchItem,
     NewBatchJob,
 )
+from app.batch.schemas import (
+    BatchJobCreate,
+    BatchJobRead,
+    BatchResultRead,
+    BatchStatsRead,
+    StatusCount,
+    api_status,
+)
+from app.batch.signals import JobSignals
+from app.batch.uploads import UploadFormat, UploadRowError, chunked, validated_items
+from app.platform.clock import utc_now
+from app.platform.errors import (
+    BatchActiveLimitError,
+    BatchBacklogFullError,
+    BatchJobNotFoundError,
+    BatchJobStateError,
+    IdempotencyKeyReusedError,
+    PermissionDeniedError,
+    ValidationFailedError,
+)
+from app.platform.ids import RandomHex
+from app.platform.metrics import METRICS_BUFFER
+from app.platform.principal import Principal
+
+if TYPE_CHECKING:
+    from app.batch.runner import BatchRunner
 
 _job_hex = RandomHex(size=12)
 
@@ -38,11 +57,6 @@ _job_hex = RandomHex(size=12)
 def new_job_id() -> str:
     """A new unguessable job id."""
     return "job_" + _job_hex()
-
-
-def utc_now() -> datetime:
-    """The current time in UTC."""
-    return datetime.now(UTC)
 
 
 def run_rate(record: BatchJobRecord, now: datetime) -> tuple[float | None, float | None]:
@@ -56,6 +70,14 @@ def run_rate(record: BatchJobRecord, now: datetime) -> tuple[float | None, float
         return None, None
     rate = done / elapsed
     return round(rate, 3), round((record.total - record.processed) / rate, 1)
+
+
+def _backlog_full(exc: BacklogFullError) -> BatchBacklogFullError:
+    return BatchBacklogFullError(
+        f"The batch queue is full ({exc.limit} items waiting at most); try again once "
+        "running jobs have finished.",
+        details={"limit": exc.limit},
+    )
 
 
 def request_fingerprint(body: BatchJobCreate) -> str:
@@ -82,6 +104,9 @@ class BatchService:
         max_active: int,
         watch_interval_s: float,
         retention_days: float = 0.0,
+        max_upload_items: int = 100_000,
+        max_backlog: int = 1_000_000,
+        kinds: KindRegistry | None = None,
         on_queued: Callable[[], None] = lambda: None,
         on_stopped: Callable[[str], None] = lambda job_id: None,
         signals: JobSignals | None = None,
@@ -92,6 +117,9 @@ class BatchService:
         self.max_active = max_active
         self.watch_interval_s = watch_interval_s
         self.retention_days = retention_days
+        self.max_upload_items = max_upload_items
+        self.max_backlog = max_backlog
+        self.kinds = kinds if kinds is not None else KindRegistry(())
         # The runner's hooks: wake an idle worker now; stop this process's work on a job now.
         self._on_queued = on_queued
         self._on_stopped = on_stopped
@@ -101,8 +129,9 @@ class BatchService:
 
     def read(self, record: BatchJobRecord) -> BatchJobRead:
         """The API view of a job, with its rate and ETA as of now."""
-        rate, eta = run_rate(record, self._clock())
-        return BatchJobRead.of(record, rate_per_s=rate, eta_s=eta)
+        now = self._clock()
+        rate, eta = run_rate(record, now)
+        return BatchJobRead.of(record, rate_per_s=rate, eta_s=eta, now=now)
 
     async def create(
         self, *, principal: Principal, body: BatchJobCreate, idempotency_key: str | None
@@ -119,6 +148,12 @@ class BatchService:
                         "type": "too_long",
                     }
                 ],
+            )
+        self._check_kind(body.kind, principal)
+        waiting = await self.repo.backlog()
+        if waiting + len(body.items) > self.max_backlog:
+            raise _backlog_full(
+                BacklogFullError(backlog=waiting + len(body.items), limit=self.max_backlog)
             )
         items = []
         for item in body.items:
@@ -148,8 +183,176 @@ class BatchService:
                 "This Idempotency-Key was already used for a different job."
             )
         if created:
+            METRICS_BUFFER.count(BATCH_ITEMS_SUBMITTED, (body.kind,), len(items))
             self._on_queued()
         return record, created
+
+    def _check_kind(self, name: str, principal: Principal) -> None:
+        kind = self.kinds.get(name)
+        if kind is not None and kind.admin_only and not principal.is_admin:
+            raise PermissionDeniedError(f"Only admins may queue '{name}' jobs.")
+
+    async def create_from_upload(
+        self,
+        *,
+        principal: Principal,
+        kind: str,
+        name: str | None,
+        fmt: UploadFormat,
+        file: IO[bytes],
+    ) -> BatchJobRecord:
+        """Queue a job whose items are the rows of an uploaded CSV or JSONL file, read and
+        stored a chunk at a time in one transaction: a bad row (400 naming its line), too many
+        rows or a full queue leave nothing stored."""
+        job_kind = self.kinds.get(kind)
+        if job_kind is None:
+            raise ValidationFailedError(
+                f"Unknown job kind '{kind}'.",
+                details=[
+                    {
+                        "field": "kind",
+                        "message": "one of " + ", ".join(self.kinds.names),
+                        "type": "literal_error",
+                    }
+                ],
+            )
+        self._check_kind(kind, principal)
+        items = validated_items(
+            file, fmt=fmt, model=job_kind.item_model, to_input=job_kind.to_input
+        )
+        job = NewBatchJob(
+            id=new_job_id(),
+            owner_id=principal.user_id,
+            kind=kind,
+            name=name,
+            items=(),
+            idempotency_key=None,
+            request_hash=None,
+            created_at=self._clock(),
+        )
+        try:
+            record = await self.repo.create_streamed(
+                job,
+                chunked(items),
+                max_active=self.max_active,
+                max_items=self.max_upload_items,
+                max_backlog=self.max_backlog,
+            )
+        except UploadRowError as exc:
+            raise ValidationFailedError(
+                f"Line {exc.line} of the upload is not a valid item: {exc.message}. "
+                "Nothing was queued.",
+                details=[
+                    {
+                        "line": exc.line,
+                        "field": exc.field,
+                        "message": exc.message,
+                        "type": "upload_row",
+                    }
+                ],
+            ) from None
+        except ValueError:
+            raise ValidationFailedError(
+                f"A job holds at most {self.max_upload_items} items; split the file.",
+                details=[
+                    {
+                        "field": "file",
+                        "message": f"at most {self.max_upload_items} items",
+                        "type": "too_long",
+                    }
+                ],
+            ) from None
+        except BacklogFullError as exc:
+            raise _backlog_full(exc) from None
+        if record is None:
+            raise BatchActiveLimitError(
+                f"You already have {self.max_active} unfinished jobs; wait for one to finish "
+                "or cancel one."
+            )
+        if record.total == 0:
+            # Stored empty: remove it again (nothing to do) and say why.
+            await self.repo.delete(record.id, statuses=BATCH_ACTIVE)
+            raise ValidationFailedError(
+                "The upload holds no items.",
+                details=[{"field": "file", "message": "no items", "type": "too_short"}],
+            )
+        METRICS_BUFFER.count(BATCH_ITEMS_SUBMITTED, (record.kind,), record.total)
+        self._on_queued()
+        return record
+
+    async def results_page(
+        self,
+        *,
+        job_id: str,
+        principal: Principal,
+        statuses: Sequence[str] | None,
+        limit: int,
+        offset: int,
+    ) -> tuple[BatchJobRecord, list[BatchResultRead]]:
+        """The job and a page of its item results by position (of `statuses`, if given)."""
+        record = await self.get_or_raise(job_id=job_id, principal=principal)
+        if statuses is not None and len(statuses) == 1:
+            rows = await self.repo.items(job_id, status=statuses[0], limit=limit, offset=offset)
+        elif statuses is None:
+            rows = await self.repo.items(job_id, status=None, limit=limit, offset=offset)
+        else:
+            # Several outcomes: walk past `offset` of them a bounded page at a time (the
+            # store's offset paging takes one status), then read the page.
+            after, skip = -1, offset
+            while skip > 0:
+                passed = await self.repo.items_after(
+                    job_id, statuses=statuses, after=after, limit=min(skip, 1000)
+                )
+                if not passed:
+                    break
+                skip -= len(passed)
+                after = passed[-1].position
+            rows = await self.repo.items_after(job_id, statuses=statuses, after=after, limit=limit)
+        return record, [BatchResultRead.of(r) for r in rows]
+
+    async def export(
+        self, *, job_id: str, principal: Principal, statuses: Sequence[str] | None, page: int
+    ) -> AsyncIterator[BatchResultRead]:
+        """Every result of the caller's job (of `statuses`), read from storage `page` at a time
+        by position; 404 before the first one."""
+        await self.get_or_raise(job_id=job_id, principal=principal)
+
+        async def rows() -> AsyncIterator[BatchResultRead]:
+            after = -1
+            while True:
+                chunk = await self.repo.items_after(
+                    job_id, statuses=statuses, after=after, limit=page
+                )
+                for item in chunk:
+                    yield BatchResultRead.of(item)
+                if len(chunk) < page:
+                    return
+                after = chunk[-1].position
+
+        return rows()
+
+    async def stats(self, *, principal: Principal, everyone: bool) -> BatchStatsRead:
+        """Totals over the caller's jobs, or over everyone's (admins only: 403 otherwise)."""
+        if everyone and not principal.is_admin:
+            raise PermissionDeniedError("Only admins may see every user's batch statistics.")
+        raw = await self.repo.stats(owner_id=None if everyone else principal.user_id)
+        by_status = {api_status(k): v for k, v in raw.by_status.items()}
+        return BatchStatsRead(
+            scope="all" if everyone else "mine",
+            total_jobs=sum(raw.by_status.values()),
+            jobs_by_status=StatusCount(**by_status),
+            total_items=raw.total_items,
+            processed_items=raw.processed,
+            succeeded_items=raw.succeeded,
+            failed_items=raw.failed,
+            success_rate=round(raw.succeeded / raw.processed, 4) if raw.processed else None,
+            items_per_second=round(raw.timed_items / raw.timed_seconds, 3)
+            if raw.timed_seconds > 0
+            else None,
+            average_duration_seconds=round(raw.timed_seconds / raw.timed_jobs, 3)
+            if raw.timed_jobs
+            else None,
+        )
 
     async def get(self, *, job_id: str, principal: Principal) -> BatchJobRecord | None:
         """The caller's job, or None (missing, or someone else's)."""
@@ -210,8 +413,8 @@ class BatchService:
         if not await self.repo.delete(job_id, statuses=BATCH_FINAL):
             current = await self.get_or_raise(job_id=job_id, principal=principal)
             raise BatchJobStateError(
-                f"A {current.status} job cannot be deleted; cancel it first.",
-                details={"status": current.status},
+                f"A {api_status(current.status)} job cannot be deleted; cancel it first.",
+                details={"status": api_status(current.status)},
             )
 
     async def _transition(
@@ -229,7 +432,8 @@ class BatchService:
         if record is None:
             current = await self.get_or_raise(job_id=job_id, principal=principal)
             raise BatchJobStateError(
-                f"A {current.status} job cannot be {verb}.", details={"status": current.status}
+                f"A {api_status(current.status)} job cannot be {verb}.",
+                details={"status": api_status(current.status)},
             )
         self.signals.notify(job_id)
         return record
@@ -275,3 +479,15 @@ class BatchService:
             total += gone
             if gone < 500:
                 return total
+
+
+@dataclass
+class BatchServices:
+    """The API side and the workers of one process, over one repository."""
+
+    service: BatchService
+    runner: BatchRunner
+
+    def health_report(self) -> dict[str, int]:
+        """This process's workers and the jobs they run (counts only: job ids are private)."""
+        return {"workers": self.runner.workers, "jobs_running_here": self.runner.running}

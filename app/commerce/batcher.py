@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -56,7 +57,11 @@ class GroupCommitter(Generic[T, R]):
         if self._queue is None:
             self._queue = asyncio.Queue()
         if self._worker is None or self._worker.done():
-            self._worker = asyncio.get_running_loop().create_task(self._run())
+            # A fresh context: the writer serves many requests, so it must not keep the request id
+            # (log lines) or the trace (spans) of the one that happened to start it.
+            self._worker = asyncio.get_running_loop().create_task(
+                self._run(), context=contextvars.Context()
+            )
         return self._queue
 
     async def submit(self, value: T, *, deadline: float | None = None) -> R:

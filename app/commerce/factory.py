@@ -1,13 +1,7 @@
-"""Flash sale: products, stock, exactly-once purchases, reconciliation (docs/commerce.md)."""
+"""The commerce area, wired from settings (docs/commerce.md): the purchase strategy picks the stock
+store."""
 
 from __future__ import annotations
-
-import asyncio
-from dataclasses import dataclass
-from typing import Any
-
-from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.commerce.adapters.redis.stock import RedisStockStore
 from app.commerce.adapters.sql.events import SqlStockEventLog
@@ -16,45 +10,26 @@ from app.commerce.adapters.sql.purchases import SqlPurchaseRepository
 from app.commerce.idempotency import KvIdempotency
 from app.commerce.inventory import InventoryService
 from app.commerce.products import ProductService
-from app.commerce.purchase import PurchaseService
+from app.commerce.purchase import PurchaseService, PurchaseSteps, make_purchase_strategy
 from app.commerce.reconcile import Reconciler
+from app.commerce.service import CommerceServices
 from app.commerce.stock import StockKeeper
 from app.platform.config import Settings
 from app.platform.storage.base import KeyValueStore
-from app.platform.storage.locks.manager import LockManager, run_as_leader
-
-RECONCILER_LOCK = "commerce-reconciler"
-
-
-@dataclass
-class CommerceServices:
-    """The commerce area's services, built once per app in the lifespan."""
-
-    strategy: str
-    products: ProductService
-    inventory: InventoryService
-    purchases: PurchaseService
-    reconciler: Reconciler
-
-    stock_store: RedisStockStore | None = None
-
-    async def aclose(self) -> None:
-        """Finish purchases in progress and flush queued rows, then close the stock store."""
-        await self.purchases.aclose()
-        if self.stock_store is not None:
-            await self.stock_store.aclose()
+from app.platform.storage.connections import Connections
+from app.platform.storage.locks.manager import LockManager
 
 
 def build_commerce(
     settings: Settings,
+    connections: Connections,
     *,
-    engine: AsyncEngine,
-    redis: Redis | None,
     kv: KeyValueStore,
     locks: LockManager | None,
 ) -> CommerceServices:
     """Wire repositories, the stock store and services from settings."""
     strategy = settings.effective_purchase_strategy
+    engine, redis = connections.engine, connections.redis
     product_repo = SqlProductRepository(engine)
     purchase_repo = SqlPurchaseRepository(engine)
     keeper: StockKeeper | None = None
@@ -65,27 +40,34 @@ def build_commerce(
         # confirm can only still be pending for rows younger than the reservation TTL.
         window_s = 2 * settings.reservation_ttl_s
         # Settled ids only need to outlive a late or repeated confirm, i.e. that same window.
-        store = RedisStockStore(
-            redis, settled_retention_ms=int(max(120, 2 * window_s) * 1000), pipelined=True
-        )
+        store = RedisStockStore(redis, settled_retention_ms=int(max(120, 2 * window_s) * 1000))
         keeper = StockKeeper(store=store, products=product_repo, settle_window_s=window_s)
     products = ProductService(repository=product_repo, keeper=keeper)
-    purchases = PurchaseService(
-        strategy=strategy,
+    steps = PurchaseSteps(
         products=products,
         purchases=purchase_repo,
+        keeper=keeper,
+        reservation_ttl_s=settings.reservation_ttl_s,
+        idempotency_ttl_s=settings.idempotency_ttl_s,
+    )
+    # PURCHASE_STRATEGY is read here, once: the service only sees a PurchaseStrategy.
+    purchase_strategy = make_purchase_strategy(
+        strategy,
+        steps=steps,
         idempotency=KvIdempotency(
             kv, ttl_s=settings.idempotency_ttl_s, in_flight_ttl_s=settings.reservation_ttl_s
         ),
-        keeper=keeper,
         locks=locks,
-        reservation_ttl_s=settings.reservation_ttl_s,
-        idempotency_ttl_s=settings.idempotency_ttl_s,
-        max_quantity=settings.purchase_max_quantity,
         batch_max=settings.purchase_batch_max,
         batch_window_ms=settings.purchase_batch_window_ms,
         lock_ttl_ms=settings.purchase_lock_ttl_ms,
         lock_wait_ms=settings.purchase_lock_wait_ms,
+    )
+    purchases = PurchaseService(
+        strategy=purchase_strategy,
+        products=products,
+        purchases=purchase_repo,
+        max_quantity=settings.purchase_max_quantity,
     )
     inventory = InventoryService(products=products, keeper=keeper, events=SqlStockEventLog(engine))
     reconciler = Reconciler(
@@ -97,20 +79,4 @@ def build_commerce(
         inventory=inventory,
         purchases=purchases,
         reconciler=reconciler,
-        stock_store=store,
-    )
-
-
-def start_reconciler(
-    commerce: CommerceServices, *, locks: LockManager, interval_s: float
-) -> asyncio.Task[Any] | None:
-    """The periodic reconciler: every worker competes, the lock's holder runs it."""
-    if interval_s <= 0:
-        return None
-
-    async def job() -> None:
-        await commerce.reconciler.run()
-
-    return asyncio.get_running_loop().create_task(
-        run_as_leader(locks, RECONCILER_LOCK, interval_s, job), name="commerce-reconciler"
     )

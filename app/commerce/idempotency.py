@@ -12,28 +12,15 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import re
 
 from app.platform.errors import (
     IdempotencyInFlightError,
     IdempotencyKeyReusedError,
-    InvalidIdempotencyKeyError,
 )
+from app.platform.idempotency import check_key
 from app.platform.storage.base import KeyValueStore
 
-MAX_KEY_LENGTH = 255
-_KEY = re.compile(r"[\x21-\x7e]{1,255}")
-
-
-def check_key(key: str | None) -> str | None:
-    """The key as sent, or None when absent; 400 for an empty, long or non-ASCII key."""
-    if key is None:
-        return None
-    if not _KEY.fullmatch(key):
-        raise InvalidIdempotencyKeyError(
-            "Idempotency-Key must be 1 to 255 printable ASCII characters without spaces."
-        )
-    return key
+__all__ = ["KvIdempotency", "check_key", "fingerprint"]
 
 
 @functools.lru_cache(maxsize=4096)

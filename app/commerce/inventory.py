@@ -9,17 +9,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from app.commerce.products import ProductService
-from app.commerce.stock import StockKeeper
-from app.platform.errors import ProductNotFoundError, StockStoreUnavailableError
-from app.platform.logging import get_logger
-from app.platform.principal import Principal
-from app.platform.storage.base import (
+from app.commerce.repository import (
     ProductRecord,
     StockEvent,
     StockEventLog,
     StockLevel,
     StockStoreUnavailable,
 )
+from app.commerce.stock import StockKeeper
+from app.platform.errors import ProductNotFoundError, StockStoreUnavailableError
+from app.platform.logging import get_logger
+from app.platform.principal import Principal
 
 _log = get_logger("app.commerce.inventory")
 

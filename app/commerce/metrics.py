@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 PURCHASES = Counter(
     "commerce_purchases_total",
@@ -42,4 +42,18 @@ COMPENSATIONS = Counter(
     "commerce_compensations_total",
     "Purchases undone after the stock could not be settled, by reason.",
     ["reason"],
+)
+# Per product: the catalogue is an operator-managed list (tens of products, not user input), so a
+# `product` label stays bounded. Stock is the last value a purchase saw, written once a second
+# by the purchase service's feeder; across workers the most recent write wins (one shared store).
+PRODUCT_UNITS_SOLD = Counter(
+    "commerce_product_units_sold_total",
+    "Units sold (durably recorded), by product id.",
+    ["product"],
+)
+PRODUCT_STOCK = Gauge(
+    "commerce_product_stock",
+    "Units left of a product, as the last purchase of it saw them.",
+    ["product"],
+    multiprocess_mode="mostrecent",
 )

@@ -7,10 +7,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from app.commerce.repository import NewProduct, ProductRecord, ProductRepository
 from app.commerce.stock import StockKeeper
 from app.platform.errors import ProductNotFoundError
 from app.platform.logging import get_logger
-from app.platform.storage.base import NewProduct, ProductRecord, ProductRepository
 
 _log = get_logger("app.commerce.products")
 

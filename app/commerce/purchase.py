@@ -1,4 +1,5 @@
-"""Purchases: exactly-once, never oversold, with three interchangeable stock strategies.
+"""Purchases: exactly-once, never oversold, with three interchangeable stock strategies, each a
+class behind the `PurchaseStrategy` Protocol, picked once by `make_purchase_strategy`.
 
 - ``lua`` (default with Redis): one Lua script checks and reserves (idempotency, sale window,
   per-user limit, stock, decrement, reservation, event); the row is written durably by the
@@ -16,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from app.commerce.batcher import GroupCommitter
 from app.commerce.idempotency import (
@@ -25,8 +26,26 @@ from app.commerce.idempotency import (
     fingerprint,
     key_digest,
 )
-from app.commerce.metrics import COMPENSATIONS, PURCHASES, UNITS_SOLD
+from app.commerce.metrics import (
+    COMPENSATIONS,
+    PRODUCT_STOCK,
+    PRODUCT_UNITS_SOLD,
+    PURCHASES,
+    UNITS_SOLD,
+)
 from app.commerce.products import ProductService
+from app.commerce.repository import (
+    BuyRequest,
+    BuyResult,
+    DuplicatePurchase,
+    ProductRecord,
+    PurchaseRecord,
+    PurchaseRepository,
+    Reservation,
+    StockReply,
+    StockStore,
+    StockStoreUnavailable,
+)
 from app.commerce.stock import StockKeeper
 from app.platform.errors import (
     IdempotencyInFlightError,
@@ -45,18 +64,6 @@ from app.platform.ids import RandomHex
 from app.platform.logging import get_logger
 from app.platform.metrics import METRICS_BUFFER
 from app.platform.principal import Principal
-from app.platform.storage.base import (
-    DuplicatePurchase,
-    ProductRecord,
-    PurchaseRecord,
-    PurchaseRepository,
-    Reservation,
-    SqlPurchaseRequest,
-    SqlPurchaseResult,
-    StockReply,
-    StockStore,
-    StockStoreUnavailable,
-)
 from app.platform.storage.locks.manager import LockManager
 
 Strategy = Literal["lua", "lock", "sql"]
@@ -137,7 +144,9 @@ class PurchaseOutcome:
 
 
 @dataclass(frozen=True, slots=True)
-class _Request:
+class PurchaseRequest:
+    """One purchase attempt, its product already read."""
+
     product: ProductRecord
     user_id: str
     quantity: int
@@ -146,123 +155,55 @@ class _Request:
     digest: str
 
 
-class PurchaseService:
-    """Buy, read and list purchases. Keyword-only; raises AppError subclasses only."""
+class PurchaseStrategy(Protocol):
+    """One way to take stock and record a purchase, exactly once and never oversold."""
+
+    name: Strategy
+
+    async def buy(self, request: PurchaseRequest) -> PurchaseOutcome:
+        """Sell `request` (product checked to exist); raises AppError subclasses only."""
+        ...
+
+    async def aclose(self) -> None:
+        """Let purchases in progress finish and write every queued row."""
+        ...
+
+
+class PurchaseSteps:
+    """What the strategies share: the durable rows, the stock store and the settle steps."""
 
     def __init__(
         self,
         *,
-        strategy: Strategy,
         products: ProductService,
         purchases: PurchaseRepository,
-        idempotency: KvIdempotency,
-        keeper: StockKeeper | None = None,
-        locks: LockManager | None = None,
-        reservation_ttl_s: float = 30.0,
-        idempotency_ttl_s: float = 86_400,
-        max_quantity: int = 100,
-        batch_max: int = 128,
-        batch_window_ms: float = 0.0,
-        lock_ttl_ms: int = 5000,
-        lock_wait_ms: int = 2000,
+        keeper: StockKeeper | None,
+        reservation_ttl_s: float,
+        idempotency_ttl_s: float,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
-        if strategy in ("lua", "lock") and keeper is None:
-            raise ValueError(f"strategy {strategy} needs a stock store")
-        if strategy == "lock" and locks is None:
-            raise ValueError("strategy lock needs a lock manager")
-        self.strategy: Strategy = strategy
-        self._products = products
-        self._purchases = purchases
-        self._idem = idempotency
-        self._keeper = keeper
-        self._locks = locks
-        self._ttl_ms = int(reservation_ttl_s * 1000)
-        self._idem_ttl_ms = int(idempotency_ttl_s * 1000)
-        self._max_quantity = max_quantity
-        self._lock_ttl_ms = lock_ttl_ms
-        self._lock_wait_ms = lock_wait_ms
-        self._clock = clock or (lambda: datetime.now(UTC))
-        self._inserts: GroupCommitter[PurchaseRecord, None] = GroupCommitter(
-            write_many=self._insert_rows,
-            max_batch=batch_max,
-            window_s=batch_window_ms / 1000,
-            name="purchases",
-        )
-        self._sql_buys: GroupCommitter[SqlPurchaseRequest, SqlPurchaseResult] = GroupCommitter(
-            write_many=self._purchases.buy_with_sql_stock,
-            max_batch=batch_max,
-            window_s=batch_window_ms / 1000,
-            name="sql_purchases",
-        )
+        self.products = products
+        self.purchases = purchases
+        self.keeper = keeper
+        self.ttl_ms = int(reservation_ttl_s * 1000)
+        self.idem_ttl_ms = int(idempotency_ttl_s * 1000)
+        self.clock = clock or (lambda: datetime.now(UTC))
         # Strong references: a task that only the event loop knows may be garbage collected.
-        self._settling: set[asyncio.Task[Any]] = set()
-        self._strategy_label = (strategy,)
-
-    def _count(self, outcome: str) -> None:
-        # Tallied in-process and written once a second: a multiprocess counter's inc() is an
-        # mmap write per call, on every attempt of a flash sale.
-        METRICS_BUFFER.count(PURCHASES, (self.strategy, outcome))
+        self.settling: set[asyncio.Task[Any]] = set()
 
     @property
-    def _store(self) -> StockStore:
-        assert self._keeper is not None
-        return self._keeper.store
+    def store(self) -> StockStore:
+        """The live stock store (strategies that take stock in it have one)."""
+        assert self.keeper is not None
+        return self.keeper.store
 
-    async def _insert_rows(self, rows: Sequence[PurchaseRecord]) -> list[None]:
-        await self._purchases.insert_many(rows)
-        return [None] * len(rows)
+    async def finish(self) -> None:
+        """Wait (at most 10 s) for purchases past their reservation to settle."""
+        if self.settling:
+            await asyncio.wait(set(self.settling), timeout=10)
 
-    async def aclose(self) -> None:
-        """Let purchases in progress finish and write every queued row."""
-        if self._settling:
-            await asyncio.wait(set(self._settling), timeout=10)
-        await self._inserts.aclose()
-        await self._sql_buys.aclose()
-
-    # --- buying ---------------------------------------------------------------------------
-    async def purchase(
-        self,
-        *,
-        principal: Principal,
-        product_id: int,
-        quantity: int,
-        idempotency_key: str | None = None,
-    ) -> PurchaseOutcome:
-        """Buy `quantity` units for the caller, exactly once per Idempotency-Key."""
-        key = check_key(idempotency_key)
-        if not 1 <= quantity <= self._max_quantity:
-            raise ValidationFailedError(
-                f"quantity: must be between 1 and {self._max_quantity}",
-                details=[{"field": "quantity", "message": "out of range", "type": "range"}],
-            )
-        product = await self._products.get_or_raise(product_id=product_id)
-        request = _Request(
-            product=product,
-            user_id=principal.user_id,
-            quantity=quantity,
-            key=key,
-            fingerprint=fingerprint(product_id=product_id, quantity=quantity),
-            digest=key_digest(user_id=principal.user_id, key=key) if key else "",
-        )
-        try:
-            if self.strategy == "lua":
-                outcome = await self._buy_lua(request)
-            elif self.strategy == "lock":
-                outcome = await self._buy_with_kv_idempotency(request, self._buy_lock)
-            else:
-                outcome = await self._buy_with_kv_idempotency(request, self._buy_sql)
-        except Exception as exc:
-            self._count(str(getattr(exc, "code", "error")).lower())
-            raise
-        if outcome.replayed:
-            self._count("replayed")
-        else:
-            self._count("sold")
-            METRICS_BUFFER.count(UNITS_SOLD, self._strategy_label, quantity)
-        return outcome
-
-    def _record(self, request: _Request, purchase_id: str, at: datetime) -> PurchaseRecord:
+    def record(self, request: PurchaseRequest, purchase_id: str, at: datetime) -> PurchaseRecord:
+        """The durable row of this purchase."""
         price = request.product.price
         return PurchaseRecord(
             id=purchase_id,
@@ -275,16 +216,19 @@ class PurchaseService:
             purchased_at=at,
         )
 
-    def _check_window(self, product: ProductRecord, now: datetime) -> None:
+    @staticmethod
+    def check_window(product: ProductRecord, now: datetime) -> None:
+        """409 SALE_NOT_ACTIVE outside the product's sale window."""
         if (product.starts_at is not None and now < product.starts_at) or (
             product.ends_at is not None and now >= product.ends_at
         ):
             raise _not_active(product)
 
-    async def _rehydrate_or_404(self, product_id: int) -> None:
-        assert self._keeper is not None
+    async def rehydrate_or_404(self, product_id: int) -> None:
+        """Rebuild the product's stock key; 404 when the product is gone."""
+        assert self.keeper is not None
         try:
-            found = await self._keeper.rehydrate(product_id)
+            found = await self.keeper.rehydrate(product_id)
         except StockStoreUnavailable as exc:
             # Redis went away between the MISSING answer and the rebuild (e.g. mid-restart).
             raise StockStoreUnavailableError(
@@ -294,104 +238,18 @@ class PurchaseService:
         if found is None:
             raise ProductNotFoundError(f"Product {product_id} was not found.")
 
-    # --- lua ------------------------------------------------------------------------------
-    async def _buy_lua(self, request: _Request) -> PurchaseOutcome:
-        now = self._clock()
-        now_ms = _ms(now)
-        reservation = Reservation(
-            purchase_id=new_purchase_id(),
-            product_id=request.product.id,
-            user_id=request.user_id,
-            quantity=request.quantity,
-            expires_at_ms=now_ms + self._ttl_ms,
-            idempotency_hash=request.digest,
-        )
-        reply = await self._reserve(reservation, request, now_ms)
-        status = reply.status
-        if status == "REPLAY":
-            return PurchaseOutcome(PurchaseReceipt.from_json(reply.values[0]), replayed=True)
-        if status != "OK":
-            raise _rejection(reply, request)
-        record = self._record(request, reservation.purchase_id, now)
-        # Past this point units are reserved: the rest must run to the end even if the client
-        # goes away, or the units would wait for the reconciler instead of being settled now.
-        return await self._shielded(
-            self._settle_lua(request, reservation, record, remaining=int(reply.values[0]))
-        )
-
-    async def _reserve(
-        self, reservation: Reservation, request: _Request, now_ms: int
-    ) -> StockReply:
-        for _ in range(3):
-            try:
-                reply = await self._store.reserve(
-                    reservation=reservation,
-                    fingerprint=request.fingerprint,
-                    now_ms=now_ms,
-                    in_flight_ttl_ms=self._ttl_ms,
-                )
-            except StockStoreUnavailable as exc:
-                raise StockStoreUnavailableError(
-                    "The stock store is not answering; nothing was sold. Retry shortly.",
-                    headers={"Retry-After": "1"},
-                ) from exc
-            if reply.status != "MISSING":
-                return reply
-            await self._rehydrate_or_404(reservation.product_id)
-        raise StockStoreUnavailableError(
-            "The product's stock could not be loaded; nothing was sold. Retry shortly.",
-            headers={"Retry-After": "1"},
-        )
-
-    async def _shielded(self, work: Any) -> PurchaseOutcome:
+    async def shielded(self, work: Any) -> PurchaseOutcome:
+        """Run `work` to its end even if the caller goes away (units are reserved by then)."""
         task: asyncio.Task[PurchaseOutcome] = asyncio.get_running_loop().create_task(work)
-        self._settling.add(task)
-        task.add_done_callback(self._settling.discard)
+        self.settling.add(task)
+        task.add_done_callback(self.settling.discard)
         return await asyncio.shield(task)
 
-    async def _settle_lua(
-        self,
-        request: _Request,
-        reservation: Reservation,
-        record: PurchaseRecord,
-        *,
-        remaining: int,
-    ) -> PurchaseOutcome:
-        loop = asyncio.get_running_loop()
-        # A row may only start its transaction in the first half of the reservation's life, so
-        # it commits long before the reconciler may treat the reservation as abandoned.
-        deadline = loop.time() + self._ttl_ms / 2000
-        try:
-            await self._inserts.submit(record, deadline=deadline)
-        except DuplicatePurchase:
-            await self._release(reservation, reason="release")
-            replay = await self._replay_from_sql(request)
-            if replay is not None:
-                return replay
-            raise PurchaseNotRecordedError(
-                "The purchase could not be recorded; the units went back to stock. Retry."
-            ) from None
-        except Exception as exc:
-            _log.warning(
-                "purchase_insert_failed",
-                product_id=record.product_id,
-                purchase_id=record.id,
-                error=type(exc).__name__,
-            )
-            await self._release(reservation, reason="release")
-            raise PurchaseNotRecordedError(
-                "The purchase could not be recorded; the units went back to stock. Retry.",
-                headers={"Retry-After": "1"},
-            ) from None
-        receipt = PurchaseReceipt.from_record(record, remaining_stock=remaining)
-        await self._confirm(reservation, request, receipt)
-        return PurchaseOutcome(receipt)
-
-    async def _replay_from_sql(self, request: _Request) -> PurchaseOutcome | None:
+    async def replay_from_sql(self, request: PurchaseRequest) -> PurchaseOutcome | None:
         """The unique (product, user, key) fired: answer with the purchase already made."""
         if request.key is None:
             return None
-        existing = await self._purchases.get_by_idempotency_key(
+        existing = await self.purchases.get_by_idempotency_key(
             product_id=request.product.id, user_id=request.user_id, key=request.key
         )
         if existing is None:
@@ -400,36 +258,37 @@ class PurchaseService:
             raise IdempotencyKeyReusedError(
                 "This Idempotency-Key was already used with a different request body."
             )
-        remaining = await self._current_stock(request.product.id)
+        remaining = await self.current_stock(request.product.id)
         return PurchaseOutcome(
             PurchaseReceipt.from_record(existing, remaining_stock=remaining), replayed=True
         )
 
-    async def _current_stock(self, product_id: int) -> int:
-        if self._keeper is None:
-            return (await self._products.fresh(product_id=product_id)).stock
+    async def current_stock(self, product_id: int) -> int:
+        """Units left now, from the stock store when there is one (0 when it does not answer)."""
+        if self.keeper is None:
+            return (await self.products.fresh(product_id=product_id)).stock
         try:
-            level = (await self._store.levels([product_id])).get(product_id)
+            level = (await self.store.levels([product_id])).get(product_id)
         except StockStoreUnavailable:
             return 0
         return 0 if level is None else level.stock
 
-    async def _release(self, reservation: Reservation, *, reason: str) -> None:
+    async def release(self, reservation: Reservation, *, reason: str) -> None:
         """Give reserved units back; if Redis cannot be reached the reconciler will, on expiry."""
         for _ in range(2):
             try:
-                reply = await self._store.release(
+                reply = await self.store.release(
                     product_id=reservation.product_id,
                     purchase_id=reservation.purchase_id,
                     idempotency_hash=reservation.idempotency_hash,
-                    now_ms=_ms(self._clock()),
+                    now_ms=_ms(self.clock()),
                     reason=reason,
                 )
                 if reply.status != "MISSING":
                     return
                 # The stock key is gone but the reservation is not: rebuild, then release.
-                if self._keeper is not None:
-                    await self._keeper.rehydrate(reservation.product_id)
+                if self.keeper is not None:
+                    await self.keeper.rehydrate(reservation.product_id)
             except StockStoreUnavailable:
                 _log.warning(
                     "release_deferred_to_reconciler",
@@ -438,25 +297,25 @@ class PurchaseService:
                 )
                 return
 
-    async def _confirm(
-        self, reservation: Reservation, request: _Request, receipt: PurchaseReceipt
+    async def confirm(
+        self, reservation: Reservation, request: PurchaseRequest, receipt: PurchaseReceipt
     ) -> None:
         """Settle the reservation; undo the row if the units cannot be accounted for."""
-        assert self._keeper is not None
+        assert self.keeper is not None
         delay = 0.05
         for _attempt in range(8):
             try:
-                reply = await self._store.confirm(
+                reply = await self.store.confirm(
                     reservation=reservation,
-                    now_ms=_ms(self._clock()),
+                    now_ms=_ms(self.clock()),
                     fingerprint=request.fingerprint,
                     response_json=receipt.to_json(),
-                    idempotency_ttl_ms=self._idem_ttl_ms,
+                    idempotency_ttl_ms=self.idem_ttl_ms,
                 )
                 if reply.status == "MISSING":
                     # Redis lost the key (restarted empty): rebuild it, then confirm again. The
                     # rebuild may hit the same restart, so it shares the confirm's backoff.
-                    await self._keeper.rehydrate(reservation.product_id)
+                    await self.keeper.rehydrate(reservation.product_id)
                     continue
             except StockStoreUnavailable:
                 await asyncio.sleep(delay)
@@ -474,21 +333,22 @@ class PurchaseService:
             if reply.status == "OVERSOLD":
                 # The reservation was lost (Redis restarted empty) and its units were sold again
                 # meanwhile: this row would be a second sale of the same unit. Undo it.
-                await self._compensate(reservation, reason="oversold")
+                await self.compensate(reservation, reason="oversold")
                 raise PurchaseNotRecordedError(
                     "The stock changed while this purchase was recorded; it was not completed. "
                     "Retry.",
                 )
-        await self._compensate(reservation, reason="stock_store_unreachable")
+        await self.compensate(reservation, reason="stock_store_unreachable")
         raise PurchaseNotRecordedError(
             "The stock store did not answer, so the purchase was undone; nothing was sold.",
             headers={"Retry-After": "1"},
         )
 
-    async def _compensate(self, reservation: Reservation, *, reason: str) -> None:
+    async def compensate(self, reservation: Reservation, *, reason: str) -> None:
+        """Delete a row whose units could not be accounted for."""
         COMPENSATIONS.labels(reason).inc()
         try:
-            await self._purchases.delete(reservation.purchase_id)
+            await self.purchases.delete(reservation.purchase_id)
         except Exception:
             _log.exception(
                 "compensation_failed",
@@ -503,43 +363,253 @@ class PurchaseService:
             reason=reason,
         )
 
-    # --- idempotency for the lock and sql strategies -------------------------------------
-    async def _buy_with_kv_idempotency(
-        self, request: _Request, buy: Callable[[_Request], Any]
-    ) -> PurchaseOutcome:
-        if request.key is None:
-            outcome: PurchaseOutcome = await buy(request)
-            return outcome
-        stored = await self._idem.begin(
-            product_id=request.product.id, digest=request.digest, fingerprint=request.fingerprint
-        )
-        if stored is not None:
-            return PurchaseOutcome(PurchaseReceipt.from_json(stored), replayed=True)
-        try:
-            outcome = await buy(request)
-        except BaseException:
-            await self._idem.abandon(product_id=request.product.id, digest=request.digest)
-            raise
-        await self._idem.complete(
-            product_id=request.product.id,
-            digest=request.digest,
-            fingerprint=request.fingerprint,
-            response_json=outcome.receipt.to_json(),
-        )
-        return outcome
 
-    # --- sql ------------------------------------------------------------------------------
-    async def _buy_sql(self, request: _Request) -> PurchaseOutcome:
-        now = self._clock()
-        self._check_window(request.product, now)
-        record = self._record(request, new_purchase_id(), now)
+class LuaPurchase:
+    """``lua``: one script checks and reserves in Redis, the row is group-committed, then the
+    reservation is confirmed; a failed insert gives the units back."""
+
+    name: Strategy = "lua"
+
+    def __init__(self, steps: PurchaseSteps, *, batch_max: int, batch_window_s: float) -> None:
+        if steps.keeper is None:
+            raise ValueError("strategy lua needs a stock store")
+        self._steps = steps
+        self._inserts: GroupCommitter[PurchaseRecord, None] = GroupCommitter(
+            write_many=self._insert_rows,
+            max_batch=batch_max,
+            window_s=batch_window_s,
+            name="purchases",
+        )
+
+    async def _insert_rows(self, rows: Sequence[PurchaseRecord]) -> list[None]:
+        await self._steps.purchases.insert_many(rows)
+        return [None] * len(rows)
+
+    async def aclose(self) -> None:
+        """Let purchases in progress finish and write every queued row."""
+        await self._steps.finish()
+        await self._inserts.aclose()
+
+    async def buy(self, request: PurchaseRequest) -> PurchaseOutcome:
+        """Reserve in one script, record the row, confirm the reservation."""
+        steps = self._steps
+        now = steps.clock()
+        now_ms = _ms(now)
+        reservation = Reservation(
+            purchase_id=new_purchase_id(),
+            product_id=request.product.id,
+            user_id=request.user_id,
+            quantity=request.quantity,
+            expires_at_ms=now_ms + steps.ttl_ms,
+            idempotency_hash=request.digest,
+        )
+        reply = await self._reserve(reservation, request, now_ms)
+        status = reply.status
+        if status == "REPLAY":
+            return PurchaseOutcome(PurchaseReceipt.from_json(reply.values[0]), replayed=True)
+        if status != "OK":
+            raise _rejection(reply, request)
+        record = steps.record(request, reservation.purchase_id, now)
+        # Past this point units are reserved: the rest must run to the end even if the client
+        # goes away, or the units would wait for the reconciler instead of being settled now.
+        return await steps.shielded(
+            self._settle(request, reservation, record, remaining=int(reply.values[0]))
+        )
+
+    async def _reserve(
+        self, reservation: Reservation, request: PurchaseRequest, now_ms: int
+    ) -> StockReply:
+        steps = self._steps
+        for _ in range(3):
+            try:
+                reply = await steps.store.reserve(
+                    reservation=reservation,
+                    fingerprint=request.fingerprint,
+                    now_ms=now_ms,
+                    in_flight_ttl_ms=steps.ttl_ms,
+                )
+            except StockStoreUnavailable as exc:
+                raise StockStoreUnavailableError(
+                    "The stock store is not answering; nothing was sold. Retry shortly.",
+                    headers={"Retry-After": "1"},
+                ) from exc
+            if reply.status != "MISSING":
+                return reply
+            await steps.rehydrate_or_404(reservation.product_id)
+        raise StockStoreUnavailableError(
+            "The product's stock could not be loaded; nothing was sold. Retry shortly.",
+            headers={"Retry-After": "1"},
+        )
+
+    async def _settle(
+        self,
+        request: PurchaseRequest,
+        reservation: Reservation,
+        record: PurchaseRecord,
+        *,
+        remaining: int,
+    ) -> PurchaseOutcome:
+        steps = self._steps
+        loop = asyncio.get_running_loop()
+        # A row may only start its transaction in the first half of the reservation's life, so
+        # it commits long before the reconciler may treat the reservation as abandoned.
+        deadline = loop.time() + steps.ttl_ms / 2000
+        try:
+            await self._inserts.submit(record, deadline=deadline)
+        except DuplicatePurchase:
+            await steps.release(reservation, reason="release")
+            replay = await steps.replay_from_sql(request)
+            if replay is not None:
+                return replay
+            raise PurchaseNotRecordedError(
+                "The purchase could not be recorded; the units went back to stock. Retry."
+            ) from None
+        except Exception as exc:
+            _log.warning(
+                "purchase_insert_failed",
+                product_id=record.product_id,
+                purchase_id=record.id,
+                error=type(exc).__name__,
+            )
+            await steps.release(reservation, reason="release")
+            raise PurchaseNotRecordedError(
+                "The purchase could not be recorded; the units went back to stock. Retry.",
+                headers={"Retry-After": "1"},
+            ) from None
+        receipt = PurchaseReceipt.from_record(record, remaining_stock=remaining)
+        await steps.confirm(reservation, request, receipt)
+        return PurchaseOutcome(receipt)
+
+
+class LockPurchase:
+    """``lock`` (the seed's design, the benchmark baseline): product lock, read, decrement,
+    insert, unlock."""
+
+    name: Strategy = "lock"
+
+    def __init__(
+        self, steps: PurchaseSteps, *, locks: LockManager | None, ttl_ms: int, wait_ms: int
+    ) -> None:
+        if steps.keeper is None:
+            raise ValueError("strategy lock needs a stock store")
+        if locks is None:
+            raise ValueError("strategy lock needs a lock manager")
+        self._steps = steps
+        self._locks = locks
+        self._ttl_ms = ttl_ms
+        self._wait_ms = wait_ms
+
+    async def aclose(self) -> None:
+        """Let purchases in progress finish."""
+        await self._steps.finish()
+
+    async def buy(self, request: PurchaseRequest) -> PurchaseOutcome:
+        """Under the product's lock: check, take, insert, confirm."""
+        steps = self._steps
+        store = steps.store
+        product = request.product
+        async with self._locks.hold(
+            f"purchase:{product.id}", ttl_ms=self._ttl_ms, wait_ms=self._wait_ms
+        ) as lease:
+            now = steps.clock()
+            steps.check_window(product, now)
+            try:
+                stock, bought, limit = await store.peek(
+                    product_id=product.id, user_id=request.user_id
+                )
+                if stock is None:
+                    await steps.rehydrate_or_404(product.id)
+                    stock, bought, limit = await store.peek(
+                        product_id=product.id, user_id=request.user_id
+                    )
+            except StockStoreUnavailable as exc:
+                raise StockStoreUnavailableError(headers={"Retry-After": "1"}) from exc
+            if stock is None:
+                raise StockStoreUnavailableError(headers={"Retry-After": "1"})
+            if limit > 0 and bought + request.quantity > limit:
+                raise _limit(product, bought)
+            if stock < request.quantity:
+                raise _insufficient(product, stock, request.quantity)
+            reservation = Reservation(
+                purchase_id=new_purchase_id(),
+                product_id=product.id,
+                user_id=request.user_id,
+                quantity=request.quantity,
+                expires_at_ms=_ms(now) + steps.ttl_ms,
+            )
+            try:
+                reply = await store.take(
+                    reservation=reservation, now_ms=_ms(now), fencing_token=lease.fencing_token
+                )
+            except StockStoreUnavailable as exc:
+                raise StockStoreUnavailableError(headers={"Retry-After": "1"}) from exc
+            if reply.status != "OK":
+                raise _insufficient(product, int(reply.values[0]) if reply.values else 0, 1)
+            record = steps.record(request, reservation.purchase_id, now)
+            return await steps.shielded(
+                self._settle(request, reservation, record, remaining=int(reply.values[0]))
+            )
+
+    async def _settle(
+        self,
+        request: PurchaseRequest,
+        reservation: Reservation,
+        record: PurchaseRecord,
+        *,
+        remaining: int,
+    ) -> PurchaseOutcome:
+        steps = self._steps
+        try:
+            # The original design: one insert, one commit, while the lock is held.
+            await steps.purchases.insert_many([record])
+        except Exception as exc:
+            _log.warning(
+                "purchase_insert_failed", product_id=record.product_id, error=type(exc).__name__
+            )
+            await steps.release(reservation, reason="release")
+            if isinstance(exc, DuplicatePurchase):
+                replay = await steps.replay_from_sql(request)
+                if replay is not None:
+                    return replay
+            raise PurchaseNotRecordedError(
+                "The purchase could not be recorded; the units went back to stock. Retry.",
+                headers={"Retry-After": "1"},
+            ) from None
+        receipt = PurchaseReceipt.from_record(record, remaining_stock=remaining)
+        await steps.confirm(reservation, request, receipt)
+        return PurchaseOutcome(receipt)
+
+
+class SqlPurchase:
+    """``sql`` (the embedded default): conditional ``UPDATE … WHERE stock >= :q`` and the
+    insert in one transaction, many purchases per transaction."""
+
+    name: Strategy = "sql"
+
+    def __init__(self, steps: PurchaseSteps, *, batch_max: int, batch_window_s: float) -> None:
+        self._steps = steps
+        self._buys: GroupCommitter[BuyRequest, BuyResult] = GroupCommitter(
+            write_many=steps.purchases.buy_many,
+            max_batch=batch_max,
+            window_s=batch_window_s,
+            name="sql_purchases",
+        )
+
+    async def aclose(self) -> None:
+        """Write every queued purchase."""
+        await self._buys.aclose()
+
+    async def buy(self, request: PurchaseRequest) -> PurchaseOutcome:
+        """Take the stock and insert the row in one (group-committed) transaction."""
+        steps = self._steps
+        now = steps.clock()
+        steps.check_window(request.product, now)
+        record = steps.record(request, new_purchase_id(), now)
         limit = request.product.per_user_limit
         try:
-            result = await self._sql_buys.submit(
-                SqlPurchaseRequest(purchase=record, per_user_limit=limit)
-            )
+            result = await self._buys.submit(BuyRequest(purchase=record, per_user_limit=limit))
         except DuplicatePurchase:
-            replay = await self._replay_from_sql(request)
+            replay = await steps.replay_from_sql(request)
             if replay is not None:
                 return replay
             raise PurchaseNotRecordedError("The purchase could not be recorded. Retry.") from None
@@ -560,7 +630,7 @@ class PurchaseService:
                 raise IdempotencyKeyReusedError(
                     "This Idempotency-Key was already used with a different request body."
                 )
-            stock = await self._current_stock(request.product.id)
+            stock = await steps.current_stock(request.product.id)
             return PurchaseOutcome(
                 PurchaseReceipt.from_record(result.existing, remaining_stock=stock), replayed=True
             )
@@ -568,79 +638,141 @@ class PurchaseService:
             raise _limit(request.product, result.already_bought)
         raise _insufficient(request.product, result.stock, request.quantity)
 
-    # --- lock -----------------------------------------------------------------------------
-    async def _buy_lock(self, request: _Request) -> PurchaseOutcome:
-        assert self._locks is not None and self._keeper is not None
-        product = request.product
-        async with self._locks.hold(
-            f"purchase:{product.id}", ttl_ms=self._lock_ttl_ms, wait_ms=self._lock_wait_ms
-        ) as lease:
-            now = self._clock()
-            self._check_window(product, now)
-            try:
-                stock, bought, limit = await self._store.peek(
-                    product_id=product.id, user_id=request.user_id
-                )
-                if stock is None:
-                    await self._rehydrate_or_404(product.id)
-                    stock, bought, limit = await self._store.peek(
-                        product_id=product.id, user_id=request.user_id
-                    )
-            except StockStoreUnavailable as exc:
-                raise StockStoreUnavailableError(headers={"Retry-After": "1"}) from exc
-            if stock is None:
-                raise StockStoreUnavailableError(headers={"Retry-After": "1"})
-            if limit > 0 and bought + request.quantity > limit:
-                raise _limit(product, bought)
-            if stock < request.quantity:
-                raise _insufficient(product, stock, request.quantity)
-            reservation = Reservation(
-                purchase_id=new_purchase_id(),
-                product_id=product.id,
-                user_id=request.user_id,
-                quantity=request.quantity,
-                expires_at_ms=_ms(now) + self._ttl_ms,
-            )
-            try:
-                reply = await self._store.take(
-                    reservation=reservation, now_ms=_ms(now), fencing_token=lease.fencing_token
-                )
-            except StockStoreUnavailable as exc:
-                raise StockStoreUnavailableError(headers={"Retry-After": "1"}) from exc
-            if reply.status != "OK":
-                raise _insufficient(product, int(reply.values[0]) if reply.values else 0, 1)
-            record = self._record(request, reservation.purchase_id, now)
-            return await self._shielded(
-                self._settle_lock(request, reservation, record, remaining=int(reply.values[0]))
-            )
 
-    async def _settle_lock(
-        self,
-        request: _Request,
-        reservation: Reservation,
-        record: PurchaseRecord,
-        *,
-        remaining: int,
-    ) -> PurchaseOutcome:
+class KvIdempotentPurchase:
+    """A strategy whose stock store keeps no idempotency records (``lock``, ``sql``), with the
+    Idempotency-Key handled in the key-value store around it."""
+
+    def __init__(self, inner: PurchaseStrategy, idempotency: KvIdempotency) -> None:
+        self.name: Strategy = inner.name
+        self._inner = inner
+        self._idem = idempotency
+
+    async def aclose(self) -> None:
+        """Close the strategy inside."""
+        await self._inner.aclose()
+
+    async def buy(self, request: PurchaseRequest) -> PurchaseOutcome:
+        """The first answer for this key replayed, else the inner strategy's answer stored."""
+        if request.key is None:
+            return await self._inner.buy(request)
+        stored = await self._idem.begin(
+            product_id=request.product.id, digest=request.digest, fingerprint=request.fingerprint
+        )
+        if stored is not None:
+            return PurchaseOutcome(PurchaseReceipt.from_json(stored), replayed=True)
         try:
-            # The original design: one insert, one commit, while the lock is held.
-            await self._purchases.insert_many([record])
-        except Exception as exc:
-            _log.warning(
-                "purchase_insert_failed", product_id=record.product_id, error=type(exc).__name__
+            outcome = await self._inner.buy(request)
+        except BaseException:
+            await self._idem.abandon(product_id=request.product.id, digest=request.digest)
+            raise
+        await self._idem.complete(
+            product_id=request.product.id,
+            digest=request.digest,
+            fingerprint=request.fingerprint,
+            response_json=outcome.receipt.to_json(),
+        )
+        return outcome
+
+
+def make_purchase_strategy(
+    name: Strategy,
+    *,
+    steps: PurchaseSteps,
+    idempotency: KvIdempotency,
+    locks: LockManager | None = None,
+    batch_max: int = 128,
+    batch_window_ms: float = 0.0,
+    lock_ttl_ms: int = 5000,
+    lock_wait_ms: int = 2000,
+) -> PurchaseStrategy:
+    """The strategy PURCHASE_STRATEGY names, built once (the service never looks at the name)."""
+    window_s = batch_window_ms / 1000
+    if name == "lua":
+        return LuaPurchase(steps, batch_max=batch_max, batch_window_s=window_s)
+    if name == "lock":
+        lock = LockPurchase(steps, locks=locks, ttl_ms=lock_ttl_ms, wait_ms=lock_wait_ms)
+        return KvIdempotentPurchase(lock, idempotency)
+    if name == "sql":
+        sql = SqlPurchase(steps, batch_max=batch_max, batch_window_s=window_s)
+        return KvIdempotentPurchase(sql, idempotency)
+    raise ValueError(f"unknown purchase strategy {name!r}")
+
+
+class PurchaseService:
+    """Buy, read and list purchases. Keyword-only; raises AppError subclasses only."""
+
+    def __init__(
+        self,
+        *,
+        strategy: PurchaseStrategy,
+        products: ProductService,
+        purchases: PurchaseRepository,
+        max_quantity: int = 100,
+    ) -> None:
+        self._strategy = strategy
+        self.strategy: Strategy = strategy.name
+        self._products = products
+        self._purchases = purchases
+        self._max_quantity = max_quantity
+        self._strategy_label = (strategy.name,)
+        # Last stock seen per product, written to the gauge when the metrics buffer flushes
+        # (a gauge write per sale would be an mmap write per request in multiprocess mode).
+        self._stock_seen: dict[int, int] = {}
+        METRICS_BUFFER.add_feeder(self._feed_stock)
+
+    def _feed_stock(self) -> None:
+        seen, self._stock_seen = self._stock_seen, {}
+        for product_id, stock in seen.items():
+            PRODUCT_STOCK.labels(str(product_id)).set(stock)
+
+    def _count(self, outcome: str) -> None:
+        # Tallied in-process and written once a second: a multiprocess counter's inc() is an
+        # mmap write per call, on every attempt of a flash sale.
+        METRICS_BUFFER.count(PURCHASES, (self.strategy, outcome))
+
+    async def aclose(self) -> None:
+        """Let purchases in progress finish and write every queued row."""
+        await self._strategy.aclose()
+
+    # --- buying ---------------------------------------------------------------------------
+    async def purchase(
+        self,
+        *,
+        principal: Principal,
+        product_id: int,
+        quantity: int,
+        idempotency_key: str | None = None,
+    ) -> PurchaseOutcome:
+        """Buy `quantity` units for the caller, exactly once per Idempotency-Key."""
+        key = check_key(idempotency_key)
+        if not 1 <= quantity <= self._max_quantity:
+            raise ValidationFailedError(
+                f"quantity: must be between 1 and {self._max_quantity}",
+                details=[{"field": "quantity", "message": "out of range", "type": "range"}],
             )
-            await self._release(reservation, reason="release")
-            if isinstance(exc, DuplicatePurchase):
-                replay = await self._replay_from_sql(request)
-                if replay is not None:
-                    return replay
-            raise PurchaseNotRecordedError(
-                "The purchase could not be recorded; the units went back to stock. Retry.",
-                headers={"Retry-After": "1"},
-            ) from None
-        receipt = PurchaseReceipt.from_record(record, remaining_stock=remaining)
-        await self._confirm(reservation, request, receipt)
-        return PurchaseOutcome(receipt)
+        product = await self._products.get_or_raise(product_id=product_id)
+        request = PurchaseRequest(
+            product=product,
+            user_id=principal.user_id,
+            quantity=quantity,
+            key=key,
+            fingerprint=fingerprint(product_id=product_id, quantity=quantity),
+            digest=key_digest(user_id=principal.user_id, key=key) if key else "",
+        )
+        try:
+            outcome = await self._strategy.buy(request)
+        except Exception as exc:
+            self._count(str(getattr(exc, "code", "error")).lower())
+            raise
+        if outcome.replayed:
+            self._count("replayed")
+        else:
+            self._count("sold")
+            METRICS_BUFFER.count(UNITS_SOLD, self._strategy_label, quantity)
+            METRICS_BUFFER.count(PRODUCT_UNITS_SOLD, (str(product_id),), quantity)
+            self._stock_seen[product_id] = outcome.receipt.remaining_stock
+        return outcome
 
     # --- reading --------------------------------------------------------------------------
     async def get_or_raise(self, *, principal: Principal, purchase_id: str) -> PurchaseRecord:
@@ -697,7 +829,7 @@ def _insufficient(product: ProductRecord, available: int, requested: int) -> Ins
     )
 
 
-def _rejection(reply: StockReply, request: _Request) -> Exception:
+def _rejection(reply: StockReply, request: PurchaseRequest) -> Exception:
     status, values = reply.status, reply.values
     if status == "INSUFFICIENT":
         return _insufficient(request.product, int(values[0]), request.quantity)

@@ -21,14 +21,10 @@ from app.commerce.metrics import (
     RESERVATIONS_ROLLED_BACK,
     STOCK_DRIFT,
 )
+from app.commerce.repository import ProductRepository, PurchaseRepository, StockStoreUnavailable
 from app.commerce.stock import StockKeeper
 from app.platform.errors import StockStoreUnavailableError
 from app.platform.logging import get_logger
-from app.platform.storage.base import (
-    ProductRepository,
-    PurchaseRepository,
-    StockStoreUnavailable,
-)
 
 _log = get_logger("app.commerce.reconcile")
 
@@ -136,7 +132,7 @@ class Reconciler:
 
     async def _reconcile_sql(self, product_id: int) -> ProductReconciliation:
         result = ProductReconciliation(product_id)
-        fixed = await self._products.reconcile_sql_stock(product_id)
+        fixed = await self._products.recount_stock(product_id)
         if fixed is None:
             result.status = "unknown"
             return result

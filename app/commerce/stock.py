@@ -14,8 +14,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from app.commerce.metrics import STOCK_REHYDRATIONS
+from app.commerce.repository import ProductRepository, StockReply, StockStore
 from app.platform.logging import get_logger
-from app.platform.storage.base import ProductRepository, StockReply, StockStore
 
 _log = get_logger("app.commerce.stock")
 

@@ -7,29 +7,16 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 
-from app import __version__
-from app.deps import ResourcesDep
-from app.health.service import check_health, check_health_detailed
-from app.platform.metrics import DB_POOL_CONNECTIONS, REDIS_POOL_CONNECTIONS, render_latest
-from app.platform.storage.redis.client import redis_pool_stats
-from app.platform.storage.sql.engine import pool_stats
-from app.regulatory.factory import backends_in_use
+from app.health.dependencies import HealthDep
+from app.platform.metrics import render_latest
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/", summary="Service index")
-async def index(resources: ResourcesDep) -> dict[str, Any]:
+async def index(service: HealthDep) -> dict[str, Any]:
     """Name, version, where the docs are, and which backend serves each concern."""
-    settings = resources.settings
-    return {
-        "name": settings.app_name,
-        "version": __version__,
-        "docs": "/docs",
-        "openapi": "/openapi.json",
-        "health": "/health",
-        "backends": backends_in_use(settings),
-    }
+    return service.index()
 
 
 @router.get("/ping", summary="Bare liveness answer")
@@ -39,9 +26,9 @@ async def ping() -> dict[str, bool]:
 
 
 @router.get("/health", summary="Overall health")
-async def health(resources: ResourcesDep) -> JSONResponse:
+async def health(service: HealthDep) -> JSONResponse:
     """healthy | degraded | unhealthy with per-dependency checks; 503 only when unhealthy."""
-    report = await check_health(resources=resources)
+    report = await service.check_health()
     return JSONResponse(report, status_code=503 if report["status"] == "unhealthy" else 200)
 
 
@@ -52,36 +39,22 @@ async def live() -> dict[str, str]:
 
 
 @router.get("/health/ready", summary="Readiness")
-async def ready(resources: ResourcesDep) -> JSONResponse:
+async def ready(service: HealthDep) -> JSONResponse:
     """200 once migrations ran and every critical store answers; 503 before."""
-    report = await check_health(resources=resources)
-    critical_down = [
-        n for n, c in report["checks"].items() if c["critical"] and c["status"] != "up"
-    ]
-    ok = resources.migrations_applied and not critical_down
-    body = {
-        "status": "ready" if ok else "not_ready",
-        "migrations_applied": resources.migrations_applied,
-        "failing": critical_down,
-    }
+    ok, body = await service.check_ready()
     return JSONResponse(body, status_code=200 if ok else 503)
 
 
 @router.get("/health/detailed", summary="Detailed health")
-async def detailed(resources: ResourcesDep) -> JSONResponse:
+async def detailed(service: HealthDep) -> JSONResponse:
     """Health plus pool statistics, disk and memory use."""
-    report = await check_health_detailed(resources=resources)
+    report = await service.check_health_detailed()
     return JSONResponse(report, status_code=503 if report["status"] == "unhealthy" else 200)
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-async def metrics(resources: ResourcesDep) -> Response:
+async def metrics(service: HealthDep) -> Response:
     """Prometheus text exposition (aggregated across workers in multiprocess mode)."""
-    for state, value in pool_stats(resources.engine).items():
-        DB_POOL_CONNECTIONS.labels(state).set(value)
-    if resources.redis is not None:
-        stats = redis_pool_stats(resources.redis)
-        REDIS_POOL_CONNECTIONS.labels("in_use").set(stats["in_use"])
-        REDIS_POOL_CONNECTIONS.labels("idle").set(stats["idle"])
+    service.refresh_metrics()
     payload, content_type = render_latest()
     return Response(payload, media_type=content_type)

@@ -6,18 +6,34 @@ import asyncio
 import os
 import shutil
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from app import __version__
-from app.platform.storage.redis.client import redis_pool_stats
-from app.platform.storage.sql.engine import pool_stats, sqlite_path
-from app.resources import HealthCheck, Resources
+from app.platform.config import Settings
+from app.platform.metrics import set_pool_gauges
+from app.platform.storage.connections import Connections
+from app.platform.storage.factory import backends_in_use
+from app.platform.storage.sql.engine import sqlite_path
 
 Status = Literal["healthy", "degraded", "unhealthy"]
+HealthProbe = Callable[[], Awaitable[dict[str, Any] | None]]
+# A report an area adds to the detailed health (e.g. the batch workers of this process).
+AreaReport = Callable[[], dict[str, Any]]
 PROBE_TIMEOUT_S = 2.0
 SLOW_PROBE_MS = 500.0
+
+
+@dataclass(slots=True)
+class HealthCheck:
+    """A named dependency probe; `critical` failures make the service unhealthy."""
+
+    name: str
+    probe: HealthProbe
+    critical: bool = True
 
 
 async def _run_check(check: HealthCheck) -> dict[str, Any]:
@@ -54,20 +70,6 @@ def verdict(checks: dict[str, dict[str, Any]]) -> Status:
     return "healthy"
 
 
-async def check_health(*, resources: Resources) -> dict[str, Any]:
-    """Run every probe concurrently and report."""
-    results = await asyncio.gather(*(_run_check(c) for c in resources.health_checks))
-    checks = {c.name: r for c, r in zip(resources.health_checks, results, strict=True)}
-    return {
-        "status": verdict(checks),
-        "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "version": __version__,
-        "environment": resources.settings.environment,
-        "uptime_s": round(time.time() - resources.started_at, 1),
-        "checks": checks,
-    }
-
-
 def _memory_bytes() -> dict[str, int]:
     try:
         with open("/proc/self/statm") as fh:
@@ -80,25 +82,76 @@ def _memory_bytes() -> dict[str, int]:
         return {"rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
 
 
-async def check_health_detailed(*, resources: Resources) -> dict[str, Any]:
-    """The health report plus pool, disk and memory figures for operators."""
-    report = await check_health(resources=resources)
-    db_file = sqlite_path(resources.settings.database_url)
-    disk_dir = (db_file.parent if db_file else Path.cwd()).resolve()
-    usage = shutil.disk_usage(disk_dir)
-    report["pools"] = {"database": pool_stats(resources.engine)}
-    if resources.redis is not None:
-        report["pools"]["redis"] = redis_pool_stats(resources.redis)
-    report["disk"] = {
-        "path": str(disk_dir),
-        "total_bytes": usage.total,
-        "free_bytes": usage.free,
-        "used_percent": round(100 * (usage.total - usage.free) / usage.total, 1),
-    }
-    report["memory"] = _memory_bytes()
-    report["process"] = {"pid": os.getpid()}
-    if resources.batch is not None:
-        runner = resources.batch.runner
-        # Counts only: job ids are their owners' business.
-        report["batch"] = {"workers": runner.workers, "jobs_running_here": runner.running}
-    return report
+@dataclass
+class HealthService:
+    """Health, readiness and metrics of this process: every area's probes and reports."""
+
+    settings: Settings
+    connections: Connections
+    checks: list[HealthCheck] = field(default_factory=list)
+    # Named extra sections of the detailed report, one per area that has one.
+    reports: dict[str, AreaReport] = field(default_factory=dict)
+    started_at: float = field(default_factory=time.time)
+
+    def index(self) -> dict[str, Any]:
+        """Name, version, where the docs are, and which backend serves each concern."""
+        return {
+            "name": self.settings.app_name,
+            "version": __version__,
+            "docs": "/docs",
+            "openapi": "/openapi.json",
+            "health": "/health",
+            "backends": backends_in_use(self.settings),
+        }
+
+    async def check_health(self) -> dict[str, Any]:
+        """Run every probe concurrently and report."""
+        results = await asyncio.gather(*(_run_check(c) for c in self.checks))
+        checks = {c.name: r for c, r in zip(self.checks, results, strict=True)}
+        return {
+            "status": verdict(checks),
+            "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "version": __version__,
+            "environment": self.settings.environment,
+            "uptime_s": round(time.time() - self.started_at, 1),
+            "checks": checks,
+        }
+
+    async def check_ready(self) -> tuple[bool, dict[str, Any]]:
+        """Ready once migrations ran and every critical store answers."""
+        report = await self.check_health()
+        critical_down = [
+            n for n, c in report["checks"].items() if c["critical"] and c["status"] != "up"
+        ]
+        migrated = self.connections.migrations_applied
+        ok = migrated and not critical_down
+        body = {
+            "status": "ready" if ok else "not_ready",
+            "migrations_applied": migrated,
+            "failing": critical_down,
+        }
+        return ok, body
+
+    async def check_health_detailed(self) -> dict[str, Any]:
+        """The health report plus pool, disk and memory figures for operators."""
+        report = await self.check_health()
+        db_file = sqlite_path(self.settings.database_url)
+        disk_dir = (db_file.parent if db_file else Path.cwd()).resolve()
+        usage = shutil.disk_usage(disk_dir)
+        report["pools"] = self.connections.pool_stats()
+        report["disk"] = {
+            "path": str(disk_dir),
+            "total_bytes": usage.total,
+            "free_bytes": usage.free,
+            "used_percent": round(100 * (usage.total - usage.free) / usage.total, 1),
+        }
+        report["memory"] = _memory_bytes()
+        report["process"] = {"pid": os.getpid()}
+        for name, area_report in self.reports.items():
+            report[name] = area_report()
+        return report
+
+    def refresh_metrics(self) -> None:
+        """Set the pool gauges from the pools as they are now (before a scrape)."""
+        pools = self.connections.pool_stats()
+        set_pool_gauges(database=pools["database"], redis=pools.get("redis"))

@@ -61,10 +61,21 @@ class Settings(BaseSettings):
     # transaction. 0 = ping before every use.
     database_ping_idle_s: float = Field(default=10.0, ge=0, le=3600)
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
+    # PostgreSQL time limits, each well under the frontend's 30 s request timeout; past them a
+    # request answers 503 DATABASE_UNAVAILABLE instead of hanging with the database:
+    # opening a connection, one statement (the server's statement_timeout; the client gives up
+    # a second later, for a server that does not answer at all; 0 = no limit, e.g. for
+    # migrations) and waiting for a free pooled connection.
+    database_connect_timeout_s: float = Field(default=3.0, gt=0, le=25)
+    database_statement_timeout_s: float = Field(default=5.0, ge=0, le=25)
+    database_pool_timeout_s: float = Field(default=3.0, gt=0, le=25)
     run_migrations_on_startup: bool = True
     redis_url: str = ""
     redis_max_connections: int = Field(default=100, ge=1, le=100_000)
-    redis_socket_timeout_s: float = Field(default=2.0, gt=0)
+    # Redis: the longest wait for a reply (and for a free pooled connection), and for a new
+    # connection. Past them: 503 REDIS_UNAVAILABLE (or the documented degraded answer).
+    redis_socket_timeout_s: float = Field(default=2.0, gt=0, le=25)
+    redis_connect_timeout_s: float = Field(default=1.0, gt=0, le=25)
     redis_health_check_interval_s: int = Field(default=30, ge=0)
     session_storage: Literal["sql", "redis"] | None = None
     session_ttl_s: int = Field(default=86_400, ge=1, alias="SESSION_TTL")
@@ -77,7 +88,16 @@ class Settings(BaseSettings):
         "http://localhost:3001",
     ]
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # Seconds a request body may take to arrive in full (from the first read); past it: 408 and
+    # the connection is closed, so a client trickling its body cannot hold a worker slot.
+    body_read_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    # `python -m app serve` (uvicorn): idle keep-alive connections are closed after this many
+    # seconds.
+    keep_alive_timeout_s: int = Field(default=5, ge=1, le=300)
     trusted_proxies: Annotated[list[str], NoDecode] = []
+    # Host names this server answers ("api.example.com", "*.example.com"); "*" = any (the
+    # development default). Others get 400 INVALID_HOST; /health* is answered for any Host.
+    allowed_hosts: Annotated[list[str], NoDecode] = ["*"]
     request_id_header: str = "X-Request-ID"
 
     # --- accounts -----------------------------------------------------------
@@ -96,8 +116,8 @@ class Settings(BaseSettings):
     # in ANOTHER worker takes effect here (this worker's own revocations are immediate).
     auth_cache_ttl_s: float = Field(default=5.0, ge=0, le=300)
     # How often each worker pulls the accounts changed since its last pull (the auth change
-    # feed): deactivations and role changes made in another worker apply within about this.
-    # 0 turns the feed off: every bearer request then reads its account (cached as above).
+    # feed): deactivations and role changes made in another worker apply within about this,
+    # sooner than the cache TTL above. 0 turns the feed off (the cached account read alone).
     auth_changes_poll_s: float = Field(default=1.0, ge=0, le=60)
     api_keys_per_user_max: int = Field(default=25, ge=1, le=1000)
 
@@ -111,7 +131,8 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr = SecretStr("")
     openai_model: str = "gpt-4o-mini"
     # Per model call: connect, and the longest wait for the next byte (per chunk when streaming).
-    ai_timeout_s: float = Field(default=60.0, gt=0, le=600)
+    # Under the frontend's 30 s request timeout: past it the route answers 503 AI_UNAVAILABLE.
+    ai_timeout_s: float = Field(default=20.0, gt=0, le=600)
     # none = 503 AI_UNAVAILABLE when the model server fails; rules = answer from the rules engine.
     ai_fallback: Literal["none", "rules"] = "none"
     # AI-result cache: seconds an answer is reused (0 = no cache); entry bound of the memory cache.
@@ -161,6 +182,15 @@ class Settings(BaseSettings):
     batch_item_attempts: int = Field(default=2, ge=1, le=10)
     # Finished jobs are deleted this many days after they finished; 0 = kept until deleted.
     batch_retention_days: float = Field(default=30.0, ge=0, le=36_500)
+    # Per job from an upload (POST /api/batch/jobs/upload), and the upload's size in bytes (the
+    # one route exempt from MAX_BODY_BYTES). A JSON body stays under BATCH_MAX_ITEMS.
+    batch_upload_max_items: int = Field(default=100_000, ge=1, le=1_000_000)
+    batch_upload_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024, le=1024**3)
+    # Global: items waiting (no outcome yet) across every unfinished job of every user; a job
+    # that would go past it is refused with 429 BATCH_BACKLOG_FULL.
+    batch_max_backlog: int = Field(default=1_000_000, ge=1, le=100_000_000)
+    # Items read from storage per query while a results download streams.
+    batch_export_page: int = Field(default=1000, ge=1, le=10_000)
 
     # --- rate limiting (docs/rate-limits.md) -------------------------------
     # false = no limit anywhere (local load tests, benchmarks); the admin allowlist still applies.
@@ -180,8 +210,14 @@ class Settings(BaseSettings):
     rate_limit_inventory: str = "100/minute"
     # Creating batch jobs (each may hold up to BATCH_MAX_ITEMS items of AI work).
     rate_limit_batch: str = "10/minute;100/hour"
-    # Login: counted per client IP and, separately, per username.
+    # Login: counted per (client IP, username); a 429 here never reaches the same name from
+    # another address. RATE_LIMIT_LOGIN_ADDRESS counts every username from one address.
     rate_limit_login: str = "5/minute"
+    rate_limit_login_address: str = "20/minute;200/hour"
+    # Per username (from every address): past this, each further attempt waits
+    # LOGIN_SLOWDOWN_S before it is answered, never a 429 (no lockout of the owner).
+    rate_limit_login_username: str = "10/minute"
+    login_slowdown_s: float = Field(default=1.0, ge=0, le=10)
     # More routes: JSON {"METHOD /path/{param}*": "limits"}; replaces @limit on the same route.
     rate_limit_routes: dict[str, str] = {}
     # Never limited (patterns: "[METHOD ]/path", {param} = one segment, * = anything).
@@ -216,7 +252,12 @@ class Settings(BaseSettings):
     # --- metrics ------------------------------------------------------------
     metrics_enabled: bool = True
 
-    @field_validator("cors_origins", "trusted_proxies", mode="before")
+    # --- tracing (docs/operations.md "Tracing") -------------------------------
+    # OpenTelemetry spans, exported over OTLP/HTTP to the standard OTEL_EXPORTER_OTLP_* endpoint.
+    # Needs the `otel` extra; off, the app imports none of its packages and adds no middleware.
+    otel_enabled: bool = False
+
+    @field_validator("cors_origins", "trusted_proxies", "allowed_hosts", mode="before")
     @classmethod
     def _parse_list(cls, value: Any) -> Any:
         return _split_list(value)
@@ -238,6 +279,8 @@ class Settings(BaseSettings):
         "rate_limit_inventory",
         "rate_limit_batch",
         "rate_limit_login",
+        "rate_limit_login_address",
+        "rate_limit_login_username",
     )
     @classmethod
     def _valid_limits(cls, value: str) -> str:

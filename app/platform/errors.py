@@ -107,6 +107,32 @@ class ServiceUnavailableError(AppError):
     code = "SERVICE_UNAVAILABLE"
     error_code = "ERR_1007"
     title = "Service unavailable"
+    # Seconds a client should wait before retrying (`Retry-After`, unless the raiser set one).
+    retry_after_s: ClassVar[int] = 2
+
+    def __init__(self, detail: str | None = None, **kwargs: Any) -> None:
+        super().__init__(detail, **kwargs)
+        if not any(name.lower() == "retry-after" for name in self.headers):
+            self.headers["Retry-After"] = str(self.retry_after_s)
+
+
+class RequestTimeoutError(AppError):
+    status = 408
+    code = "REQUEST_TIMEOUT"
+    error_code = "ERR_1014"
+    title = "Request body too slow"
+
+
+class DatabaseUnavailableError(ServiceUnavailableError):
+    code = "DATABASE_UNAVAILABLE"
+    error_code = "ERR_1012"
+    title = "Database unavailable"
+
+
+class RedisUnavailableError(ServiceUnavailableError):
+    code = "REDIS_UNAVAILABLE"
+    error_code = "ERR_1013"
+    title = "Redis unavailable"
 
 
 class ConflictError(AppError):
@@ -134,6 +160,16 @@ class HTTPStatusError(AppError):
     def __init__(self, status: int, detail: str | None = None, **kwargs: Any) -> None:
         super().__init__(detail, **kwargs)
         self.instance_status = status
+
+
+class InvalidHostError(AppError):
+    status = 400
+    code = "INVALID_HOST"
+    error_code = "ERR_1011"
+    title = "Host not allowed"
+
+    def __init__(self, detail: str | None = None, **kwargs: Any) -> None:
+        super().__init__(detail or "This server does not answer for that Host.", **kwargs)
 
 
 # --- accounts (2xxx) -----------------------------------------------------------------
@@ -373,6 +409,22 @@ class BatchItemTimeoutError(AppError):
     title = "Batch item timed out"
 
 
+class BatchItemInterruptedError(AppError):
+    # Only ever an item's error code: an item of a kind that must not run twice was cut off
+    # (its worker died, or the job was paused while it ran); it may or may not have taken effect.
+    status = 409
+    code = "BATCH_ITEM_INTERRUPTED"
+    error_code = "ERR_6006"
+    title = "Batch item interrupted"
+
+
+class BatchBacklogFullError(AppError):
+    status = 429
+    code = "BATCH_BACKLOG_FULL"
+    error_code = "ERR_6005"
+    title = "The batch queue is full"
+
+
 def _slug(code: str) -> str:
     return code.lower().replace("_", "-")
 
@@ -434,3 +486,16 @@ def validation_details(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, st
             }
         )
     return details
+
+
+def error_event(exc: AppError) -> dict[str, Any]:
+    """A problem-like `error` event (the same members as an error body's core)."""
+    return {
+        "type": "error",
+        "status": exc.status,
+        "code": exc.code,
+        "error_code": exc.error_code,
+        "title": exc.title,
+        "detail": exc.detail,
+        "error": exc.error_name,
+    }

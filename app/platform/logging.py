@@ -7,7 +7,7 @@ import json
 import logging
 import re
 import sys
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from functools import lru_cache
 from typing import Any
 
@@ -82,6 +82,27 @@ def _add_request_id(
     request_id = current_request_id()
     if request_id is not None:
         event_dict.setdefault("request_id", request_id)
+    return event_dict
+
+
+# Set by app.platform.tracing while tracing runs: the current span's ids for a log line.
+_trace_ids: Callable[[], dict[str, str]] | None = None
+
+
+def set_trace_ids_source(source: Callable[[], dict[str, str]] | None) -> None:
+    """Join log lines to traces through `source` (None: stop)."""
+    global _trace_ids
+    _trace_ids = source
+
+
+def _add_trace_ids(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    # Joins a line to its trace (OTEL_ENABLED); nothing to look up when tracing is off.
+    source = _trace_ids
+    if source is not None:
+        for key, value in source().items():
+            event_dict.setdefault(key, value)
     return event_dict
 
 
@@ -188,6 +209,16 @@ class AccessLogWriter:
 
 
 access_log = AccessLogWriter()
+# Third-party loggers whose DEBUG/INFO lines can carry stored data or credentials.
+QUIET_LOGGERS = (
+    "sqlalchemy.engine",
+    "sqlalchemy.pool",
+    "aiosqlite",
+    "asyncpg",
+    "redis",
+    "multipart",
+    "python_multipart",
+)
 
 
 def configure_logging(*, level: str = "INFO", fmt: str = "json") -> None:
@@ -197,6 +228,7 @@ def configure_logging(*, level: str = "INFO", fmt: str = "json") -> None:
         structlog.stdlib.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _add_request_id,
+        _add_trace_ids,
         structlog.processors.format_exc_info,
         _drop_color_message,
         _mask_processor,
@@ -230,6 +262,11 @@ def configure_logging(*, level: str = "INFO", fmt: str = "json") -> None:
     # httpx logs every outgoing URL at INFO; URLs can carry credentials.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    # At DEBUG these would write statements with their parameters and result rows (password
+    # and key hashes, session contents) or the values passed to the driver: never below
+    # WARNING. DATABASE_ECHO still shows statements, without parameters (`hide_parameters`).
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
 def get_logger(name: str | None = None) -> Any:

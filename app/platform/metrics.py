@@ -3,10 +3,10 @@ each worker then writes its samples to that directory and /metrics aggregates th
 
 from __future__ import annotations
 
-import bisect
 import os
 import weakref
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -114,17 +114,14 @@ BATCH_JOBS_FINISHED = Counter(
 )
 
 
-_INF = float("inf")
-
-
 class MetricsBuffer:
     """Per-request tallies kept in this process and written to the instruments in batches.
 
-    In multiprocess mode every `inc`/`observe` is a locked write into a memory-mapped file
-    (~2 µs each, five per request for the HTTP metrics alone); summing in plain dicts and
-    writing once a second made the metrics a rounding error of a request's cost
-    (docs/decisions/0004-one-edge-layer.md). `/metrics` flushes this worker first; other
-    workers' samples are at most `FLUSH_INTERVAL_S` old, far below any scrape interval.
+    In multiprocess mode every `inc`/`observe` is a locked write into a memory-mapped file;
+    tallying in plain dicts on the request path and writing once a second, through the
+    instruments' public `inc` and `observe`, keeps that work off the request and lets one `inc`
+    stand for many requests (docs/decisions/0004-one-edge-layer.md). `/metrics` flushes this
+    worker first; other workers' samples are at most `FLUSH_INTERVAL_S` old.
     """
 
     FLUSH_INTERVAL_S = 1.0
@@ -132,16 +129,16 @@ class MetricsBuffer:
     def __init__(
         self, *, requests: Counter = HTTP_REQUESTS, durations: Histogram = HTTP_DURATION
     ) -> None:
-        # The HTTP instruments `request()` feeds: (method, route, status) and (method, route).
+        # The HTTP instruments `requests()` feeds: (method, route, status) and (method, route).
         self._requests_counter = requests
         self._durations = durations
         self._counts: dict[tuple[Counter, tuple[str, ...]], int] = {}
-        # Per histogram child: one count per bucket (upper bounds + +Inf), then the sum.
+        # Observations per histogram child, each written with `observe` at the flush:
+        # prometheus-client has no public call that adds many observations at once.
         self._observed: dict[tuple[Histogram, tuple[str, ...]], list[float]] = {}
-        self._bounds: dict[Histogram, tuple[float, ...]] = {}
-        # HTTP requests by (method, route, status): bucket counts of their duration, then the sum.
-        self._requests: dict[tuple[str, str, int], list[float]] = {}
-        self._http_bounds = tuple(durations._upper_bounds)
+        # HTTP requests: counts by (method, route, status), durations by (method, route).
+        self._requests: dict[tuple[str, str, int], int] = {}
+        self._request_durations: dict[tuple[str, str], list[float]] = {}
         self.in_flight = 0
         self._in_flight_written = 0
         self._flush_pending = False
@@ -155,19 +152,19 @@ class MetricsBuffer:
             self._flush_pending = flush_later(self.FLUSH_INTERVAL_S, self.flush)
 
     def requests(self, answered: Iterable[tuple[str, str, int, float]]) -> None:
-        """Count answered HTTP requests, each (method, route, status, seconds), and observe their
-        durations: one dict lookup each (the edge layer's request log hands them over in
-        batches)."""
-        tallies = self._requests
-        bounds = self._http_bounds
-        size = len(bounds) + 1
+        """Count answered HTTP requests, each (method, route, status, seconds), and keep their
+        durations (the edge layer's request log hands them over in batches)."""
+        counts = self._requests
+        durations = self._request_durations
         for method, route, status, seconds in answered:
             key = (method, route, status)
-            slot = tallies.get(key)
-            if slot is None:
-                slot = tallies[key] = [0.0] * size
-            slot[bisect.bisect_left(bounds, seconds)] += 1
-            slot[-1] += seconds
+            counts[key] = counts.get(key, 0) + 1
+            route_key = (method, route)
+            observed = durations.get(route_key)
+            if observed is None:
+                durations[route_key] = [seconds]
+            else:
+                observed.append(seconds)
         if not self._flush_pending:
             self._flush_pending = flush_later(self.FLUSH_INTERVAL_S, self.flush)
 
@@ -179,16 +176,11 @@ class MetricsBuffer:
     def observe(self, histogram: Histogram, labels: tuple[str, ...], value: float) -> None:
         """Record one observation of a labelled histogram."""
         key = (histogram, labels)
-        slot = self._observed.get(key)
-        if slot is None:
-            bounds = self._bounds.get(histogram)
-            if bounds is None:
-                # The instrument's own bounds (ending in +Inf), so bucket i here is bucket i there.
-                bounds = self._bounds[histogram] = tuple(histogram._upper_bounds)
-            slot = self._observed[key] = [0.0] * (len(bounds) + 1)
-        # Prometheus buckets are "<= bound": the first bound not below the value.
-        slot[bisect.bisect_left(self._bounds[histogram], value)] += 1
-        slot[-1] += value
+        observed = self._observed.get(key)
+        if observed is None:
+            self._observed[key] = [value]
+        else:
+            observed.append(value)
         if not self._flush_pending:
             self._flush_pending = flush_later(self.FLUSH_INTERVAL_S, self.flush)
 
@@ -205,29 +197,33 @@ class MetricsBuffer:
         counts, self._counts = self._counts, {}
         observed, self._observed = self._observed, {}
         requests, self._requests = self._requests, {}
-        for (method, route, status), slot in requests.items():
+        durations, self._request_durations = self._request_durations, {}
+        for (method, route, status), amount in requests.items():
             key = (self._requests_counter, (method, route, str(status)))
-            counts[key] = counts.get(key, 0) + int(sum(slot[:-1]))
-            merged = observed.setdefault((self._durations, (method, route)), [0.0] * len(slot))
-            for index, value in enumerate(slot):
-                merged[index] += value
+            counts[key] = counts.get(key, 0) + amount
+        for (method, route), values in durations.items():
+            observed.setdefault((self._durations, (method, route)), []).extend(values)
         for (counter, labels), amount in counts.items():
             counter.labels(*labels).inc(amount)
-        for (histogram, labels), slot in observed.items():
+        for (histogram, labels), values in observed.items():
             child = histogram.labels(*labels)
-            # prometheus_client has no public "add n observations to bucket i": its children keep
-            # one value per bucket and one for the sum (tests/unit/platform/test_metrics_buffer.py
-            # checks the result against plain `observe` calls, so a library change shows up).
-            for index, hits in enumerate(slot[:-1]):
-                if hits:
-                    child._buckets[index].inc(hits)
-            child._sum.inc(slot[-1])
+            for value in values:
+                child.observe(value)
         if self.in_flight != self._in_flight_written:
             self._in_flight_written = self.in_flight
             HTTP_IN_FLIGHT.set(self.in_flight)
 
 
 METRICS_BUFFER = MetricsBuffer()
+
+
+def set_pool_gauges(*, database: dict[str, int], redis: dict[str, Any] | None) -> None:
+    """The connection-pool gauges from the pools' figures (read just before a scrape)."""
+    for state, value in database.items():
+        DB_POOL_CONNECTIONS.labels(state).set(value)
+    if redis is not None:
+        REDIS_POOL_CONNECTIONS.labels("in_use").set(redis["in_use"])
+        REDIS_POOL_CONNECTIONS.labels("idle").set(redis["idle"])
 
 
 def render_latest() -> tuple[bytes, str]:

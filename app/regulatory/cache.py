@@ -14,7 +14,13 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from app.platform.logging import get_logger
+from app.platform.metrics import METRICS_BUFFER
 from app.platform.storage.base import KeyValueStore
+from app.platform.storage.errors import BACKEND_OUTAGES
+from app.regulatory.metrics import AI_CACHE_LOOKUPS
+
+_log = get_logger("app.cache")
 
 NAMESPACE = "ai:"
 _SPACES = str.maketrans({c: " " for c in "\t\n\r\x0b\x0c\u00a0\u3000"})
@@ -107,18 +113,31 @@ class AICache:
         """The cached JSON value, counting a hit or a miss; None when absent or disabled."""
         if not self.enabled:
             return None
-        raw = await self.kv.get(key)
+        endpoint = key[len(NAMESPACE) :].partition(":")[0]
+        try:
+            raw = await self.kv.get(key)
+        except BACKEND_OUTAGES as exc:
+            # The cache only saves work: with its store away the answer is computed afresh.
+            _log.warning("ai_cache_unavailable", op="get", error=type(exc).__name__)
+            self.counters.misses += 1
+            METRICS_BUFFER.count(AI_CACHE_LOOKUPS, (endpoint, "miss"))
+            return None
         if raw is None:
             self.counters.misses += 1
+            METRICS_BUFFER.count(AI_CACHE_LOOKUPS, (endpoint, "miss"))
             return None
         self.counters.hits += 1
+        METRICS_BUFFER.count(AI_CACHE_LOOKUPS, (endpoint, "hit"))
         return json.loads(raw)
 
     async def set(self, key: str, value: Any) -> None:
         """Store a JSON value for the configured TTL."""
         if self.enabled:
             raw = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-            await self.kv.set(key, raw, ttl_s=self.ttl_s)
+            try:
+                await self.kv.set(key, raw, ttl_s=self.ttl_s)
+            except BACKEND_OUTAGES as exc:
+                _log.warning("ai_cache_unavailable", op="set", error=type(exc).__name__)
 
     async def invalidate(self, prefix: str = "") -> int:
         """Drop every entry whose key (after `ai:`) starts with `prefix`; how many were live."""

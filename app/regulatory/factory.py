@@ -1,63 +1,58 @@
-"""Choose each store's adapter from settings: Redis when configured, else memory or SQL."""
+"""The regulatory area, wired from settings: which session store, the AI provider and its cache."""
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from app.platform.config import Settings
-from app.platform.storage.base import KeyValueStore, PlanRepository, SessionStore
-from app.platform.storage.kv.memory import MemoryKeyValueStore
-from app.platform.storage.kv.redis import RedisKeyValueStore
+from app.platform.storage.base import KeyValueStore
+from app.platform.storage.connections import Connections
+from app.platform.storage.factory import build_private_kv_store
 from app.regulatory.adapters.redis.sessions import RedisSessionStore
 from app.regulatory.adapters.sql.plans import SqlPlanRepository
 from app.regulatory.adapters.sql.sessions import SqlSessionStore
+from app.regulatory.ai.factory import build_http_client, build_provider
+from app.regulatory.ai.rules import RulesProvider
+from app.regulatory.cache import AICache
+from app.regulatory.plans import PlanService
+from app.regulatory.repository import PlanRepository, SessionStore
+from app.regulatory.service import RegulatoryService
+from app.regulatory.sessions import SessionService
 
 
-def build_kv_store(
-    settings: Settings, *, redis: Redis | None, engine: AsyncEngine
-) -> KeyValueStore:
-    """Shared state that must be seen by every worker goes to Redis when there is one."""
-    del settings, engine  # the in-process store suffices without Redis (one process's cache)
-    if redis is not None:
-        return RedisKeyValueStore(redis)
-    return MemoryKeyValueStore()
-
-
-def build_session_store(
-    settings: Settings, *, redis: Redis | None, engine: AsyncEngine
-) -> SessionStore:
+def build_session_store(settings: Settings, connections: Connections) -> SessionStore:
     """SESSION_STORAGE decides; the default is Redis when REDIS_URL is set, else SQL."""
-    if settings.effective_session_storage == "redis" and redis is not None:
-        return RedisSessionStore(redis)
-    return SqlSessionStore(engine)
+    if settings.effective_session_storage == "redis" and connections.redis is not None:
+        return RedisSessionStore(connections.redis)
+    return SqlSessionStore(connections.engine)
 
 
-def build_plan_repository(engine: AsyncEngine) -> PlanRepository:
+def build_plan_repository(connections: Connections) -> PlanRepository:
     """Plans are durable records: always SQL."""
-    return SqlPlanRepository(engine)
+    return SqlPlanRepository(connections.engine)
 
 
-def build_ai_cache_kv(
-    settings: Settings, *, kv: KeyValueStore, redis: Redis | None
-) -> KeyValueStore:
-    """The shared Redis store, or a private in-process LRU so cache entries can never evict
-    other in-memory state (idempotency records, ...)."""
-    if redis is not None:
-        return kv
-    return MemoryKeyValueStore(max_entries=settings.cache_max_entries)
-
-
-def backends_in_use(settings: Settings) -> dict[str, str]:
-    """Which backend serves each concern (shown at `GET /`)."""
-    sql = "sqlite" if settings.is_sqlite else "postgresql"
-    shared = "redis" if settings.redis_url else "memory"
-    return {
-        "database": sql,
-        "sessions": settings.effective_session_storage,
-        "stock": "redis" if settings.redis_url else sql,
-        "rate_limits": shared,
-        "cache": shared,
-        "locks": shared,
-        "idempotency": shared,
-    }
+def build_regulatory(
+    settings: Settings, connections: Connections, *, kv: KeyValueStore
+) -> RegulatoryService:
+    """Wire stores, cache, provider and fallback from settings (called by the lifespan)."""
+    shared = connections.redis is not None
+    rules = RulesProvider()
+    client = build_http_client(settings) if settings.ai_provider != "rules" else None
+    provider = build_provider(settings, client=client, rules=rules)
+    fallback = rules if settings.ai_fallback == "rules" and provider is not rules else None
+    cache = AICache(
+        build_private_kv_store(connections, shared=kv, max_entries=settings.cache_max_entries),
+        ttl_s=settings.cache_ttl_s,
+        backend="redis" if shared else "memory",
+        max_entries=None if shared else settings.cache_max_entries,
+    )
+    return RegulatoryService(
+        provider=provider,
+        fallback=fallback,
+        cache=cache,
+        plans=PlanService(build_plan_repository(connections)),
+        sessions=SessionService(
+            build_session_store(settings, connections), ttl_s=settings.session_ttl_s
+        ),
+        on_close=client.aclose if client is not None else None,
+        rules=rules.engine,
+    )

@@ -9,7 +9,7 @@ from typing import Any
 
 from app.platform.errors import PlanNotFoundError, PlanVersionNotFoundError
 from app.platform.principal import Principal
-from app.platform.storage.base import NewPlan, PlanRecord, PlanRepository
+from app.regulatory.repository import NewPlan, PlanRecord, PlanRepository
 from app.regulatory.schemas.analysis import Plan
 from app.regulatory.sessions import visible_to
 

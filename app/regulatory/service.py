@@ -9,24 +9,17 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from app.platform import errors
-from app.platform.config import Settings
 from app.platform.logging import get_logger
 from app.platform.metrics import AI_REQUESTS
 from app.platform.principal import Principal
-from app.platform.storage.base import KeyValueStore, PlanRecord, PlanVersionConflict
 from app.regulatory.ai import prompts
 from app.regulatory.ai.base import Endpoint, Provider, TokenSink
-from app.regulatory.ai.factory import build_http_client, build_provider
-from app.regulatory.ai.rules import RulesProvider
 from app.regulatory.cache import AICache, CacheOutcome, cache_key, nesting_depth
-from app.regulatory.engine.errors import InvalidCategoryError as EngineInvalidCategory
-from app.regulatory.engine.errors import NotAMedicalDeviceError
-from app.regulatory.factory import build_ai_cache_kv, build_plan_repository, build_session_store
+from app.regulatory.engine.errors import NotAMedicalDeviceError, UnusableCategoryError
+from app.regulatory.engine.rules_engine import RulesEngine, annotate, plan_device
 from app.regulatory.plans import PlanService, plan_body
+from app.regulatory.repository import PlanRecord, PlanVersionConflict
 from app.regulatory.schemas.analysis import (
     ClassifyRequest,
     ClassifyResponse,
@@ -37,6 +30,16 @@ from app.regulatory.schemas.analysis import (
     StandardsRequest,
 )
 from app.regulatory.sessions import SessionService
+
+# The request models batch jobs carry: other areas import them from here (this area's API).
+__all__ = [
+    "Answer",
+    "ClassifyRequest",
+    "PurposeRequest",
+    "RefineRequest",
+    "RegulatoryService",
+    "StandardsRequest",
+]
 
 T = TypeVar("T")
 _log = get_logger("app.regulatory")
@@ -64,10 +67,37 @@ class Answer:
         return {**self.body, **meta}
 
 
+_DEVICE_FIELDS = ("device", "route", "classification_source", "classification_reason")
+
+
+def _same_device(refined: Plan, current: Plan) -> Plan:
+    """A refined version is the same device as the one it refines, whatever a model wrote."""
+    return refined.model_copy(update={f: getattr(current, f) for f in _DEVICE_FIELDS})
+
+
+def _same_plan(refined: Plan, current: Plan) -> bool:
+    """Whether a refine changed nothing a reader could see (ids and versions aside)."""
+    keep = {
+        "id": current.id,
+        "version": current.version,
+        "session_id": current.session_id,
+        "tier": current.tier,
+    }
+    return refined.model_copy(update=keep) == current
+
+
+def _check_depth(payload: Any) -> None:
+    if nesting_depth(payload, stop_at=MAX_INPUT_DEPTH + 1) > MAX_INPUT_DEPTH:
+        raise errors.ValidationFailedError(
+            f"The input is nested more than {MAX_INPUT_DEPTH} levels deep.",
+            details=[{"field": "body", "message": "nested too deeply", "type": "value_error"}],
+        )
+
+
 def _engine_error(exc: Exception) -> errors.AppError:
     if isinstance(exc, NotAMedicalDeviceError):
         return errors.DeviceNotMedicalError(exc.message)
-    if isinstance(exc, EngineInvalidCategory):
+    if isinstance(exc, UnusableCategoryError):
         return errors.InvalidCategoryError(exc.message)
     raise exc
 
@@ -84,8 +114,10 @@ class RegulatoryService:
         plans: PlanService,
         sessions: SessionService,
         on_close: Callable[[], Awaitable[None]] | None = None,
+        rules: RulesEngine | None = None,
     ) -> None:
         self.provider = provider
+        self.rules = rules or RulesEngine()
         self.fallback = fallback
         self.cache = cache
         self.plans = plans
@@ -123,7 +155,7 @@ class RegulatoryService:
                 result = await call(provider)
                 AI_REQUESTS.labels(provider.name, provider.model, endpoint, "fallback").inc()
                 return result, provider, True
-        except (NotAMedicalDeviceError, EngineInvalidCategory) as exc:
+        except (NotAMedicalDeviceError, UnusableCategoryError) as exc:
             AI_REQUESTS.labels(provider.name, provider.model, endpoint, "rejected").inc()
             raise _engine_error(exc) from None
         if provider.name == "rules":  # model providers count their own outcomes
@@ -138,11 +170,7 @@ class RegulatoryService:
         dump: Callable[[T], Any],
     ) -> tuple[Any, Answer]:
         """(JSON value, answer meta): from the cache, or asked and stored unless a fallback."""
-        if nesting_depth(payload, stop_at=MAX_INPUT_DEPTH + 1) > MAX_INPUT_DEPTH:
-            raise errors.ValidationFailedError(
-                f"The input is nested more than {MAX_INPUT_DEPTH} levels deep.",
-                details=[{"field": "body", "message": "nested too deeply", "type": "value_error"}],
-            )
+        _check_depth(payload)
         key = cache_key(
             provider=self.provider.name,
             model=self.provider.model,
@@ -195,29 +223,43 @@ class RegulatoryService:
         session_id: str | None = None,
         on_token: TokenSink | None = None,
     ) -> Answer:
-        """Four plans, each stored under a new server-made id (version 1)."""
-        # Checked here, not only by the rules engine: a model would happily plan a non-device.
-        if not req.classification.is_medical_device:
-            raise errors.DeviceNotMedicalError(
-                "The product was classified as not a medical device; no regulatory plan applies."
-            )
+        """Four plans, each stored under a new server-made id (version 1), for the device the
+        classification names (or the non-device route)."""
         if not (req.category.code.strip() or req.category.name.strip()):
             raise errors.InvalidCategoryError("The category needs a code or a name.")
         session_id = session_id or req.session_id
         if session_id is not None:
             await self.sessions.get_or_raise(session_id=session_id, principal=principal)
+        _check_depth(req.purpose_mechanism)
+        # Which device, decided by the rules for every provider: a model would happily plan
+        # for the placeholder category or for a non-device.
+        try:
+            resolution = self.rules.resolve(req)
+        except (NotAMedicalDeviceError, UnusableCategoryError) as exc:
+            raise _engine_error(exc) from None
+        if resolution.route == "non-device":
+            # No model is needed for the non-device route: its steps are fixed rules.
+            answer = Answer(body={}, provider="rules", model=self.rules.model)
+            plans = self.rules.standards(req)
+        else:
 
-        async def call(p: Provider) -> list[Plan]:
-            return await p.standards(req, on_token=on_token)
+            async def call(p: Provider) -> list[Plan]:
+                return await p.standards(req, on_token=on_token)
 
-        payload = {**prompts.standards_payload(req), "language": req.language}
-        value, answer = await self._cached(
-            "standards", payload, call, lambda plans: [plan.to_api() for plan in plans]
-        )
-        plans = [Plan.model_validate(item) for item in value]
+            payload = {**prompts.standards_payload(req), "language": req.language}
+            value, answer = await self._cached(
+                "standards", payload, call, lambda plans: [plan.to_api() for plan in plans]
+            )
+            plans = [annotate(Plan.model_validate(item), resolution) for item in value]
         records = await self.plans.create(plans=plans, session_id=session_id, principal=principal)
         answer.plans = [r.plan for r in records]
-        answer.body = {"plans": answer.plans}
+        answer.body = {
+            "plans": answer.plans,
+            "route": resolution.route,
+            "device": plan_device(resolution).to_api(),
+            "classificationSource": resolution.source,
+            "classificationReason": resolution.reason,
+        }
         return answer
 
     async def refine(
@@ -236,11 +278,32 @@ class RegulatoryService:
                 return await p.refine(current, req.modifications, on_token=on_token)
 
             (refined, changes), provider, fell_back = await self._ask("refine", call)
+            refined = _same_device(refined, current)
+            understood = self.rules.understood(current, req.modifications)
+            if _same_plan(refined, current):
+                # Nothing changed: no new version; say what was understood and why.
+                reasons = changes or [self.rules.nothing_changed(current, req.modifications)]
+                body = {
+                    "plan": record.plan,
+                    "appliedChanges": [],
+                    "changed": False,
+                    "understood": understood,
+                    "reasons": reasons,
+                }
+                return Answer(
+                    body=body, provider=provider.name, model=provider.model, fallback=fell_back
+                )
             try:
                 stored = await self._store_version(record, refined, req.modifications, changes)
             except PlanVersionConflict:
                 continue  # someone refined it meanwhile: redo the change on their version
-            body = {"plan": stored.plan, "appliedChanges": stored.applied_changes}
+            body = {
+                "plan": stored.plan,
+                "appliedChanges": stored.applied_changes,
+                "changed": True,
+                "understood": understood,
+                "reasons": [],
+            }
             return Answer(
                 body=body, provider=provider.name, model=provider.model, fallback=fell_back
             )
@@ -302,7 +365,7 @@ class RegulatoryService:
                     yield {"type": "token", "text": value}
                     continue
                 if kind == "error":
-                    yield error_event(value)
+                    yield errors.error_event(value)
                     return
                 answer: Answer = value
                 if endpoint == "standards":
@@ -324,47 +387,3 @@ class RegulatoryService:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-
-
-def error_event(exc: errors.AppError) -> dict[str, Any]:
-    """A problem-like `error` event (the same members as an error body's core)."""
-    return {
-        "type": "error",
-        "status": exc.status,
-        "code": exc.code,
-        "error_code": exc.error_code,
-        "title": exc.title,
-        "detail": exc.detail,
-        "error": exc.error_name,
-    }
-
-
-def build_regulatory_service(
-    settings: Settings,
-    *,
-    engine: AsyncEngine,
-    redis: Redis | None,
-    kv: KeyValueStore,
-) -> RegulatoryService:
-    """Wire stores, cache, provider and fallback from settings (called by the lifespan)."""
-    rules = RulesProvider()
-    client = build_http_client(settings) if settings.ai_provider != "rules" else None
-    provider = build_provider(settings, client=client, rules=rules)
-    fallback = rules if settings.ai_fallback == "rules" and provider is not rules else None
-    cache = AICache(
-        build_ai_cache_kv(settings, kv=kv, redis=redis),
-        ttl_s=settings.cache_ttl_s,
-        backend="redis" if redis is not None else "memory",
-        max_entries=None if redis is not None else settings.cache_max_entries,
-    )
-    return RegulatoryService(
-        provider=provider,
-        fallback=fallback,
-        cache=cache,
-        plans=PlanService(build_plan_repository(engine)),
-        sessions=SessionService(
-            build_session_store(settings, redis=redis, engine=engine),
-            ttl_s=settings.session_ttl_s,
-        ),
-        on_close=client.aclose if client is not None else None,
-    )

@@ -9,7 +9,7 @@ from typing import Any
 from app.platform.errors import SessionDataTooLargeError, SessionNotFoundError
 from app.platform.logging import get_logger
 from app.platform.principal import Principal
-from app.platform.storage.base import SessionRecord, SessionStore
+from app.regulatory.repository import SessionRecord, SessionStore
 
 _log = get_logger("app.sessions")
 

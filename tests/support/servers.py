@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,7 +59,7 @@ def release_port_claims() -> None:
         _PORT_CLAIMS.rmdir()
 
 
-def wait_until(predicate, *, timeout: float = 15.0, what: str = "condition") -> None:  # type: ignore[no-untyped-def]
+def wait_until(predicate, *, timeout: float = 60.0, what: str = "condition") -> None:  # type: ignore[no-untyped-def]
     """Poll `predicate` until it holds; fail with `what` after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -117,9 +119,19 @@ class RedisServer:
 
     def stop(self) -> None:
         if self.process is not None:
+            self.process.send_signal(signal.SIGCONT)  # a frozen server must be able to die
             self.process.kill()
             self.process.wait(timeout=10)
             self.process = None
+
+    def freeze(self) -> None:
+        """SIGSTOP: the port stays open, connections are accepted, nothing is answered."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
 
     def restart_empty(self) -> None:
         """Kill it and start it again: with no persistence every key is gone."""
@@ -208,3 +220,89 @@ class LiveServer:
         if self._log_file is not None:
             self._log_file.close()
             self._log_file = None
+
+
+class TcpProxy:
+    """A TCP relay to `target` that tests can freeze (connections stay open, nothing passes:
+    a server that accepts and never answers) or take down (listener and connections closed:
+    a refused port), then restore."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.port = free_port()
+        self._frozen = threading.Event()
+        self._down = threading.Event()
+        self._stop = threading.Event()
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._listener: socket.socket | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(128)
+        listener.settimeout(0.1)
+        self._listener = listener
+        self._down.clear()
+        self._thread = threading.Thread(target=self._accept, args=(listener,), daemon=True)
+        self._thread.start()
+
+    def freeze(self) -> None:
+        """Accept and hold every byte: the other side waits for an answer that never comes."""
+        self._frozen.set()
+
+    def thaw(self) -> None:
+        self._frozen.clear()
+
+    def down(self) -> None:
+        """Close the listener and every relayed connection: a port nobody listens on."""
+        self._down.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        with self._lock:
+            for sock in self._sockets:
+                with contextlib.suppress(OSError):
+                    sock.close()
+            self._sockets.clear()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.down()
+
+    def _accept(self, listener: socket.socket) -> None:
+        with listener:
+            while not self._down.is_set() and not self._stop.is_set():
+                try:
+                    client, _ = listener.accept()
+                except TimeoutError:
+                    continue
+                except OSError:
+                    return
+                try:
+                    upstream = socket.create_connection(self.target, timeout=5)
+                except OSError:
+                    client.close()
+                    continue
+                with self._lock:
+                    self._sockets += [client, upstream]
+                threading.Thread(target=self._pump, args=(client, upstream), daemon=True).start()
+
+    def _pump(self, a: socket.socket, b: socket.socket) -> None:
+        try:
+            while not self._stop.is_set():
+                ready, _, _ = select.select([a, b], [], [], 0.05)
+                if self._frozen.is_set():
+                    continue
+                for sock in ready:
+                    data = sock.recv(65536)
+                    if not data:
+                        return
+                    (b if sock is a else a).sendall(data)
+        except OSError:
+            return
+        finally:
+            for sock in (a, b):
+                with contextlib.suppress(OSError):
+                    sock.close()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,12 +23,15 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from app.platform.storage.base import (
+from app.batch.repository import (
     BATCH_ACTIVE,
     BATCH_FINAL,
+    BacklogFullError,
     BatchItemOutcome,
     BatchItemRecord,
     BatchJobRecord,
+    BatchStats,
+    NewBatchItem,
     NewBatchJob,
     queued_job_record,
 )
@@ -194,6 +197,152 @@ class SqlBatchJobRepository:
                 raise
             return existing, False
         return record, True
+
+    async def create_streamed(
+        self,
+        job: NewBatchJob,
+        chunks: AsyncIterator[Sequence[NewBatchItem]],
+        *,
+        max_active: int,
+        max_items: int,
+        max_backlog: int,
+    ) -> BatchJobRecord | None:
+        """Store the job and the items of `chunks` in one transaction (see Protocol)."""
+        created_at = utc(job.created_at)
+        record = queued_job_record(replace(job, items=(), created_at=created_at))
+        async with self._engine.begin() as conn:
+            if self._postgres:
+                await conn.execute(
+                    select(
+                        func.pg_advisory_xact_lock(
+                            func.hashtext("batch_jobs"), func.hashtext(job.owner_id)
+                        )
+                    )
+                )
+            active = await conn.execute(
+                select(func.count())
+                .select_from(j)
+                .where(j.c.owner_id == job.owner_id, j.c.status.in_(BATCH_ACTIVE))
+            )
+            if int(active.scalar_one()) >= max_active:
+                return None
+            await conn.execute(
+                insert(j).values(
+                    id=record.id,
+                    owner_id=record.owner_id,
+                    kind=record.kind,
+                    name=record.name,
+                    status=record.status,
+                    total=0,
+                    processed=0,
+                    succeeded=0,
+                    failed=0,
+                    idempotency_key=None,
+                    request_hash=record.request_hash,
+                    created_at=created_at,
+                    updated_at=created_at,
+                    run_processed_at_start=0,
+                )
+            )
+            total = 0
+            async for chunk in chunks:
+                if total + len(chunk) > max_items:
+                    raise ValueError(f"more than {max_items} items")
+                if chunk:
+                    await conn.execute(
+                        insert(i),
+                        [
+                            {
+                                "job_id": job.id,
+                                "position": total + n,
+                                "ref": item.ref,
+                                "input": dumps(item.input),
+                                "status": "pending",
+                                "attempts": 0,
+                            }
+                            for n, item in enumerate(chunk)
+                        ],
+                    )
+                    total += len(chunk)
+            # Counted with this job's rows in the same transaction, so two uploads racing each
+            # other may both pass on PostgreSQL (READ COMMITTED): the limit is a guard against
+            # runaway queues, not an exact quota.
+            # This job's row still says total 0: its items are added here.
+            waiting = await self._backlog(conn) + total
+            if waiting > max_backlog:
+                raise BacklogFullError(backlog=waiting, limit=max_backlog)
+            await conn.execute(update(j).where(j.c.id == job.id).values(total=total))
+        return replace(record, total=total)
+
+    async def backlog(self) -> int:
+        """Items without an outcome in all unfinished jobs."""
+        async with reader(self._engine).connect() as conn:
+            return await self._backlog(conn)
+
+    @staticmethod
+    async def _backlog(conn: AsyncConnection) -> int:
+        stmt = select(func.coalesce(func.sum(j.c.total - j.c.processed), 0)).where(
+            j.c.status.in_(BATCH_ACTIVE)
+        )
+        return int((await conn.execute(stmt)).scalar_one())
+
+    async def items_after(
+        self, job_id: str, *, statuses: Sequence[str] | None, after: int, limit: int
+    ) -> list[BatchItemRecord]:
+        """Up to `limit` items past position `after` (of `statuses`), by position."""
+        stmt = select(i).where(i.c.job_id == job_id, i.c.position > after)
+        if statuses is not None:
+            stmt = stmt.where(i.c.status.in_(list(statuses)))
+        stmt = stmt.order_by(i.c.position).limit(limit)
+        async with reader(self._engine).connect() as conn:
+            return [_item(r) for r in (await conn.execute(stmt)).mappings()]
+
+    async def stats(self, *, owner_id: str | None) -> BatchStats:
+        """Totals over the owner's jobs, or everyone's."""
+        scope = [] if owner_id is None else [j.c.owner_id == owner_id]
+        by_status_stmt = (
+            select(
+                j.c.status,
+                func.count(),
+                func.coalesce(func.sum(j.c.total), 0),
+                func.coalesce(func.sum(j.c.processed), 0),
+                func.coalesce(func.sum(j.c.succeeded), 0),
+                func.coalesce(func.sum(j.c.failed), 0),
+            )
+            .where(*scope)
+            .group_by(j.c.status)
+        )
+        # Durations are summed in Python from the two timestamps: the SQL for an interval
+        # in seconds differs between SQLite and PostgreSQL (finished jobs are bounded by
+        # BATCH_RETENTION_DAYS).
+        timed_stmt = select(j.c.started_at, j.c.finished_at, j.c.processed).where(
+            *scope,
+            j.c.status.in_(BATCH_FINAL),
+            j.c.started_at.is_not(None),
+            j.c.finished_at.is_not(None),
+        )
+        by_status: dict[str, int] = {}
+        totals = [0, 0, 0, 0]
+        timed_jobs, timed_seconds, timed_items = 0, 0.0, 0
+        async with reader(self._engine).connect() as conn:
+            for status, count, *sums in (await conn.execute(by_status_stmt)).all():
+                by_status[status] = int(count)
+                totals = [t + int(v) for t, v in zip(totals, sums, strict=True)]
+            for started_at, finished_at, processed in (await conn.execute(timed_stmt)).all():
+                seconds = (aware(finished_at) - aware(started_at)).total_seconds()
+                timed_jobs += 1
+                timed_seconds += max(0.0, seconds)
+                timed_items += int(processed)
+        return BatchStats(
+            by_status=by_status,
+            total_items=totals[0],
+            processed=totals[1],
+            succeeded=totals[2],
+            failed=totals[3],
+            timed_jobs=timed_jobs,
+            timed_seconds=timed_seconds,
+            timed_items=timed_items,
+        )
 
     @staticmethod
     async def _by_key(
@@ -407,6 +556,34 @@ class SqlBatchJobRepository:
             )
             row = (await conn.execute(select(j).where(j.c.id == job_id))).mappings().one()
         return _job(row)
+
+    async def mark_attempted(
+        self,
+        job_id: str,
+        *,
+        worker_id: str,
+        positions: Sequence[int],
+        now: datetime,
+        lease_s: float,
+    ) -> bool:
+        """Count an attempt on pending items before they run, under the lease (see Protocol)."""
+        now = utc(now)
+        async with self._engine.begin() as conn:
+            # The job row first, as in `record`: a pause or takeover is ordered against us.
+            leased = await conn.execute(
+                update(j)
+                .where(_running_under(job_id, worker_id))
+                .values(lease_expires_at=now + timedelta(seconds=lease_s), updated_at=now)
+            )
+            if not leased.rowcount:
+                return False
+            if positions:
+                await conn.execute(
+                    update(i)
+                    .where(_pending_of(job_id), i.c.position.in_(list(positions)))
+                    .values(attempts=i.c.attempts + 1)
+                )
+        return True
 
     async def release(self, job_id: str, *, worker_id: str, now: datetime) -> bool:
         """Put `worker_id`'s running job back to queued with no lease; False otherwise."""

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from app.commerce.endpoints.products import CommerceDep, ProductIdPath
+from app.commerce.dependencies import CommerceDep, ProductIdPath
 from app.commerce.inventory import InventoryView
 from app.commerce.schemas import (
     MAX_SQL_INT,
@@ -18,7 +18,7 @@ from app.commerce.schemas import (
     StockEventList,
     StockEventRead,
 )
-from app.deps import AdminUser
+from app.platform.dependencies import AdminUser
 from app.platform.errors import ValidationFailedError
 
 router = APIRouter(prefix="/api/inventory", tags=["commerce"])

@@ -4,35 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Query
 
-from app.commerce.factory import CommerceServices
+from app.commerce.dependencies import CommerceDep, ProductIdPath
+from app.commerce.repository import ProductRecord
 from app.commerce.schemas import MAX_SQL_INT, ProductCreate, ProductList, ProductRead
-from app.deps import AdminUser
-from app.platform.errors import ServiceUnavailableError
-from app.platform.storage.base import ProductRecord
-from app.resources import Resources
+from app.platform.dependencies import AdminUser
 
 router = APIRouter(prefix="/api/products", tags=["commerce"])
-
-
-def commerce_of(request: Request) -> CommerceServices:
-    """The lifespan-built commerce services; 503 when this app has none."""
-    resources: Resources = request.app.state.resources
-    if resources.commerce is None:
-        raise ServiceUnavailableError("Commerce is not available.")
-    return resources.commerce
-
-
-async def get_commerce(request: Request) -> CommerceServices:
-    """The lifespan-built commerce services (as a dependency)."""
-    # async on purpose: FastAPI runs a plain `def` dependency in its thread pool, a thread
-    # hand-off per request for a single attribute read.
-    return commerce_of(request)
-
-
-CommerceDep = Annotated[CommerceServices, Depends(get_commerce)]
-ProductIdPath = Annotated[int, Path(ge=1, le=MAX_SQL_INT, description="Product id")]
 
 
 def product_read(product: ProductRecord) -> ProductRead:

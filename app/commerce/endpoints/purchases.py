@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter, Header, Path, Query, Response
 
-from app.commerce.endpoints.products import CommerceDep, ProductIdPath, commerce_of
+from app.commerce.dependencies import CommerceDep, ProductIdPath
+from app.commerce.repository import PurchaseRecord
 from app.commerce.schemas import (
     MAX_SQL_INT,
     PurchaseCreate,
@@ -15,8 +15,7 @@ from app.commerce.schemas import (
     PurchaseRead,
     PurchaseReceiptRead,
 )
-from app.deps import CurrentUser
-from app.platform.storage.base import PurchaseRecord
+from app.platform.dependencies import CurrentUser
 
 router = APIRouter(tags=["commerce"])
 
@@ -33,43 +32,6 @@ def _read(record: PurchaseRecord) -> PurchaseRead:
     )
 
 
-# The flash-sale route reads its Idempotency-Key header and the commerce services by hand
-# instead of through a FastAPI `Header` parameter and a dependency: FastAPI's per-parameter work
-# was ~20 us of every attempt, most of a sold-out answer's own cost (docs/benchmarks.md). The
-# OpenAPI entry (below) and the 400 for an over-long key are what the declared header gave.
-IDEMPOTENCY_KEY_MAX_CHARS = 1000
-_IDEMPOTENCY_KEY_DOC = "Same key + same body → the first response replayed (24 h)."
-_IDEMPOTENCY_KEY_PARAMETER = {
-    "name": "Idempotency-Key",
-    "in": "header",
-    "required": False,
-    "description": _IDEMPOTENCY_KEY_DOC,
-    "schema": {
-        "anyOf": [{"type": "string", "maxLength": IDEMPOTENCY_KEY_MAX_CHARS}, {"type": "null"}],
-        "title": "Idempotency-Key",
-        "description": _IDEMPOTENCY_KEY_DOC,
-    },
-}
-
-
-def idempotency_key_of(request: Request) -> str | None:
-    """The request's Idempotency-Key (the first, if sent twice); 400 when it is too long."""
-    value = request.headers.get("idempotency-key")
-    if value is not None and len(value) > IDEMPOTENCY_KEY_MAX_CHARS:
-        raise RequestValidationError(
-            [
-                {
-                    "type": "string_too_long",
-                    "loc": ("header", "Idempotency-Key"),
-                    "msg": f"String should have at most {IDEMPOTENCY_KEY_MAX_CHARS} characters",
-                    "input": None,  # never echoed
-                    "ctx": {"max_length": IDEMPOTENCY_KEY_MAX_CHARS},
-                }
-            ]
-        )
-    return value
-
-
 @router.post(
     "/api/purchase/{product_id}",
     status_code=201,
@@ -82,18 +44,23 @@ def idempotency_key_of(request: Request) -> str | None:
         422: {"description": "IDEMPOTENCY_KEY_REUSED"},
         503: {"description": "STOCK_STORE_UNAVAILABLE, PURCHASE_NOT_RECORDED (retry is safe)"},
     },
-    openapi_extra={"parameters": [_IDEMPOTENCY_KEY_PARAMETER]},
 )
 async def purchase(
     product_id: ProductIdPath,
     body: PurchaseCreate,
     user: CurrentUser,
-    request: Request,
+    commerce: CommerceDep,
     response: Response,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            max_length=1000,
+            description="Same key + same body → the first response replayed (24 h).",
+        ),
+    ] = None,
 ) -> PurchaseReceiptRead:
     """Buy `quantity` units; exactly once per Idempotency-Key, never oversold."""
-    idempotency_key = idempotency_key_of(request)
-    commerce = commerce_of(request)
     outcome = await commerce.purchases.purchase(
         principal=user,
         product_id=product_id,

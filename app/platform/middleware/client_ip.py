@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
 
 from app.platform.middleware.types import Scope
+from app.platform.networks import Network, parse_networks
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-def parse_networks(items: Iterable[str]) -> tuple[Network, ...]:
-    """Parse CIDRs or bare addresses into networks."""
-    return tuple(ipaddress.ip_network(item, strict=False) for item in items)
+__all__ = ["Network", "parse_networks", "resolve_client_ip"]
 
 
 def _trusted(address: str, networks: tuple[Network, ...]) -> bool:

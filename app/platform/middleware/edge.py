@@ -4,8 +4,8 @@ In order, per HTTP request: request id and client address (bound for logs and er
 preflight → declared body size → rate limits → the app (with a streamed body limit when there
 is a body) → on the way out: request id, security, CORS and rate-limit headers on whatever
 answered, a 500 problem for an unhandled exception, then one note in the request log (from
-which the metrics and the access line are made every 100 ms). Where FastAPI's own outer layers
-would only pass requests on, the edge is the outermost layer (`edge_outermost`, decision 0006).
+which the metrics and the access line are made every 100 ms). FastAPI's own outer layers
+(`ServerErrorMiddleware` and the rest) stay in front of it, as FastAPI builds them.
 
 Each concern lives in its own module (`request_context`, `cors`, `rate_limit`, `body_limit`,
 `security_headers`, `server_errors`, `observability`); this class only sequences them. Seven
@@ -16,16 +16,18 @@ one pass over the request and one wrapper keep the stack near the bare route's s
 from __future__ import annotations
 
 from time import perf_counter
-from typing import Any, cast
 
 from app.platform.config import Settings
 from app.platform.context import request_id_var
+from app.platform.errors import InvalidHostError
 from app.platform.logging import get_logger
 from app.platform.metrics import METRICS_BUFFER
 from app.platform.middleware.body_limit import BodyLimitMiddleware, send_payload_too_large
 from app.platform.middleware.client_ip import parse_networks, resolve_client_ip
 from app.platform.middleware.cors import CorsPolicy
+from app.platform.middleware.hosts import HostPolicy
 from app.platform.middleware.observability import RequestLog, route_template
+from app.platform.middleware.problem import send_problem
 from app.platform.middleware.rate_limit import RateLimitGate
 from app.platform.middleware.request_context import new_request_id, sane_request_id
 from app.platform.middleware.security_headers import (
@@ -33,7 +35,7 @@ from app.platform.middleware.security_headers import (
     SECURITY_HEADER_NAMES,
     security_headers,
 )
-from app.platform.middleware.server_errors import send_server_error
+from app.platform.middleware.server_errors import answer_unhandled
 from app.platform.middleware.types import ASGIApp, Message, Receive, Scope, Send
 
 _log = get_logger("app.errors")
@@ -58,7 +60,10 @@ EXPOSED_HEADERS = (
 )
 
 # Request headers the edge reads, by field number (one dict lookup per header).
-_RID, _ORIGIN, _AC_METHOD, _AC_HEADERS, _LENGTH, _CHUNKED = range(6)
+# The batch area's file upload (BATCH_UPLOAD_MAX_BYTES); a path, not an import: the platform
+# does not depend on the areas.
+UPLOAD_PATH = "/api/batch/jobs/upload"
+_RID, _ORIGIN, _AC_METHOD, _AC_HEADERS, _LENGTH, _CHUNKED, _HOST = range(7)
 
 
 class EdgeMiddleware:
@@ -69,11 +74,24 @@ class EdgeMiddleware:
         self, app: ASGIApp, *, settings: Settings, gate: RateLimitGate | None = None
     ) -> None:
         self.app = app
-        self.with_body_limit = BodyLimitMiddleware(app, max_bytes=settings.max_body_bytes)
+        self.with_body_limit = BodyLimitMiddleware(
+            app, max_bytes=settings.max_body_bytes, read_timeout_s=settings.body_read_timeout_s
+        )
         self.max_body_bytes = settings.max_body_bytes
+        # Routes that take files: their own, larger limit instead of MAX_BODY_BYTES.
+        self.large_bodies = {
+            UPLOAD_PATH: (
+                # No read deadline: a file of BATCH_UPLOAD_MAX_BYTES on a slow link may
+                # legitimately take longer than BODY_READ_TIMEOUT_S (docs/operations.md).
+                BodyLimitMiddleware(app, max_bytes=settings.batch_upload_max_bytes),
+                settings.batch_upload_max_bytes,
+            )
+        }
         self.request_id_header = settings.request_id_header.lower().encode("latin-1")
         self.trusted_proxies = parse_networks(settings.trusted_proxies)
         self.cors = CorsPolicy(allow_origins=settings.cors_origins, expose_headers=EXPOSED_HEADERS)
+        hosts = HostPolicy(settings.allowed_hosts)
+        self.hosts = None if hosts.any else hosts  # "*": no check at all
         if gate is None and (settings.rate_limit_enabled or settings.admin_ip_allowlist):
             gate = RateLimitGate(settings=settings)
         # None when rate limiting is off: benchmarks then compare against no limiter at all.
@@ -89,6 +107,8 @@ class EdgeMiddleware:
             b"content-length": _LENGTH,
             b"transfer-encoding": _CHUNKED,
         }
+        if self.hosts is not None:
+            self._fields[b"host"] = _HOST
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -101,6 +121,7 @@ class EdgeMiddleware:
         preflight_method: bytes | None = None
         preflight_headers: bytes | None = None
         length: bytes | None = None
+        host: bytes | None = None
         chunked = False
         fields = self._fields
         for name, value in scope["headers"]:
@@ -120,6 +141,8 @@ class EdgeMiddleware:
             elif field == _LENGTH:
                 if length is None:
                     length = value
+            elif field == _HOST:
+                host = value
             else:
                 chunked = True
         if request_id is None:
@@ -169,9 +192,15 @@ class EdgeMiddleware:
             if preflight and origin is not None:
                 await self.cors.preflight(scope, send_with_headers, origin, preflight_headers)
                 return
+            if self.hosts is not None and not self.hosts.allows(path, host):
+                await send_problem(scope, send_with_headers, InvalidHostError())
+                return
             declared = None if length is None else _declared_length(length)
-            if declared is not None and (declared < 0 or declared > self.max_body_bytes):
-                await send_payload_too_large(scope, send_with_headers, self.max_body_bytes)
+            with_body_limit, max_body_bytes = self.large_bodies.get(
+                path, (self.with_body_limit, self.max_body_bytes)
+            )
+            if declared is not None and (declared < 0 or declared > max_body_bytes):
+                await send_payload_too_large(scope, send_with_headers, max_body_bytes)
                 return
             if self.gate is not None:
                 admitted = await self.gate.admit(scope, receive, send_with_headers, client_ip)
@@ -181,14 +210,14 @@ class EdgeMiddleware:
                 extra += limit_headers
             # HTTP/1.1 without Content-Length or Transfer-Encoding has no body: nothing to count.
             if chunked or (declared is not None and declared > 0):
-                await self.with_body_limit(scope, receive, send_with_headers)
+                await with_body_limit(scope, receive, send_with_headers)
             else:
                 await self.app(scope, receive, send_with_headers)
-        except Exception:
+        except Exception as exc:
             if started:
                 _log.exception("unhandled_error", path=path, method=method)
                 raise
-            await send_server_error(scope, send_with_headers)
+            await answer_unhandled(exc, scope, receive, send_with_headers)
         finally:
             ended = perf_counter()
             if self.metrics:
@@ -214,41 +243,3 @@ def _declared_length(value: bytes) -> int:
         return int(value)
     except ValueError:
         return -1
-
-
-def edge_outermost(
-    stack: ASGIApp, *, debug: bool, telemetry_off: bool, max_body_size: int | None
-) -> ASGIApp:
-    """`stack` from its `EdgeMiddleware` inward when every layer FastAPI puts in front of it
-    would do nothing the edge does not do itself; else `stack` unchanged.
-
-    FastAPI wraps the user's middleware in three layers of its own. For this app each only
-    passes the request on, at the cost of a coroutine (and one a `send` wrapper) per request —
-    about a third of what the edge itself costs (docs/decisions/0006-edge-outermost.md). Any
-    layer not known to be redundant, e.g. one a FastAPI upgrade adds, keeps the whole stack.
-    """
-    layer: Any = stack
-    while not isinstance(layer, EdgeMiddleware):
-        if not _redundant(layer, debug=debug, telemetry_off=telemetry_off, body=max_body_size):
-            return stack
-        layer = getattr(layer, "app", None)
-        if layer is None:
-            return stack
-    return cast(ASGIApp, layer)
-
-
-def _redundant(layer: object, *, debug: bool, telemetry_off: bool, body: int | None) -> bool:
-    """Whether one of FastAPI's outer layers would do nothing the edge does not do itself."""
-    kind = type(layer)
-    name = f"{kind.__module__}.{kind.__qualname__}"
-    if name == "starlette.middleware.errors.ServerErrorMiddleware":
-        # Turns an unhandled exception into a plain 500; the edge answers it with a problem body
-        # and logs it. Kept in debug mode for its traceback page.
-        return not debug
-    if name == "fastapi.telemetry._asgi.ExceptionTelemetryMiddleware":
-        # Reports exceptions to FastAPI's native OpenTelemetry, which this app turns off.
-        return telemetry_off
-    if name == "fastapi._body_limit.AppBodyLimitMiddleware":
-        # FastAPI's own `max_body_size`: unset here (the edge enforces MAX_BODY_BYTES).
-        return body is None
-    return False

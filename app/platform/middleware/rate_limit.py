@@ -3,14 +3,14 @@ limit, and the same gate as a stand-alone ASGI layer for apps without the edge."
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import random
 from collections import deque
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs
-
-from starlette.routing import Match
 
 from app.platform.config import Settings
 from app.platform.errors import (
@@ -23,7 +23,7 @@ from app.platform.errors import (
 from app.platform.logging import get_logger
 from app.platform.metrics import METRICS_BUFFER, RATE_LIMIT_DECISIONS
 from app.platform.middleware.problem import send_problem
-from app.platform.middleware.types import ASGIApp, Message, Receive, Scope, Send
+from app.platform.middleware.types import Message, Receive, Scope, Send
 from app.platform.principal import Principal
 from app.platform.ratelimit.items import LimitCheck
 from app.platform.ratelimit.limiter import LimitOutcome, RateLimiter
@@ -44,19 +44,26 @@ PLAN_CACHE_SIZE = 8192
 
 
 class RateLimitGate:
-    """Apply every limit (docs/rate-limits.md) to one request; used by the edge layer (and alone by
-    `RateLimitMiddleware`). Per request: admin allowlist → exemptions → caller (principal,
-    resolved once and shared with the route's dependencies) → the route's limits → one atomic
-    store call → a 429 / 503 problem, or the rate-limit headers for the response."""
+    """Apply every limit (docs/rate-limits.md) to one HTTP request; used by the edge layer. Per
+    request: admin allowlist → exemptions → caller (principal, resolved once and shared with the
+    route's dependencies) → the route's limits → one atomic store call → a 429 / 503 problem, or
+    the rate-limit headers for the response."""
 
-    def __init__(self, *, settings: Settings, limiter: RateLimiter | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        limiter: RateLimiter | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.enabled = settings.rate_limit_enabled
+        self.login_slowdown_s = settings.login_slowdown_s
+        self._sleep = sleep
         self.policy = RateLimitPolicy.from_settings(settings)
         self.jitter_s = settings.rate_limit_retry_jitter_s
         self.store_retry_s = settings.rate_limit_store_retry_s
         self._settings = settings
         self._limiter = limiter
-        self._declared: list[tuple[Any, RouteRule]] | None = None
         # (method, path) → its rules and whether one is keyed by username; None when exempt.
         self._route_cache: dict[tuple[str, str], tuple[tuple[RouteRule, ...], bool] | None] = {}
         self._plans: dict[tuple[Any, ...], tuple[tuple[LimitCheck, ...], bytes]] = {}
@@ -83,7 +90,7 @@ class RateLimitGate:
         if not self.enabled:
             return receive, []
         app = scope.get("app")
-        route_limits = self._rules_for(app, scope, method, path)
+        route_limits = self._rules_for(method, path)
         if route_limits is None:  # exempt
             return receive, []
         rules, needs_username = route_limits
@@ -116,7 +123,20 @@ class RateLimitGate:
             )
             await send_problem(scope, send, error, headers)
             return None
+        if username and self.login_slowdown_s > 0:
+            await self._slow_down(app, rules, username)
         return receive, headers
+
+    async def _slow_down(self, app: Any, rules: tuple[RouteRule, ...], username: str) -> None:
+        """Past a username's own budget (all addresses together) the attempt waits; it is never
+        refused, so nobody can lock an owner out by guessing from elsewhere."""
+        rule = next((r for r in rules if r.key == "ip_and_username"), None)
+        if rule is None or not self.policy.login_username:
+            return
+        checks = self.policy.slowdown_checks(rule, username)
+        outcome = await self._limiter_for(app).hit(checks, route=f"{rule.name}-user", write=True)
+        if outcome.outcome == "rejected":
+            await self._sleep(self.login_slowdown_s)
 
     def _plan(
         self,
@@ -146,9 +166,7 @@ class RateLimitGate:
             self._plans[key] = plan
         return plan
 
-    def _rules_for(
-        self, app: Any, scope: Scope, method: str, path: str
-    ) -> tuple[tuple[RouteRule, ...], bool] | None:
+    def _rules_for(self, method: str, path: str) -> tuple[tuple[RouteRule, ...], bool] | None:
         """The route rules of this request and whether one needs the login's username, or None
         when it is exempt (cached per path)."""
         key = (method, path)
@@ -157,27 +175,16 @@ class RateLimitGate:
             return cached  # type: ignore[return-value]
         rules: tuple[tuple[RouteRule, ...], bool] | None = None
         if not self.policy.is_exempt(method, path):
-            matched = self._match(app, scope, method, path)
+            matched = self._match(method, path)
             rules = (matched, any(rule.key == "ip_and_username" for rule in matched))
         if len(self._route_cache) >= ROUTE_CACHE_SIZE:
             self._route_cache.clear()  # paths with ids churn; a full reset is O(1) amortised
         self._route_cache[key] = rules
         return rules
 
-    def _match(self, app: Any, scope: Scope, method: str, path: str) -> tuple[RouteRule, ...]:
-        rules: list[RouteRule] = []
+    def _match(self, method: str, path: str) -> tuple[RouteRule, ...]:
         rule = self.policy.match_rule(method, path)
-        if rule is not None:
-            rules.append(rule)
-        if self._declared is None:
-            # Routes are complete once the app serves; read the @limit declarations once.
-            routes = getattr(getattr(app, "router", None), "routes", ())
-            self._declared = self.policy.declared_rules(routes)
-        for route, declared in self._declared:
-            match, _child = route.matches(scope)
-            if match == Match.FULL:
-                rules.append(declared)
-        return tuple(rules)
+        return (rule,) if rule is not None else ()
 
     def _limiter_for(self, app: Any) -> RateLimiter:
         if self._limiter is None:
@@ -268,35 +275,6 @@ def _by_window(outcome: LimitOutcome) -> dict[bytes, tuple[int, int]]:
 def _remaining_by_window(outcome: LimitOutcome) -> dict[str, int]:
     """`{"minute": n, …}` for the 429 body, as the seeds read it."""
     return {name.decode(): left for name, (_limit, left) in _by_window(outcome).items()}
-
-
-class RateLimitMiddleware:
-    """The rate-limit gate as its own ASGI layer (the full app runs it inside `EdgeMiddleware`)."""
-
-    def __init__(
-        self, app: ASGIApp, *, settings: Settings, limiter: RateLimiter | None = None
-    ) -> None:
-        self.app = app
-        self.gate = RateLimitGate(settings=settings, limiter=limiter)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        admitted = await self.gate.admit(scope, receive, send)
-        if admitted is None:
-            return
-        receive, headers = admitted
-        if not headers:
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), *headers]
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
 
 
 async def _resolve_principal(

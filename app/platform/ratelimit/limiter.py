@@ -10,7 +10,7 @@ from typing import Literal, NamedTuple
 from app.platform.logging import get_logger
 from app.platform.metrics import METRICS_BUFFER, RATE_LIMIT_DECISIONS
 from app.platform.ratelimit.items import LimitCheck, StoreDecision, WindowResult
-from app.platform.storage.base import RateLimitStore
+from app.platform.ratelimit.store import RateLimitStore
 
 Outcome = Literal["allowed", "rejected", "error_open", "error_closed"]
 _log = get_logger("app.ratelimit")

@@ -6,14 +6,13 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from app.platform.config import Settings
-from app.platform.middleware.client_ip import Network, parse_networks
+from app.platform.networks import Network, parse_networks
 from app.platform.principal import Principal
-from app.platform.ratelimit.declare import declared_limits
 from app.platform.ratelimit.items import LimitCheck, RateLimitItem, parse_limits
 from app.platform.ratelimit.patterns import PathPattern, compile_pattern, compile_patterns
 
@@ -36,7 +35,7 @@ BUILTIN_ROUTES: dict[str, tuple[tuple[str, ...], RuleKey]] = {
         "user",
     ),
     "inventory": (("/api/inventory", "/api/inventory/*"), "user"),
-    "batch": (("POST /api/batch/jobs",), "user"),
+    "batch": (("POST /api/batch/jobs", "POST /api/batch/jobs/upload"), "user"),
     "login": (("POST /api/auth/login", "POST /api/auth/token", "POST /login"), "ip_and_username"),
 }
 
@@ -95,7 +94,8 @@ class RateLimitPolicy:
         exempt: tuple[PathPattern, ...],
         admin_paths: tuple[PathPattern, ...] = (),
         admin_allowlist: tuple[Network, ...] = (),
-        overrides: frozenset[str] = frozenset(),
+        login_address: tuple[RateLimitItem, ...] = (),
+        login_username: tuple[RateLimitItem, ...] = (),
     ) -> None:
         self.anonymous = anonymous
         self.authenticated = authenticated
@@ -104,9 +104,11 @@ class RateLimitPolicy:
         self.exempt = exempt
         self.admin_paths = admin_paths
         self.admin_allowlist = admin_allowlist
-        # "METHOD /template" keys of RATE_LIMIT_ROUTES: they replace @limit on the same route.
-        self.overrides = overrides
         self._policy_headers: dict[tuple[str, ...], str] = {}
+        # Logins: the route rule's limits count per (address, username); these count per
+        # address (every username), and per username only as a slowdown, never a rejection.
+        self.login_address = login_address
+        self.login_username = login_username
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RateLimitPolicy:
@@ -116,12 +118,9 @@ class RateLimitPolicy:
             items = parse_limits(getattr(settings, f"rate_limit_{name}"))
             if items:
                 rules.append(RouteRule(name, compile_patterns(patterns), items, key))
-        overrides: set[str] = set()
         for pattern_text, limits in settings.rate_limit_routes.items():
             pattern = compile_pattern(pattern_text)
             items = parse_limits(limits)
-            for method in sorted(pattern.methods or ()):
-                overrides.add(f"{method} {pattern_text.split()[-1]}")
             if items:
                 # Listed first: an explicit entry wins over a built-in family on the same path.
                 rules.insert(0, RouteRule(_slug(pattern_text), (pattern,), items, "user"))
@@ -133,7 +132,8 @@ class RateLimitPolicy:
             exempt=compile_patterns(settings.rate_limit_exempt_paths),
             admin_paths=compile_patterns(settings.admin_paths),
             admin_allowlist=parse_networks(settings.admin_ip_allowlist),
-            overrides=frozenset(overrides),
+            login_address=parse_limits(settings.rate_limit_login_address),
+            login_username=parse_limits(settings.rate_limit_login_username),
         )
 
     def is_exempt(self, method: str, path: str) -> bool:
@@ -157,22 +157,6 @@ class RateLimitPolicy:
                 return rule
         return None
 
-    def declared_rules(self, routes: Iterable[Any]) -> list[tuple[Any, RouteRule]]:
-        """(route, rule) for every route whose endpoint used `@limit`, unless overridden."""
-        found: list[tuple[Any, RouteRule]] = []
-        for route in routes:
-            declared = declared_limits(getattr(route, "endpoint", None))
-            if not declared:
-                continue
-            path = getattr(route, "path", "")
-            methods = getattr(route, "methods", None) or ()
-            if any(f"{m} {path}" in self.overrides for m in methods):
-                continue
-            for item in declared:
-                name = item.name or getattr(route, "name", None) or _slug(path)
-                found.append((route, RouteRule(name, (), item.items, item.key)))
-        return found
-
     def checks(
         self,
         *,
@@ -187,10 +171,12 @@ class RateLimitPolicy:
         checks: list[LimitCheck] = []
         for rule in rules:
             if rule.key == "ip_and_username":
-                checks += checks_for(rule.name, ip_identity, rule.items)
+                # A rejection here hits only this address: guesses from elsewhere can never
+                # lock the owner out (the username's own count only slows logins down).
                 if username:
-                    identity = username_identity(username)
-                    checks += checks_for(f"{rule.name}-user", identity, rule.items)
+                    identity = f"{ip_identity}|{username_identity(username)}"
+                    checks += checks_for(rule.name, identity, rule.items)
+                checks += checks_for(f"{rule.name}-ip", ip_identity, self.login_address)
             elif rule.key == "user" and user_identity is not None:
                 checks += checks_for(rule.name, user_identity, rule.items)
             else:
@@ -206,6 +192,11 @@ class RateLimitPolicy:
             unique = {c.key: c for c in reversed(checks)}
             checks = [c for c in checks if unique.get(c.key) is c]
         return checks
+
+    def slowdown_checks(self, rule: RouteRule, username: str) -> list[LimitCheck]:
+        """The per-username counts of a login: past them an attempt waits, never fails."""
+        identity = username_identity(username)
+        return checks_for(f"{rule.name}-user", identity, self.login_username)
 
     def policy_header(self, checks: Sequence[LimitCheck]) -> str:
         """`RateLimit-Policy` for this set of checks (cached: the sets are few)."""

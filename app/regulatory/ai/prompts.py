@@ -192,7 +192,7 @@ def purpose_payload(req: PurposeRequest) -> dict[str, Any]:
 def standards_payload(req: StandardsRequest) -> dict[str, Any]:
     """The standards input as the model sees it."""
     return {
-        "classification": req.classification.to_api(),
+        "classification": req.classification.to_api() if req.classification else None,
         "category": req.category.to_api(),
         "purposeMechanism": req.purpose_mechanism,
     }

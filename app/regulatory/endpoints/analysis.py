@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from app.deps import OptionalUser, ResourcesDep, SettingsDep
-from app.platform.errors import AuthenticationError, ServiceUnavailableError
-from app.platform.principal import Principal
 from app.regulatory.cache import cache_status_header
+from app.regulatory.dependencies import RegulatoryCaller, RegulatoryDep
 from app.regulatory.schemas.analysis import (
     ClassifyRequest,
     ClassifyResponse,
@@ -21,7 +19,7 @@ from app.regulatory.schemas.analysis import (
     StandardsRequest,
     StandardsResponse,
 )
-from app.regulatory.service import Answer, RegulatoryService
+from app.regulatory.service import Answer
 
 router = APIRouter(prefix="/api", tags=["regulatory"])
 
@@ -29,24 +27,6 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "Validation error (problem body)"},
     503: {"description": "AI_UNAVAILABLE: the model server could not be used"},
 }
-
-
-async def regulatory_caller(principal: OptionalUser, settings: SettingsDep) -> Principal | None:
-    """The caller; with AUTH_REQUIRED=true a user is required (401 otherwise)."""
-    if settings.auth_required and principal is None:
-        raise AuthenticationError("AUTH_REQUIRED is on: send a bearer token or an X-API-Key.")
-    return principal
-
-
-def get_regulatory(resources: ResourcesDep) -> RegulatoryService:
-    """The regulatory service built by the lifespan."""
-    if resources.regulatory is None:
-        raise ServiceUnavailableError("The regulatory service is not configured.")
-    return resources.regulatory
-
-
-RegulatoryCaller = Annotated[Principal | None, Depends(regulatory_caller)]
-RegulatoryDep = Annotated[RegulatoryService, Depends(get_regulatory)]
 
 
 def answer_response(answer: Answer) -> JSONResponse:

@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from app.deps import AdminUser
-from app.regulatory.endpoints.analysis import RegulatoryDep
+from app.platform.dependencies import AdminUser
+from app.regulatory.dependencies import RegulatoryDep
 from app.regulatory.schemas.cache import CacheInvalidated, CacheStats
 
 router = APIRouter(prefix="/api/cache", tags=["cache"])

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response, status
 
 from app.platform.errors import AuthenticationError, ValidationFailedError
-from app.regulatory.endpoints.analysis import RegulatoryCaller, RegulatoryDep
+from app.regulatory.dependencies import RegulatoryCaller, RegulatoryDep
 from app.regulatory.schemas.plans import PlanCreate, PlanHistory, PlanList, PlanRead
 
 router = APIRouter(prefix="/api/plans", tags=["plans"])

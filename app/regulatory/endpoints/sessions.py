@@ -6,8 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response, status
 
-from app.deps import CurrentUser
-from app.regulatory.endpoints.analysis import RegulatoryCaller, RegulatoryDep
+from app.platform.dependencies import CurrentUser
+from app.regulatory.dependencies import RegulatoryCaller, RegulatoryDep
 from app.regulatory.schemas.sessions import (
     SessionCreate,
     SessionDeleted,

@@ -8,34 +8,23 @@ work, which closes the request to the model server.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import json
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
 
-from app.deps import SettingsDep
-from app.platform.errors import AppError
-from app.platform.logging import get_logger
+from app.platform.dependencies import SettingsDep
+from app.platform.sse import EventStreamResponse
 from app.regulatory.ai.base import TokenSink
-from app.regulatory.endpoints.analysis import RegulatoryCaller, RegulatoryDep
+from app.regulatory.dependencies import RegulatoryCaller, RegulatoryDep
 from app.regulatory.schemas.analysis import (
     ClassifyRequest,
     PurposeRequest,
     RefineRequest,
     StandardsRequest,
 )
-from app.regulatory.service import error_event
 
 router = APIRouter(tags=["stream"])
-_log = get_logger("app.stream")
 
-KEEPALIVE = b": keep-alive\n\n"
-DONE = b"data: [DONE]\n\n"
 _SSE_DOC: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "text/event-stream of `data: {json}` events, then `data: [DONE]`",
@@ -43,93 +32,6 @@ _SSE_DOC: dict[int | str, dict[str, Any]] = {
     },
     400: {"description": "Validation error (problem body, before the stream starts)"},
 }
-
-
-def sse_frame(event: dict[str, Any]) -> bytes:
-    """One SSE event: a single `data:` line (JSON never contains a raw newline) + blank line."""
-    return (
-        b"data: " + json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode() + b"\n\n"
-    )
-
-
-class EventStreamResponse(Response):
-    """Streams events with keep-alives; a disconnect cancels the producer at once (it does not
-    wait for the next write to fail)."""
-
-    media_type = "text/event-stream"
-
-    def __init__(self, events: AsyncIterator[dict[str, Any]], *, keepalive_s: float) -> None:
-        self.events = events
-        self.keepalive_s = keepalive_s
-        self.status_code = 200
-        self.background = None
-        self.init_headers({"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-
-    async def _produce(self, send: Send) -> None:
-        events = self.events
-        pending: asyncio.Future[dict[str, Any]] | None = None
-        try:
-            while True:
-                if pending is None:
-                    pending = asyncio.ensure_future(anext(events))
-                done, _ = await asyncio.wait({pending}, timeout=self.keepalive_s)
-                if not done:
-                    await send({"type": "http.response.body", "body": KEEPALIVE, "more_body": True})
-                    continue
-                try:
-                    event = pending.result()
-                except StopAsyncIteration:
-                    break
-                except Exception:
-                    _log.exception("stream_event_failed")
-                    event = error_event(AppError("The stream failed."))
-                    await send(
-                        {"type": "http.response.body", "body": sse_frame(event), "more_body": True}
-                    )
-                    break
-                finally:
-                    pending = None
-                await send(
-                    {"type": "http.response.body", "body": sse_frame(event), "more_body": True}
-                )
-            await send({"type": "http.response.body", "body": DONE, "more_body": False})
-        finally:
-            if pending is not None and not pending.done():
-                pending.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await pending
-            with contextlib.suppress(Exception):
-                await events.aclose()  # type: ignore[attr-defined]
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send(
-            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
-        )
-
-        async def watch_disconnect() -> None:
-            while (await receive())["type"] != "http.disconnect":
-                pass
-
-        producer = asyncio.create_task(self._produce(send))
-        watcher = asyncio.create_task(watch_disconnect())
-        try:
-            done, _ = await asyncio.wait({producer, watcher}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (producer, watcher):
-                if not task.done():
-                    task.cancel()
-            for task in (producer, watcher):
-                with contextlib.suppress(asyncio.CancelledError, OSError, Exception):
-                    await task
-        # Gone either way: the disconnect message came first, or a write to the closed socket
-        # failed (servers on ASGI spec 2.4 raise OSError from send instead).
-        gone = (
-            producer.done()
-            and not producer.cancelled()
-            and isinstance(producer.exception(), OSError)
-        )
-        if watcher in done or gone:
-            _log.info("stream_client_disconnected", path=scope.get("path"))
 
 
 def _stream(

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from app.regulatory.engine import archetype_data as ad
 from app.regulatory.engine import rules_data as rd
 from app.regulatory.engine.rules_data import Archetype, RiskClass, Significance, Situation
 from app.regulatory.engine.text import (
     Bi,
     Lang,
     Lexicon,
+    LexiconIndex,
     compile_terms,
     detect_language,
     normalise,
@@ -46,15 +48,25 @@ _SITUATION: tuple[tuple[rd.TermTable, Lexicon], ...] = tuple(
 _FEATURES: tuple[tuple[rd.TermTable, Lexicon], ...] = tuple(
     (t, compile_terms(t.key, t.terms)) for t in rd.FEATURE_TABLES
 )
-_ARCHETYPES: tuple[tuple[int, Archetype, tuple[Lexicon, ...]], ...] = tuple(
-    (i, a, tuple(compile_terms(f"{a.code}#{g}", grp) for g, grp in enumerate(a.all_of)))
-    for i, a in enumerate(rd.ARCHETYPES)
+_ARCHETYPES: tuple[tuple[int, Archetype, tuple[Lexicon, ...], Lexicon | None], ...] = tuple(
+    (
+        i,
+        a,
+        tuple(compile_terms(f"{a.code}#{g}", grp) for g, grp in enumerate(a.all_of)),
+        compile_terms(f"{a.code}#not", a.none_of) if a.none_of else None,
+    )
+    for i, a in enumerate(ad.ALL_ARCHETYPES)
 )
+
+_FIRST_GROUPS = LexiconIndex((i, groups[0]) for i, _, groups, _ in _ARCHETYPES)
 
 _BODY_INVASIVE = compile_terms(
     "body_invasive",
     next(t.terms for t in rd.FEATURE_TABLES if t.key == "implant")
     + next(t.terms for t in rd.FEATURE_TABLES if t.key == "surgical"),
+)
+_IMPLANTED = compile_terms(
+    "implanted", ("이식형", "체내 이식", "체내이식", "삽입형", "implantable", "implanted")
 )
 _INVASIVE = frozenset({"implant", "surgical", "orifice", "wound", "contraception", "medicinal"})
 _CLASS_TO_62304: dict[RiskClass, str] = {"I": "A", "II": "B", "III": "C", "IV": "C"}
@@ -127,20 +139,22 @@ def _clamp(value: float) -> float:
     return round(max(0.15, min(0.97, value)), 2)
 
 
-def _match_archetypes(norm: str) -> list[tuple[Archetype, list[str]]]:
+def match_archetypes(norm: str) -> list[tuple[Archetype, list[str]]]:
     """Archetypes whose every term group hits, most specific first (more groups, then order)."""
-    found: list[tuple[int, int, Archetype, list[str]]] = []
-    for index, arch, groups in _ARCHETYPES:
-        hits: list[str] = []
-        for lex in groups:
-            group_hits = lex.find(norm)
-            if not group_hits:
-                break
-            hits.append(max(group_hits, key=len))
-        else:
-            found.append((-len(groups), index, arch, hits))
+    found: list[tuple[int, int, Archetype, tuple[Lexicon, ...]]] = []
+    # Only the types whose first group occurs are tried further: a handful, not 160+.
+    for index in sorted(_FIRST_GROUPS.hits(norm)):
+        _, arch, groups, veto = _ARCHETYPES[index]
+        if all(lex.hit(norm) for lex in groups[1:]) and not (veto is not None and veto.hit(norm)):
+            found.append((-len(groups), index, arch, groups))
+    refined = {code for _, _, arch, _ in found for code in arch.refines}
+    found = [item for item in found if item[2].code not in refined]
     found.sort(key=lambda item: (item[0], item[1]))
-    return [(arch, hits) for _, _, arch, hits in found]
+    # Only the winner's terms are quoted in the reasoning: find them for it alone.
+    return [
+        (arch, [max(lex.find(norm), key=len) for lex in groups] if i == 0 else [])
+        for i, (_, _, arch, groups) in enumerate(found)
+    ]
 
 
 def _signals(text: str) -> _Signals:
@@ -154,7 +168,7 @@ def _signals(text: str) -> _Signals:
         ai=_AI.hit(norm),
         novel=_NOVELTY.hit(norm),
         thin=word_count(norm) < _THIN_WORDS,
-        archetypes=_match_archetypes(norm),
+        archetypes=match_archetypes(norm),
     )
 
 
@@ -253,6 +267,8 @@ def _from_archetype(sig: _Signals, lang: Lang) -> Assessment:
     )
     if arch.imdrf is not None:
         _escalate_software(a, sig, lang)
+    if "active" in a.tags and "implant" not in a.tags and _IMPLANTED.hit(sig.norm):
+        _escalate_active_implant(a, lang)
     if sig.non_device and not sig.purposes:
         a.confidence -= 0.1
         a.reasons.append(
@@ -267,6 +283,26 @@ def _from_archetype(sig: _Signals, lang: Lang) -> Assessment:
     _append_class_reasons(a, lang)
     a.confidence = _clamp(a.confidence)
     return a
+
+
+def _escalate_active_implant(a: Assessment, lang: Lang) -> None:
+    """An active device type made implantable is an active implantable device: MFDS class 4,
+    EU class III (MDR Annex VIII Rule 8; the former AIMD Directive 90/385), FDA PMA."""
+    a.mfds = "IV"
+    a.eu_class = "III"
+    a.eu_rule = "Rule 8 (active implantable device → III)"
+    a.fda_class, a.fda_pathway = "III", "PMA"
+    a.iec62304 = "C"
+    a.tags |= {"implant", "sterile", "body_contact", "clinical_investigation"}
+    a.rules_fired.append("AIMD escalation (active + implantable → MFDS IV / EU III)")
+    a.reasons.append(
+        Bi(
+            "능동 기기를 체내에 이식하므로 능동 이식형 의료기기로 보아 4등급(EU III)으로 "
+            "상향합니다.",
+            "An active device that is implanted is an active implantable device: raised to "
+            "MFDS class IV (EU class III).",
+        ).get(lang)
+    )
 
 
 def _escalate_software(a: Assessment, sig: _Signals, lang: Lang) -> None:
@@ -628,7 +664,7 @@ def _append_class_reasons(a: Assessment, lang: Lang) -> None:
 
 def archetype(code: str) -> Archetype | None:
     """Look up an archetype by its category code."""
-    return rd.ARCHETYPES_BY_CODE.get(code.strip().upper()) if code else None
+    return ad.ARCHETYPES_BY_CODE.get(code.strip().upper()) if code else None
 
 
 def assess_category(code: str, text: str, language: Lang) -> Assessment:

@@ -20,7 +20,7 @@ class NotAMedicalDeviceError(RegulatoryEngineError):
     code = "DEVICE_NOT_MEDICAL"
 
 
-class InvalidCategoryError(RegulatoryEngineError):
+class UnusableCategoryError(RegulatoryEngineError):
     """The category is blank or names a non-device category."""
 
     code = "INVALID_CATEGORY"

@@ -193,6 +193,20 @@ PURPOSE_TEMPLATES: dict[str, PurposeTemplate] = {
         Bi("상해·장애의 보정 또는 질병 예방", "Compensation for injury/disability or prevention"),
         (Bi("재료 과민증(예: 라텍스 알레르기) 사용자", "Users with material allergies (e.g. latex)"),),
     ),
+    "non_device": PurposeTemplate(
+        "non_device",
+        Bi("질병의 진단·치료·예방을 표방하지 않는 건강관리(웰니스)·일반 기능으로 작동합니다.",
+           "Works as a general wellness or general-purpose function, without claims to "
+           "diagnose, treat or prevent disease."),
+        Bi("일반 사용자 (환자 대상 의료 목적 아님)", "General users (not a medical purpose for patients)"),
+        Bi("건강한 생활습관 유지 지원", "Support for a healthy lifestyle"),
+        (
+            Bi("질병의 진단·치료·예방 목적으로 사용하거나 광고하지 않음",
+               "Not to be used or advertised to diagnose, treat or prevent disease"),
+        ),
+        Bi("의료기기가 아닌 제품으로, 표시·광고에 질병 관련 표현을 쓰지 않습니다.",
+           "It is not a medical device; labelling and advertising make no disease claims."),
+    ),
     "hardware": PurposeTemplate(
         "hardware",
         Bi("기기의 물리적·전기적 작용으로 의료 목적을 달성합니다.",
@@ -232,6 +246,8 @@ FAMILY_BY_CODE: dict[str, str] = {
 
 
 def _family(a: Assessment) -> str:
+    if not a.is_device:
+        return "non_device"
     if a.code in FAMILY_BY_CODE:
         return FAMILY_BY_CODE[a.code]
     if a.standalone_software:
@@ -273,10 +289,10 @@ def build_purpose(
     tpl = PURPOSE_TEMPLATES[_family(a)]
     name = category_name or a.name.get(lang)
     what = category_description or a.description.get(lang)
-    intended = Bi(f"{name}: {what}.", f"{name}: {what}.").get(lang)
+    intended = f"{name}: {what}." if what and what != name else f"{name}."
     if tpl.use_note is not None:
         intended += " " + tpl.use_note.get(lang)
-    if concept:
+    if concept:  # a real description only: confirmations never reach here
         intended += Bi(
             f" 제품 개요(사용자 기술): “{_clip(concept, 200)}”.",
             f" Product summary (as described): “{_clip(concept, 200)}”.",

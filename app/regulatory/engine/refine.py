@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from app.regulatory.engine.planner import KRW_PER_USD
+from app.regulatory.engine.plan_data import KRW_PER_USD
 from app.regulatory.engine.text import Bi, Lang, Lexicon, compile_terms, normalise
 from app.regulatory.engine.timeline import (
     format_total,
@@ -24,41 +24,54 @@ from app.regulatory.schemas.analysis import Plan, TimelineItem
 _T = compile_terms  # short alias keeps the intent table readable
 
 # fmt: off
-CLINICAL = _T("clinical", ("임상", "clinical", "trial", "trials"))
+CLINICAL = _T("clinical", ("임상", "clinical", "trial", "trials", "clinical stud*"))
 APPROVAL = _T("approval", ("승인", "approval", "ide", "irb", "ind"))
 SHORTEN = _T("shorten", (
     "줄", "단축", "짧", "빠르", "빨리", "감소", "축소",
     "shorten*", "reduc*", "cut", "cuts", "fewer", "faster", "less", "speed up",
-    "accelerat*", "quicker", "compress*",
+    "accelerat*", "quicker", "compress*", "shorter", "shrink*", "trim*", "halve", "quick*",
+    "decreas*", "sooner",
 ))
 TIME = _T("time", (
     "기간", "일정", "전체", "시간", "빠르게", "빨리", "timeline*", "schedule*", "duration",
-    "time", "faster", "quicker", "speed up", "sooner", "accelerat*",
+    "time", "faster", "quicker", "speed up", "sooner", "accelerat*", "overall", "total",
+    "months", "weeks", "quick*", "전반",
 ))
 ADD = _T("add", (
-    "추가", "강화", "늘려", "늘리", "확대", "보강", "포함", "넣어", "add*", "more", "strengthen*",
-    "extend*", "increase*", "include*", "prospective", "전향",
+    "추가", "강화", "늘려", "늘리", "확대", "보강", "포함", "넣어", "더 많은", "add*", "more",
+    "strengthen*", "extend*", "increase*", "include*", "prospective", "전향", "bolster*",
+    "expand*", "additional", "another", "reinforc*",
 ))
-COST = _T("cost", ("비용", "예산", "저렴", "돈", "cost*", "budget*", "cheap*", "expens*", "price"))
+COST = _T("cost", (
+    "비용", "예산", "저렴", "돈", "가격", "cost*", "budget*", "cheap*", "expens*", "price*",
+    "spend*",
+))
 REDUCE = _T("reduce", (
-    "줄", "절감", "낮", "감소", "아끼", "저렴", "reduc*", "cut", "lower*", "sav*", "cheap*", "less",
-    "minimi*",
+    "줄", "절감", "낮", "감소", "아끼", "저렴", "싸게", "reduc*", "cut", "cuts", "lower*", "sav*",
+    "cheap*", "less", "minimi*", "decreas*", "trim*",
 ))
 CYBER = _T("cyber", (
     "사이버", "보안", "해킹", "침투", "취약점", "cyber*", "security", "penetration", "pentest*",
     "sbom", "vulnerabilit*", "81001",
 ))
 USABILITY = _T("usability", (
-    "사용적합성", "사용성", "인간공학", "사용 적합성", "usability", "human factors", "62366",
+    "사용적합성", "사용성", "인간공학", "사용 적합성", "휴먼팩터", "usability", "human factors",
+    "human factor", "62366", "use error*", "사용오류",
 ))
 REMOVE = _T("remove", (
-    "제외", "빼", "삭제", "없이", "제거", "필요 없", "remove*", "drop*", "exclude*", "without",
-    "skip*",
+    "제외", "빼", "삭제", "없이", "제거", "필요 없", "필요없", "안 해도", "remove*", "drop*",
+    "exclude*", "without", "skip*", "omit*", "eliminat*", "take out", "leave out", "not needed",
+    "don't need", "dont need",
 ))
 EU = _T("eu", ("유럽", "ce 인증", "ce 마킹", "ce", "mdr", "eu", "europe*", "notified body"))
-FDA = _T("fda", ("fda", "미국", "510(k)", "de novo", "usa", "united states", "us market"))
-MFDS = _T("mfds", ("식약처", "mfds", "한국", "국내", "korea*"))
-PCCP = _T("pccp", ("pccp", "변경관리계획", "사전 변경", "change control plan", "predetermined change"))
+FDA = _T("fda", (
+    "fda", "미국", "510(k)", "de novo", "usa", "united states", "us market", "america*",
+    "u.s. market",
+))
+MFDS = _T("mfds", ("식약처", "mfds", "한국", "국내", "korea*", "kfda"))
+PCCP = _T("pccp", (
+    "pccp", "변경관리계획", "변경 관리 계획", "사전 변경", "change control plan", "predetermined change",
+))
 REVIEW = _T("review", (
     "심사", "신고", "적합성평가", "review", "listing", "conformity assessment", "notified body",
 ))
@@ -93,6 +106,28 @@ INTENTS: tuple[Intent, ...] = (
     Intent("add_fda", (FDA,), (REMOVE,)),
     Intent("add_mfds", (MFDS,), (REMOVE,)),
     Intent("add_pccp", (PCCP,), (REMOVE,)),
+)
+
+
+# What each intent means, for `understood` in the answer (same coverage in both languages).
+INTENT_LABELS: dict[str, Bi] = {
+    "shorten_clinical": Bi("임상 단계 기간 단축", "shorten the clinical phase"),
+    "add_clinical": Bi("임상 근거 추가", "add clinical evidence"),
+    "shorten_overall": Bi("전체 일정 단축", "shorten the overall timeline"),
+    "reduce_cost": Bi("비용 절감", "reduce cost"),
+    "add_cyber": Bi("사이버보안 추가", "add cybersecurity"),
+    "add_usability": Bi("사용적합성 추가", "add usability engineering"),
+    "remove_market": Bi("시장(심사 단계) 제외", "remove a market's review phase"),
+    "add_eu": Bi("EU 적합성평가 추가", "add the EU conformity assessment"),
+    "add_fda": Bi("FDA 심사 추가", "add the FDA review"),
+    "add_mfds": Bi("MFDS 심사 추가", "add the MFDS review"),
+    "add_pccp": Bi("PCCP 추가", "add a PCCP"),
+}
+
+
+# Intents that only make sense on a device route (submissions, clinical evidence, PCCP).
+DEVICE_ONLY_INTENTS = frozenset(
+    {"shorten_clinical", "add_clinical", "add_eu", "add_fda", "add_mfds", "add_pccp"}
 )
 
 
@@ -283,6 +318,7 @@ def _reduce_cost(c: _Ctx) -> None:
 
 
 def _add_cyber(c: _Ctx) -> None:
+    logged = len(c.changes)
     std = c.plan.common_standards
     perf = c.plan.performance_evaluation
     if c.add_unique(
@@ -347,10 +383,17 @@ def _add_cyber(c: _Ctx) -> None:
             "사이버보안 단계(6주)와 시험 단계(4주) 추가",
             "Added cybersecurity (6 weeks) and cybersecurity testing (4 weeks) phases",
         )
+    if len(c.changes) == logged:
+        c.log(
+            "사이버보안 표준·시험·단계가 이미 계획에 있습니다.",
+            "Cybersecurity standards, tests and phases are already in the plan.",
+        )
+        return
     _adjust_cost(c, add_mkrw=40)
 
 
 def _add_usability(c: _Ctx) -> None:
+    logged = len(c.changes)
     std = c.plan.common_standards
     perf = c.plan.performance_evaluation
     if c.add_unique(
@@ -394,6 +437,11 @@ def _add_usability(c: _Ctx) -> None:
         c.link_before_docs(name)
         c.timeline_changed = True
         c.log("사용적합성 단계(8주) 추가", "Added a usability phase (8 weeks)")
+    if len(c.changes) == logged:
+        c.log(
+            "사용적합성 표준·시험·단계가 이미 계획에 있습니다.",
+            "Usability standards, tests and phases are already in the plan.",
+        )
 
 
 _MARKETS: dict[str, tuple[Lexicon, Bi, int, float, Bi]] = {
@@ -541,6 +589,15 @@ def refine_plan(plan: Plan, modifications: str, language: Lang) -> tuple[Plan, l
     before = c.plan.total_duration
     intents = detect_intents(modifications)
     for key in intents:
+        if plan.route == "non-device" and key in DEVICE_ONLY_INTENTS:
+            label = INTENT_LABELS[key]
+            c.log(
+                f"비의료기기 경로의 계획이라 '{label.ko}'은(는) 적용하지 않았습니다 "
+                "(의료기기 심사·임상 단계가 없습니다).",
+                f"'{label.en}' does not apply to a non-device plan (it has no device "
+                "submission or clinical phase).",
+            )
+            continue
         _HANDLERS[key](c)
     for code in _STANDARD_CODE.findall(modifications):
         code = " ".join(code.upper().split())
@@ -560,16 +617,21 @@ def refine_plan(plan: Plan, modifications: str, language: Lang) -> tuple[Plan, l
             f"Total duration {before} → {edited.total_duration}",
         )
     if not c.changes:
-        note = " ".join(modifications.split())[:500]
-        edited.recommendations.append(
-            c.say(
-                f"사용자 요청 (전문가 검토 필요): {note}",
-                f"User request (needs expert review): {note}",
-            )
-        )
         c.log(
-            "자동 적용 규칙이 없는 요청이라 권고사항으로 기록했습니다.",
-            "No rule applies this request automatically; it was recorded as a recommendation.",
+            "이해한 수정 요청이 없어 계획을 바꾸지 않았습니다. 예: '임상 기간 단축', "
+            "'사이버보안 추가', 'EU 추가', '비용 절감', 'ISO 11607-1 추가'.",
+            "No modification rule understood this request, so nothing was changed. For example: "
+            "'shorten the clinical trial', 'add cybersecurity', 'add the EU', 'reduce cost', "
+            "'add ISO 11607-1'.",
         )
     edited.id = plan.id
     return edited, c.changes
+
+
+def understood(modifications: str, language: Lang) -> list[str]:
+    """What the request was understood to ask for: intents, then standards named in it."""
+    out = [INTENT_LABELS[key].get(language) for key in detect_intents(modifications)]
+    for code in _STANDARD_CODE.findall(modifications):
+        code = " ".join(code.upper().split())
+        out.append(Bi(f"표준 {code} 추가", f"add standard {code}").get(language))
+    return out

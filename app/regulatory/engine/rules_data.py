@@ -350,8 +350,23 @@ class Archetype:
     related: tuple[str, ...] = ()
     confidence: float = 0.88
     eu_framework: str = "EU MDR 2017/745"
+    # Terms that veto the match (e.g. CADx words on a detection-aid type): keeps two
+    # archetypes with overlapping terms from shadowing each other.
+    none_of: tuple[str, ...] = ()
+    # More specific types of these archetypes: when both match, this one wins (intended
+    # shadowing, checked by the table-integrity test).
+    refines: tuple[str, ...] = ()
+
+    @property
+    def imdrf_class(self) -> str:
+        """GHTF/IMDRF class A–D (GHTF/SG1/N77:2012, N045) read from the EU class."""
+        return GHTF_CLASS.get(self.eu_class, "D")
 
 
+# EU MDR/IVDR classes read as the GHTF/IMDRF risk classes A (lowest) to D.
+GHTF_CLASS: dict[str, str] = {
+    "I": "A", "IIa": "B", "IIb": "C", "III": "D", "A": "A", "B": "B", "C": "C", "D": "D",
+}
 _SW = SOFTWARE_TERMS
 _ANALYSE = (
     "분석", "검출", "탐지", "감지", "진단", "판독", "분류", "알림", "analy*", "detect*",
@@ -392,6 +407,7 @@ ARCHETYPES: tuple[Archetype, ...] = (
         imdrf="II",
         iec62304="B",
         related=("SW-CADX", "SW-CADE"),
+        refines=("SW-CADE",),
         confidence=0.9,
         extra_standards=("FDA CADe guidance: Clinical Performance Assessment (2022)",),
     ),
@@ -403,7 +419,10 @@ ARCHETYPES: tuple[Archetype, ...] = (
             "Characterises lesions on medical images (e.g. likelihood of malignancy)",
         ),
         (
-            ("진단", "감별", "악성", "판별", "diagnos*", "characteri*", "malignan*", "cadx"),
+            (
+                "진단", "감별", "악성", "판별", "양성", "diagnos*", "characteri*", "malignan*",
+                "cadx", "benign",
+            ),
             IMAGE_TERMS,
             _SW,
         ),
@@ -419,6 +438,8 @@ ARCHETYPES: tuple[Archetype, ...] = (
         iec62304="C",
         related=("SW-CADE",),
         confidence=0.85,
+        # A detection aid that mentions diagnosis is still CADe (it marks, the reader decides).
+        none_of=("cade", "검출보조", "검출 보조", "detection aid", "detection-aid", "second reader"),
     ),
     Archetype(
         "SW-CADE",
@@ -440,6 +461,8 @@ ARCHETYPES: tuple[Archetype, ...] = (
         iec62304="B",
         related=("SW-CADX",),
         confidence=0.82,
+        # Characterising a lesion (benign vs malignant) is CADx, not detection.
+        none_of=("cadx", "악성도", "benign", "malignan*", "characteri*", "감별"),
     ),
     Archetype(
         "SW-ECG-ARRHYTHMIA",
@@ -573,6 +596,7 @@ ARCHETYPES: tuple[Archetype, ...] = (
         tags=frozenset({"active", "software", "connected", "body_contact", "sterile"}),
         iec62304="C",
         confidence=0.85,
+        refines=("IVD-GLUCOSE-METER",),
     ),
     Archetype(
         "IVD-GENERIC",
@@ -620,7 +644,8 @@ ARCHETYPES: tuple[Archetype, ...] = (
         Bi("이식형 신경자극기", "Implantable neurostimulator"),
         Bi("신경을 전기 자극하는 능동 이식형 기기", "Active implant stimulating nerves"),
         ((
-            "뇌심부자극", "척수자극기", "이식형 신경자극기", "미주신경자극", "deep brain stimulat*",
+            "뇌심부자극", "척수자극기", "척수 자극기", "척수 신경자극", "이식형 신경자극기",
+            "이식형 척수", "미주신경자극", "천골신경자극", "deep brain stimulat*",
             "spinal cord stimulator*", "implantable neurostimulator*", "vagus nerve stimulat*",
         ),),
         mfds="IV",
@@ -726,7 +751,10 @@ ARCHETYPES: tuple[Archetype, ...] = (
         Bi("인공관절 (고관절·슬관절)", "Joint replacement implant (hip/knee)"),
         Bi("손상된 관절을 대체하는 이식형 기기", "Implant replacing a joint"),
         ((
-            "인공관절", "인공 관절", "인공고관절", "인공슬관절", "고관절 치환", "슬관절 치환",
+            "인공관절", "인공 관절", "인공고관절", "인공 고관절", "인공슬관절", "인공 슬관절",
+            "고관절 치환", "슬관절 치환", "고관절 임플란트", "슬관절 임플란트", "인공 어깨관절",
+            "hip joint implant*", "hip arthroplast*", "knee arthroplast*", "artificial hip*",
+            "artificial knee*", "hip stem*", "acetabular cup*",
             "hip replacement*", "knee replacement*", "hip prosthes*", "knee prosthes*",
             "joint replacement*", "arthroplast*", "hip implant*", "knee implant*",
         ),),
@@ -745,10 +773,16 @@ ARCHETYPES: tuple[Archetype, ...] = (
         "HW-DENTAL-IMPLANT",
         Bi("치과용 임플란트", "Dental implant"),
         Bi("치조골에 식립되어 인공치아를 지지", "Endosseous implant supporting a dental prosthesis"),
-        ((
-            "치과용 임플란트", "치과 임플란트", "치과용임플란트", "임플란트 고정체", "임플란트",
-            "dental implant*", "endosseous implant*",
-        ),),
+        (
+            (
+                "치과용 임플란트", "치과 임플란트", "치과용임플란트", "임플란트 고정체", "임플란트",
+                "dental implant*", "endosseous implant*", "implant*", "fixture*",
+            ),
+            (
+                "치과", "치아", "치조골", "구강", "어금니", "잇몸", "상실치", "dental", "tooth",
+                "teeth", "endosseous", "jaw", "molar*", "edentul*",
+            ),
+        ),
         mfds="III",
         eu_class="IIb",
         eu_rule="Rule 8 (implantable / long-term surgically invasive → IIb)",
@@ -814,6 +848,7 @@ ARCHETYPES: tuple[Archetype, ...] = (
         iec62304="C",
         extra_standards=("IEC 60601-2-4:2010 (cardiac defibrillators)",),
         confidence=0.88,
+        none_of=("이식형", "삽입형", "implantable", "icd", "s-icd", "wearable cardioverter"),
     ),
     Archetype(
         "HW-VENTILATOR",
@@ -874,7 +909,8 @@ ARCHETYPES: tuple[Archetype, ...] = (
         Bi("자기공명영상장치 (MRI)", "MRI scanner"),
         Bi("자기장과 RF로 인체 단면 영상을 획득", "Acquires cross-sectional images by MR"),
         ((
-            "자기공명영상장치", "자기공명 영상 장치", "자기공명전산화단층촬영", "mri 장치", "mri 장비",
+            "자기공명영상장치", "자기공명 영상 장치", "자기공명영상 촬영", "자기공명전산화단층촬영",
+            "mri 장치", "mri 장비",
             "mri 스캐너", "mri scanner*", "mri system*", "mri machine*",
             "magnetic resonance imaging system*", "magnetic resonance scanner*",
         ),),
@@ -1399,7 +1435,7 @@ EU_CLASS_RANK: dict[str, int] = {"I": 1, "IIa": 2, "IIb": 3, "III": 4}
 # Terms that set the hardware features above (invasiveness, duration, activity, site).
 FEATURE_TABLES: tuple[TermTable, ...] = (
     TermTable("implant", Bi("이식형", "implantable"), (
-        "이식", "삽입형", "체내 삽입", "체내 이식", "보형물", "영구 삽입",
+        "이식", "삽입형", "체내 삽입", "체내 이식", "보형물", "영구 삽입", "임플란트",
         "implant*", "permanently placed",
     ), f"{SRC_ANNEX8} §I.1 (implantable device)"),
     TermTable("surgical", Bi("수술적 침습", "surgically invasive"), (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Callable
 from typing import Any
@@ -12,19 +13,21 @@ from app.regulatory.engine.classifier import (
     Assessment,
     archetype,
     assess,
-    assess_category,
 )
-from app.regulatory.engine.errors import InvalidCategoryError, NotAMedicalDeviceError
+from app.regulatory.engine.errors import UnusableCategoryError
+from app.regulatory.engine.nondevice import build_nondevice_plans
 from app.regulatory.engine.planner import build_plans
 from app.regulatory.engine.purpose import build_purpose
-from app.regulatory.engine.refine import refine_plan
-from app.regulatory.engine.text import Bi, Lang, detect_language, is_uninformative
+from app.regulatory.engine.refine import refine_plan, understood
+from app.regulatory.engine.resolve import Resolution, assess_named_category, resolve
+from app.regulatory.engine.text import Bi, Lang, description_part, detect_language, is_uninformative
 from app.regulatory.schemas.analysis import (
     Classification,
     ClassifyRequest,
     ClassifyResponse,
     JurisdictionDetail,
     Plan,
+    PlanDevice,
     PurposeRequest,
     PurposeResponse,
     StandardsRequest,
@@ -32,7 +35,7 @@ from app.regulatory.schemas.analysis import (
 )
 
 _CONTEXT_LIMIT = 2000
-_MFDS_TO_EU = {"I": "I", "II": "IIa", "III": "IIb", "IV": "III"}
+_QUOTED = re.compile(r"'([^']{1,80})'")
 
 
 def new_plan_id() -> str:
@@ -143,24 +146,27 @@ def _suggestions(a: Assessment, lang: Lang) -> list[SuggestedCategory]:
     return out
 
 
-def _fallback(a: Assessment, risk: str | None, software: bool, lang: Lang) -> Assessment:
-    """Make a plannable profile when the text alone did not show a device (client says it is)."""
-    cls = risk if risk in ("I", "II", "III", "IV") else "II"
-    a.is_device = True
-    a.mfds = cls  # type: ignore[assignment]
-    a.eu_class = _MFDS_TO_EU[cls]
-    a.fda_class, a.fda_pathway = rd.EU_TO_FDA[a.eu_class]
-    a.code = "SW-SAMD" if software else "HW-GENERIC"
-    a.name = (
-        Bi("의료기기 소프트웨어", "Medical device software")
-        if software
-        else Bi("의료기기", "Medical device")
+def plan_device(res: Resolution) -> PlanDevice:
+    """The device a resolution names, as plans and answers show it."""
+    a = res.assessment
+    return PlanDevice(
+        code=a.code,
+        name=res.device_name,
+        is_medical_device=res.route == "device",
+        risk_class=a.mfds if res.route == "device" else None,
     )
-    a.tags |= {"software", "health_software", "connected"} if software else set()
-    if cls in ("III", "IV"):
-        a.tags.add("clinical_investigation")
-    a.iec62304 = {"I": "A", "II": "B"}.get(cls, "C") if software else None
-    return a
+
+
+def annotate(plan: Plan, res: Resolution) -> Plan:
+    """Stamp a plan with its device, route and where the classification came from."""
+    return plan.model_copy(
+        update={
+            "device": plan_device(res),
+            "route": res.route,
+            "classification_source": res.source,
+            "classification_reason": res.reason,
+        }
+    )
 
 
 class RulesEngine:
@@ -185,29 +191,39 @@ class RulesEngine:
             language=lang,
             software=a.software if a.is_device else None,
             ai=a.ai if a.is_device else None,
+            category_code=a.code or None,
         )
         return ClassifyResponse(
             classification=classification, suggested_categories=_suggestions(a, lang)
         )
 
     def purpose(self, req: PurposeRequest) -> PurposeResponse:
-        """Intended purpose from concept + category; category alone when the concept says nothing."""
+        """Intended purpose of the category's device. A reply that only confirms ("진행해줘",
+        "Yes, proceed") is never quoted: the category alone answers, in its language."""
         category = req.category_object()
-        informative = not is_uninformative(req.concept)
+        described = "" if is_uninformative(req.concept) else description_part(req.concept)
         category_text = f"{category.name} {category.description}".strip()
-        if not informative and not (category.code or category_text):
-            raise InvalidCategoryError("A category is required when the concept is uninformative.")
-        # Even "네" tells us the user's language; only letter-less input defers to the category.
-        lang = req.language or detect_language(
-            req.concept, default=detect_language(category_text or req.concept)
+        if not described and not (category.code or category_text):
+            raise UnusableCategoryError("A category is required when the concept is uninformative.")
+        if req.language:
+            lang: Lang = req.language
+        elif described:
+            lang = detect_language(described, default=detect_language(category_text))
+        else:
+            # The reply's language is not the product's: "ok" about a Korean category stays Korean.
+            lang = detect_language(category_text, default=detect_language(req.concept))
+        a = assess_named_category(
+            code=category.code,
+            name=category.name,
+            description=category.description,
+            described=described,
+            lang=lang,
         )
-        text = f"{category_text} {req.concept if informative else ''}".strip()
-        a = assess_category(category.code, text, lang)
         p = build_purpose(
             a,
             category_name=category.name,
             category_description=category.description,
-            concept=req.concept if informative else None,
+            concept=described or None,
             lang=lang,
         )
         return PurposeResponse(
@@ -218,38 +234,63 @@ class RulesEngine:
             contraindications=p.contraindications,
         )
 
+    def resolve(self, req: StandardsRequest) -> Resolution:
+        """The device a standards request plans for (the classification given, or a new one)."""
+        purpose_text = flatten_text(req.purpose_mechanism) if req.purpose_mechanism else ""
+        cls = req.classification
+        names = " ".join(
+            x for x in (req.category.name, cls.category if cls else "") if x and x.strip()
+        )
+        lang = (
+            req.language
+            or (cls.language if cls else None)
+            or detect_language(names or purpose_text)
+        )
+        return resolve(req, purpose=purpose_text, lang=lang)
+
     def standards(
         self, req: StandardsRequest, *, id_factory: Callable[[], str] = new_plan_id
     ) -> list[Plan]:
-        """Four plans (fastest, normal, conservative, innovative) for a device category."""
-        cls = req.classification
-        category = req.category
-        if not cls.is_medical_device:
-            raise NotAMedicalDeviceError(
-                "The product was classified as not a medical device; no regulatory plan applies."
+        """Four plans (fastest, normal, conservative, innovative) for the classified device,
+        or for the non-device route when the product is not a medical device."""
+        if not (req.category.code.strip() or req.category.name.strip()):
+            raise UnusableCategoryError("The category needs a code or a name.")
+        res = self.resolve(req)
+        lang = res.assessment.language
+        if res.route == "non-device":
+            purpose_text = flatten_text(req.purpose_mechanism) if req.purpose_mechanism else ""
+            reasoning = req.classification.reasoning[:_CONTEXT_LIMIT] if req.classification else ""
+            # Only the product's own words the classifier quoted ('명상', 'steps'), not the
+            # sources it cited ("… Low Risk Devices"), say what kind of product it is.
+            quoted = " ".join(_QUOTED.findall(reasoning))
+            plans = build_nondevice_plans(
+                name=res.device_name,
+                text=f"{purpose_text} {req.category.name} {quoted}",
+                software=req.classification.software if req.classification else None,
+                lang=lang,
+                id_factory=id_factory,
+                session_id=req.session_id,
             )
-        if not (category.code or category.name):
-            raise InvalidCategoryError("The category needs a code or a name.")
-        if category.code.upper().startswith("ND-"):
-            raise InvalidCategoryError(f"Category '{category.code}' is not a medical device.")
-        purpose_text = flatten_text(req.purpose_mechanism) if req.purpose_mechanism else ""
-        text = " ".join(
-            x for x in (category.name, category.description, cls.category, purpose_text) if x
-        )
-        lang = req.language or cls.language or detect_language(text)
-        a = assess_category(category.code, text, lang)
-        if not a.is_device:
-            a = _fallback(a, cls.risk_class, bool(cls.software), lang)
-        if cls.risk_class and cls.risk_class != a.mfds:
-            # The client's (possibly expert-corrected) class wins over the text-derived one.
-            a.mfds = cls.risk_class
-            if cls.risk_class in ("III", "IV"):
-                a.tags.add("clinical_investigation")
-        if cls.ai:
-            a.tags |= {"ai", "software"}
-        return build_plans(a, lang=lang, id_factory=id_factory, session_id=req.session_id)
+        else:
+            plans = build_plans(
+                res.assessment, lang=lang, id_factory=id_factory, session_id=req.session_id
+            )
+        return [annotate(plan, res) for plan in plans]
 
     def refine(self, plan: Plan, modifications: str) -> tuple[Plan, list[str]]:
         """Apply a modification request; same id, the caller bumps the version."""
         lang = detect_language(modifications, default=plan.language or "ko")
         return refine_plan(plan, modifications, lang)
+
+    def understood(self, plan: Plan, modifications: str) -> list[str]:
+        """What a modification request was understood to ask for, in its language."""
+        lang = detect_language(modifications, default=plan.language or "ko")
+        return understood(modifications, lang)
+
+    def nothing_changed(self, plan: Plan, modifications: str) -> str:
+        """The reason given when a modification leaves the plan as it was."""
+        lang = detect_language(modifications, default=plan.language or "ko")
+        return Bi(
+            "요청을 반영해도 계획이 그대로여서 새 버전을 만들지 않았습니다.",
+            "Applying the request leaves the plan as it was, so no new version was stored.",
+        ).get(lang)

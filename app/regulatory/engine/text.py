@@ -16,50 +16,57 @@ _LATIN = re.compile(r"[A-Za-z]")
 _SPACES = re.compile(r"\s+")
 _WORD = re.compile(r"[0-9A-Za-z\uac00-\ud7a3]+")
 
-# Replies the frontend forwards as "concept" after a yes/no prompt: they carry no device info.
-_UNINFORMATIVE = frozenset(
-    {
-        "네",
-        "예",
-        "응",
-        "ㅇㅇ",
-        "넵",
-        "네네",
-        "좋아요",
-        "좋아",
-        "확인",
-        "그래",
-        "맞아요",
-        "맞습니다",
-        "아니요",
-        "아니오",
-        "몰라요",
-        "모름",
-        "계속",
-        "다음",
-        "yes",
-        "y",
-        "ok",
-        "okay",
-        "sure",
-        "yeah",
-        "yep",
-        "no",
-        "n",
-        "next",
-        "continue",
-        "fine",
-        "correct",
-        "right",
-        "go",
-        "proceed",
-        "n/a",
-        "na",
-        "none",
-        "-",
-        "?",
-    }
+# Replies the frontend forwards as "concept" to /api/purpose after "is this category right?"
+# (its placeholder suggests "진행"): they confirm (or refuse) and carry no device information.
+# A reply is uninformative when every word of it is one of these, in any order, with any
+# punctuation, emoji or politeness around it. Collected from the replies users type.
+# fmt: off
+_REPLY_WORDS_KO = frozenset({
+    # yes / agreement
+    "네", "넵", "넹", "넴", "예", "응", "웅", "엉", "어", "ㅇㅇ", "ㅇㅋ", "ㅇㅋㅇㅋ", "ㄱㄱ", "ㄱ",
+    "오케이", "오키", "오케", "콜", "굿", "좋아", "좋아요", "좋아용", "좋습니다", "좋네요", "좋다",
+    "좋지", "좋죠", "괜찮아", "괜찮아요", "괜찮습니다", "맞아", "맞아요", "맞아용", "맞습니다",
+    "맞네요", "맞음", "맞다", "맞죠", "그래", "그래요", "그럼", "그럼요", "당연하죠", "당연히",
+    "물론", "물론이죠", "확인", "확인했어요", "확인했습니다", "알겠어", "알겠어요", "알겠습니다",
+    "알았어", "알았어요", "계속", "다음", "고고", "가자", "가죠", "갑시다", "시작", "동의",
+    "동의합니다", "동의해요", "정확해요", "정확합니다", "그거요", "그거", "그걸로", "이걸로",
+    "그대로", "이대로", "그렇게", "그렇죠", "옳아요", "찬성", "단계", "단계로", "다음으로", "이거",
+    "이거요", "이걸로요", "그걸로요", "네요",
+    # requests to go on ("해 주세요" splits into these)
+    "해", "해줘", "해줘요", "해주세요", "해요", "주세요", "부탁해", "부탁해요", "부탁드려요",
+    "부탁드립니다", "부탁합니다", "감사", "감사합니다", "감사해요", "고마워", "고마워요", "땡큐",
+    # filler
+    "일단", "그냥", "바로", "좀", "빨리", "자", "음", "저", "제발", "그러면", "이제",
+    "네네", "넵넵", "예예", "응응", "아",
+    # no / don't know (uninformative as well)
+    "아니", "아니요", "아니오", "아뇨", "몰라", "몰라요", "모름", "모르겠어요", "모르겠습니다",
+})
+_REPLY_WORDS_EN = frozenset({
+    "yes", "yeah", "yea", "yep", "yup", "ya", "yess", "yesss", "y", "ok", "okay", "okey",
+    "okie", "k", "kk", "sure", "proceed", "proceeding", "go", "ahead", "on", "continue", "next",
+    "sounds", "looks", "seems", "good", "great", "fine", "perfect", "cool", "nice", "awesome",
+    "excellent", "correct", "right", "exactly", "that", "thats", "that's", "it's", "its", "is",
+    "it", "this", "do", "let's", "lets", "please", "pls", "plz", "thanks", "thank", "you", "thx",
+    "confirm", "confirmed", "agreed", "agree", "absolutely", "of", "course", "alright", "all",
+    "lgtm", "affirmative", "definitely", "indeed", "move", "forward", "i", "we", "am", "are",
+    "happy", "with", "the", "a", "one", "like", "plan", "works", "for", "me", "just", "so",
+    "well", "um", "uh", "hmm", "oh", "then", "now", "and", "start", "begin", "done", "to", "us",
+    "can", "will", "ready", "approve", "approved", "accept", "accepted", "got",
+    # no / don't know
+    "no", "nope", "nah", "not", "n", "idk", "dunno", "none", "na", "n/a", "skip", "know",
+    "don't", "dont",
+})
+# fmt: on
+# "진행해줘", "계속할게요", "다음으로", "생성해 주세요": a go-on verb with any polite ending.
+_REPLY_VERB_KO = re.compile(
+    r"(진행|계속|시작|확인|생성|작성|다음|분석|추천|만들어)"
+    r"(해|해줘|해줘요|해주세요|해주십시오|해요|할게|할게요|하겠습니다|합니다|합시다|하자|하세요|"
+    r"하기|시켜|시켜줘|시켜주세요|할래|할래요|해봐|해보자|해주라|부탁해|부탁해요|부탁드려요|"
+    r"부탁드립니다|부탁합니다|으로|단계로|요|ㄱㄱ|고고|하죠|해도돼|해도돼요|해도 돼요)?"
 )
+_REPLY_NOISE = re.compile(r"^(ㅋ+|ㅎ+|ㅠ+|ㅜ+|네+|응+|예+|넵+|ok+|yes+|ye+s+|!+)$")
+_NON_WORD = re.compile(r"[^0-9a-z\uac00-\ud7a3\u3131-\u318e'/ ]+")
+_CLAUSE = re.compile(r"[,.!?;~\n]+")
 
 
 def normalise(text: str) -> str:
@@ -78,13 +85,30 @@ def detect_language(text: str, default: Lang = "ko") -> Lang:
     return "ko" if hangul * 3 >= latin else "en"
 
 
+def _reply_word(token: str) -> bool:
+    return (
+        token in _REPLY_WORDS_KO
+        or token in _REPLY_WORDS_EN
+        or _REPLY_VERB_KO.fullmatch(token) is not None
+        or _REPLY_NOISE.fullmatch(token) is not None
+    )
+
+
 def is_uninformative(text: str) -> bool:
-    """True for acknowledgements such as "네" or "ok" that say nothing about a device."""
-    norm = normalise(text).strip(" .!?~,")
-    if norm in _UNINFORMATIVE:
+    """True for replies such as "진행해줘", "네 진행해주세요", "Yes, proceed!" or "go ahead 👍"
+    that confirm (or refuse) without saying anything about a device."""
+    tokens = _NON_WORD.sub(" ", normalise(text)).split()
+    words = _WORD.findall(normalise(text))
+    if not words or (len(words) == 1 and len(words[0]) <= 1):
         return True
-    words = _WORD.findall(norm)
-    return not words or (len(words) == 1 and len(words[0]) <= 1)
+    return all(_reply_word(t.strip("'")) for t in tokens if t.strip("'"))
+
+
+def description_part(text: str) -> str:
+    """The text without its confirming clauses ("네, 손목형 혈압계예요" → "손목형 혈압계예요")."""
+    clauses = [c.strip() for c in _CLAUSE.split(text) if c.strip()]
+    kept = [c for c in clauses if not is_uninformative(c)]
+    return ", ".join(kept) if kept else ""
 
 
 def word_count(text: str) -> int:
@@ -154,8 +178,71 @@ class Lexicon:
         return sorted(hits)
 
     def hit(self, norm_text: str) -> bool:
-        """Whether any term of the lexicon occurs."""
-        return bool(self.find(norm_text))
+        """Whether any term of the lexicon occurs (stops at the first one found)."""
+        if any(t in norm_text for t in self.substrings):
+            return True
+        if not (self.words or self.stems or self.phrases or self.phrase_stems):
+            return False
+        idx = _index(norm_text)
+        if not self.words.isdisjoint(idx.tokens):
+            return True
+        if any(stem in idx.prefixes for stem in self.stems):
+            return True
+        if any(f" {p} " in idx.joined or f" {p}s " in idx.joined for p in self.phrases):
+            return True
+        return any(f" {p}" in idx.joined for p in self.phrase_stems)
+
+
+class LexiconIndex:
+    """Which of many lexicons hit a text, in one pass over the terms of all of them.
+
+    Same matching rules as `Lexicon.hit`; used to find the few archetypes whose first term
+    group occurs before checking their other groups, instead of trying all of them.
+    """
+
+    def __init__(self, lexicons: Iterable[tuple[int, Lexicon]]) -> None:
+        subs: dict[str, set[int]] = {}
+        words: dict[str, set[int]] = {}
+        stems: dict[str, set[int]] = {}
+        phrases: dict[str, set[int]] = {}
+        phrase_stems: dict[str, set[int]] = {}
+        for key, lex in lexicons:
+            for table, terms in (
+                (subs, lex.substrings),
+                (words, lex.words),
+                (stems, lex.stems),
+                (phrases, lex.phrases),
+                (phrase_stems, lex.phrase_stems),
+            ):
+                for term in terms:
+                    table.setdefault(term, set()).add(key)
+        self._subs = tuple((t, frozenset(k)) for t, k in subs.items())
+        self._words = {t: frozenset(k) for t, k in words.items()}
+        self._stems = {t: frozenset(k) for t, k in stems.items()}
+        self._phrases = tuple((t, frozenset(k)) for t, k in phrases.items())
+        self._phrase_stems = tuple((t, frozenset(k)) for t, k in phrase_stems.items())
+
+    def hits(self, norm_text: str) -> set[int]:
+        """Keys of the lexicons with at least one term in an already-normalised text."""
+        found: set[int] = set()
+        for term, keys in self._subs:
+            if term in norm_text:
+                found |= keys
+        idx = _index(norm_text)
+        for token in idx.tokens:
+            if token in self._words:
+                found |= self._words[token]
+        for stem in idx.prefixes:
+            if stem in self._stems:
+                found |= self._stems[stem]
+        joined = idx.joined
+        for phrase, keys in self._phrases:
+            if f" {phrase} " in joined or f" {phrase}s " in joined:
+                found |= keys
+        for phrase, keys in self._phrase_stems:
+            if f" {phrase}" in joined:
+                found |= keys
+        return found
 
 
 def compile_terms(name: str, terms: Iterable[str]) -> Lexicon:

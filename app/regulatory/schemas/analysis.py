@@ -96,6 +96,9 @@ class Classification(CamelModel):
     language: Language = "ko"
     software: bool | None = None
     ai: bool | None = None
+    # The device type the engine matched (archetype code, SW-SAMD/HW-GENERIC, or ND-* for
+    # non-devices): lets /api/standards plan for exactly this device when it is echoed back.
+    category_code: str | None = None
 
     @field_validator("risk_class", mode="before")
     @classmethod
@@ -188,9 +191,10 @@ class PurposeResponse(CamelModel):
 
 
 class ClassificationInput(CamelModel):
-    """A classification as echoed back by the client: only the core is required."""
+    """A classification as echoed back by the client: authoritative for planning when it is
+    complete and consistent; every field is optional so a partial echo is still read."""
 
-    is_medical_device: bool
+    is_medical_device: bool | None = None
     # Echoed from our own output, which may exceed the 2000-char limit of user text.
     reasoning: str = ""
     confidence: float | None = Field(default=None, ge=0.0, le=1.0)
@@ -199,6 +203,8 @@ class ClassificationInput(CamelModel):
     software: bool | None = None
     ai: bool | None = None
     language: Language | None = None
+    category_code: ShortText | None = None
+    rules_fired: list[ShortText] = Field(default_factory=list, max_length=100)
 
     @field_validator("risk_class", mode="before")
     @classmethod
@@ -231,11 +237,25 @@ class StandardsRequest(CamelModel):
         }
     )
 
-    classification: ClassificationInput
+    # Authoritative when present and consistent; missing → classified again from the rest.
+    classification: ClassificationInput | None = None
     category: SuggestedCategory
     purpose_mechanism: dict[str, Any] | ShortText | None = None
     session_id: Annotated[str, StringConstraints(max_length=200)] | None = None
     language: Language | None = None
+
+
+Route = Literal["device", "non-device"]
+ClassificationSource = Literal["given", "reclassified"]
+
+
+class PlanDevice(CamelModel):
+    """The device a plan was made for (named as the classification named it)."""
+
+    code: ListText = ""
+    name: ListText = ""
+    is_medical_device: bool = True
+    risk_class: RiskClass | None = None
 
 
 class TimelineItem(CamelModel):
@@ -283,12 +303,20 @@ class Plan(CamelModel):
     session_id: str | None = None
     language: Language | None = None
     pathways: list[ListText] = Field(default_factory=list)
+    device: PlanDevice | None = None
+    route: Route | None = None
+    classification_source: ClassificationSource | None = None
+    classification_reason: ListText | None = None
 
 
 class StandardsResponse(CamelModel):
     """Body of POST /api/standards."""
 
     plans: list[Plan]
+    route: Route | None = None
+    device: PlanDevice | None = None
+    classification_source: ClassificationSource | None = None
+    classification_reason: str | None = None
 
 
 class RefineRequest(CamelModel):
@@ -316,6 +344,9 @@ class RefineResponse(CamelModel):
 
     plan: Plan
     applied_changes: list[str] = Field(default_factory=list)
+    changed: bool = True
+    understood: list[str] = Field(default_factory=list)
+    reasons: list[str] = Field(default_factory=list)
 
 
 _ROMAN = {

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
-from app.platform.storage.base import PlanRecord
+from app.regulatory.repository import PlanRecord
 from app.regulatory.schemas.analysis import CamelModel, Plan
 
 _PLAN_EXAMPLE: dict[str, Any] = {
@@ -128,8 +128,3 @@ class PlanList(CamelModel):
 
     items: list[PlanRead]
     count: int
-
-
-def plan_json(record: PlanRecord) -> dict[str, Any]:
-    """The API body of a stored version."""
-    return PlanRead.of(record).to_api()

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import ConfigDict, Field, model_validator
 
-from app.platform.storage.base import SessionRecord
+from app.regulatory.repository import SessionRecord
 from app.regulatory.schemas.analysis import CamelModel
 
 _DATA_EXAMPLE: dict[str, Any] = {

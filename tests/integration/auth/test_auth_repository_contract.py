@@ -9,12 +9,18 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.accounts.adapters.memory.api_keys import MemoryApiKeyRepository
-from app.accounts.adapters.memory.users import MemoryUserRepository
 from app.accounts.adapters.sql.api_keys import SqlApiKeyRepository
 from app.accounts.adapters.sql.users import SqlUserRepository
+from app.accounts.repository import (
+    ApiKeyRecord,
+    ApiKeyRepository,
+    OwnerMissingError,
+    UserRecord,
+    UserRepository,
+)
 from app.platform.security import generate_api_key
-from app.platform.storage.base import ApiKeyRecord, ApiKeyRepository, UserRecord, UserRepository
+from tests.support.fakes.api_keys import MemoryApiKeyRepository
+from tests.support.fakes.users import MemoryUserRepository
 
 pytestmark = pytest.mark.integration
 
@@ -218,3 +224,14 @@ async def test_active_key_limit_holds_under_concurrency(
     results = await asyncio.gather(*(keys.create(key(alice.id), max_active=3) for _ in range(12)))
     assert results.count(True) == 3
     assert len(await keys.list_active(alice.id)) == 3
+
+
+async def test_a_key_for_a_removed_user_is_refused_without_a_driver_error(
+    repos: tuple[UserRepository, ApiKeyRepository],
+    sql_backend,  # type: ignore[no-untyped-def]
+) -> None:
+    _users, keys = repos
+    if sql_backend.kind == "memory":
+        pytest.skip("the memory repository does not know users (the service checks first)")
+    with pytest.raises(OwnerMissingError):
+        await keys.create(key("usr_gone"), max_active=10)

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from app.batch.adapters.memory import MemoryBatchJobRepository
 from app.batch.adapters.sql import SqlBatchJobRepository
-from app.platform.storage.base import (
+from app.batch.repository import (
     BATCH_ACTIVE,
     BATCH_FINAL,
+    BacklogFullError,
     BatchItemOutcome,
     BatchItemRecord,
     BatchJobRecord,
@@ -21,6 +21,7 @@ from app.platform.storage.base import (
     NewBatchItem,
     NewBatchJob,
 )
+from tests.support.fakes.batch import MemoryBatchJobRepository
 
 pytestmark = pytest.mark.integration
 
@@ -581,3 +582,92 @@ async def test_purge_removes_only_final_jobs_finished_before_the_cutoff(
         assert len(await all_items(repo, kept.id)) == 3
     assert await repo.purge_finished(before=at(101)) == 1
     assert await repo.get(late.id) is None
+
+
+async def chunks_of(items: list[NewBatchItem], size: int, *, fail_after: int | None = None) -> Any:
+    """`items` in lists of `size`; raises RuntimeError after `fail_after` lists (a bad row)."""
+    for n, start in enumerate(range(0, len(items), size)):
+        if fail_after is not None and n == fail_after:
+            raise RuntimeError("bad row")
+        yield items[start : start + size]
+
+
+async def test_a_streamed_create_stores_every_chunk_in_order(repo: BatchJobRepository) -> None:
+    items = [NewBatchItem(ref=f"r{p}", input=item_input(p)) for p in range(25)]
+    job = new_job(n=0)
+    record = await repo.create_streamed(
+        job, chunks_of(items, 10), max_active=10, max_items=25, max_backlog=100
+    )
+    assert record is not None and (record.total, record.status) == (25, "queued")
+    stored = await repo.get(job.id)
+    assert stored is not None and stored.total == 25
+    rows = await all_items(repo, job.id)
+    assert [(r.position, r.ref, r.input) for r in rows] == [
+        (p, f"r{p}", item_input(p)) for p in range(25)
+    ]
+    assert await repo.backlog() == 25
+    after = await repo.items_after(job.id, statuses=["pending"], after=20, limit=3)
+    assert [r.position for r in after] == [21, 22, 23]
+
+
+async def test_a_streamed_create_that_fails_midway_stores_nothing(
+    repo: BatchJobRepository,
+) -> None:
+    items = [NewBatchItem(ref=None, input=item_input(p)) for p in range(30)]
+    job = new_job(n=0)
+    with pytest.raises(RuntimeError):
+        await repo.create_streamed(
+            job, chunks_of(items, 10, fail_after=2), max_active=10, max_items=30, max_backlog=100
+        )
+    with pytest.raises(ValueError):
+        await repo.create_streamed(
+            new_job(n=0), chunks_of(items, 10), max_active=10, max_items=29, max_backlog=100
+        )
+    with pytest.raises(BacklogFullError):
+        await repo.create_streamed(
+            new_job(n=0), chunks_of(items, 10), max_active=10, max_items=30, max_backlog=29
+        )
+    assert await repo.get(job.id) is None
+    assert await repo.list_by_owner("usr_1", status=None, limit=10, offset=0) == []
+    assert await repo.backlog() == 0
+
+
+async def test_stats_count_jobs_items_and_finished_run_time(repo: BatchJobRepository) -> None:
+    first = await create(repo, new_job("usr_1", n=2))
+    await create(repo, new_job("usr_2", n=3, created=at(1)))
+    await claim_it(repo, first.id, now=at(10))
+    done = await repo.record(
+        first.id, worker_id="w1", outcomes=[ok(0), bad(1)], now=at(14), lease_s=LEASE_S
+    )
+    assert done is not None and done.status == "completed"
+    mine = await repo.stats(owner_id="usr_1")
+    assert dict(mine.by_status) == {"completed": 1}
+    assert (mine.total_items, mine.processed, mine.succeeded, mine.failed) == (2, 2, 1, 1)
+    assert (mine.timed_jobs, mine.timed_seconds, mine.timed_items) == (1, 4.0, 2)
+    everyone = await repo.stats(owner_id=None)
+    assert dict(everyone.by_status) == {"completed": 1, "queued": 1}
+    assert everyone.total_items == 5 and everyone.timed_jobs == 1
+    assert (await repo.stats(owner_id="nobody")).by_status == {}
+
+
+async def test_mark_attempted_counts_pending_items_under_the_lease_only(
+    repo: BatchJobRepository,
+) -> None:
+    job = await create(repo, new_job(n=3))
+    await claim_it(repo, job.id)
+    await repo.record(job.id, worker_id="w1", outcomes=[ok(1)], now=at(1), lease_s=LEASE_S)
+    assert await repo.mark_attempted(
+        job.id, worker_id="w1", positions=[0, 1], now=at(2), lease_s=LEASE_S
+    )
+    assert not await repo.mark_attempted(
+        job.id, worker_id="w2", positions=[2], now=at(2), lease_s=LEASE_S
+    )
+    items = await all_items(repo, job.id)
+    # Item 1 already had its outcome (attempts 1 from it); item 2 was marked by a non-holder.
+    assert [(i.status, i.attempts) for i in items] == [
+        ("pending", 1),
+        ("succeeded", 1),
+        ("pending", 0),
+    ]
+    stored = await repo.get(job.id)
+    assert stored is not None and stored.lease_expires_at == at(2 + LEASE_S)

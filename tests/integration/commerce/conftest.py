@@ -18,6 +18,14 @@ from tests.unit.commerce.shop_helpers import header_principal
 ShopFactory = Callable[..., AbstractAsyncContextManager[tuple[FastAPI, httpx.AsyncClient]]]
 
 
+# The stock store's contract runs on the client the app itself builds (create_redis), the one
+# path production uses.
+@pytest.fixture
+def redis_client(app_redis_client: Redis) -> Redis:
+    """The app-built client (overrides the plain one of tests/conftest.py here)."""
+    return app_redis_client
+
+
 # Sync on purpose: it pulls async fixtures with getfixturevalue, which cannot run inside a loop.
 @pytest.fixture(params=("sqlite", "postgres"))
 def sql_engine(request: pytest.FixtureRequest) -> AsyncEngine:

@@ -16,7 +16,7 @@ from sqlalchemy import text
 
 from app.commerce.adapters.redis.stock import ProductKeys, RedisStockStore
 from app.commerce.adapters.sql.purchases import SqlPurchaseRepository
-from app.platform.storage.base import PurchaseRecord, Reservation
+from app.commerce.repository import PurchaseRecord, Reservation
 from app.platform.storage.locks.manager import LockManager
 from tests.unit.commerce.shop_helpers import ADMIN, create_product, user
 
@@ -294,7 +294,7 @@ async def test_events_of_every_product_are_merged_newest_first(shop_factory: Any
 async def test_redis_lost_between_missing_stock_and_rebuild_is_a_503(
     shop_factory: Any, redis_client: Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app.platform.storage.base import StockStoreUnavailable
+    from app.commerce.repository import StockStoreUnavailable
 
     async with shop_factory() as (_app, client):
         pid = (await create_product(client, initial_stock=5))["id"]
@@ -317,7 +317,7 @@ async def test_redis_lost_again_while_a_recorded_purchase_is_confirmed_still_set
     shop_factory: Any, redis_client: Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Redis restarts empty after the row committed, and the rebuild hits the restart once."""
-    from app.platform.storage.base import StockStoreUnavailable
+    from app.commerce.repository import StockStoreUnavailable
 
     confirm, rehydrate = RedisStockStore.confirm, RedisStockStore.rehydrate
     faults = {"flush": 1, "rebuild": 1}
@@ -353,7 +353,7 @@ async def test_redis_lost_while_a_failed_purchase_gives_units_back_is_a_clean_50
     shop_factory: Any, redis_client: Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The insert fails, the stock key is gone and the rebuild fails: no 500, nothing sold."""
-    from app.platform.storage.base import StockStoreUnavailable
+    from app.commerce.repository import StockStoreUnavailable
 
     release = RedisStockStore.release
     rebuilds: list[int] = []

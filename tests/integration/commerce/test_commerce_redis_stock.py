@@ -9,7 +9,7 @@ import pytest
 from redis.asyncio import Redis
 
 from app.commerce.adapters.redis.stock import ProductKeys, RedisStockStore
-from app.platform.storage.base import ProductRecord, Reservation, StockLedger
+from app.commerce.repository import ProductRecord, Reservation, StockLedger
 
 pytestmark = pytest.mark.integration
 

@@ -12,11 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.commerce.adapters.sql.events import SqlStockEventLog
 from app.commerce.adapters.sql.products import SqlProductRepository
 from app.commerce.adapters.sql.purchases import SqlPurchaseRepository
-from app.platform.storage.base import (
+from app.commerce.repository import (
+    BuyRequest,
     DuplicatePurchase,
     NewProduct,
     PurchaseRecord,
-    SqlPurchaseRequest,
     StockEvent,
 )
 
@@ -161,8 +161,8 @@ async def test_sql_stock_purchases_never_oversell_under_concurrency(
     p = await products.create(new_product(initial_stock=25, per_user_limit=2))
 
     async def buy(i: int) -> list[str]:
-        request = SqlPurchaseRequest(purchase(f"s{i}", p.id, user=f"u{i % 20}"), per_user_limit=2)
-        return [r.outcome for r in await purchases.buy_with_sql_stock([request])]
+        request = BuyRequest(purchase(f"s{i}", p.id, user=f"u{i % 20}"), per_user_limit=2)
+        return [r.outcome for r in await purchases.buy_many([request])]
 
     # Many small transactions at once: the conditional UPDATE is what keeps them honest.
     outcomes = [o for batch in await asyncio.gather(*(buy(i) for i in range(60))) for o in batch]
@@ -185,8 +185,8 @@ async def test_sql_stock_one_user_racing_with_itself_stays_within_its_limit(
     p = await products.create(new_product(initial_stock=100, per_user_limit=1))
 
     async def buy(i: int) -> str:
-        request = SqlPurchaseRequest(purchase(f"r{i}", p.id, user="racer"), per_user_limit=1)
-        return (await purchases.buy_with_sql_stock([request]))[0].outcome
+        request = BuyRequest(purchase(f"r{i}", p.id, user="racer"), per_user_limit=1)
+        return (await purchases.buy_many([request]))[0].outcome
 
     outcomes = await asyncio.gather(*(buy(i) for i in range(30)))
     assert sorted(set(outcomes)) == ["limit", "ok"]
@@ -199,13 +199,13 @@ async def test_sql_stock_batch_reports_each_outcome(sql_engine: AsyncEngine) -> 
     products = SqlProductRepository(sql_engine)
     purchases = SqlPurchaseRepository(sql_engine)
     p = await products.create(new_product(initial_stock=3, per_user_limit=2))
-    results = await purchases.buy_with_sql_stock(
+    results = await purchases.buy_many(
         [
-            SqlPurchaseRequest(purchase("a", p.id, "u1", 2, key="k"), per_user_limit=2),
-            SqlPurchaseRequest(purchase("b", p.id, "u1", 1), per_user_limit=2),
-            SqlPurchaseRequest(purchase("c", p.id, "u2", 2), per_user_limit=2),
-            SqlPurchaseRequest(purchase("d", p.id, "u1", 2, key="k"), per_user_limit=2),
-            SqlPurchaseRequest(purchase("e", p.id, "u3", 1), per_user_limit=2),
+            BuyRequest(purchase("a", p.id, "u1", 2, key="k"), per_user_limit=2),
+            BuyRequest(purchase("b", p.id, "u1", 1), per_user_limit=2),
+            BuyRequest(purchase("c", p.id, "u2", 2), per_user_limit=2),
+            BuyRequest(purchase("d", p.id, "u1", 2, key="k"), per_user_limit=2),
+            BuyRequest(purchase("e", p.id, "u3", 1), per_user_limit=2),
         ]
     )
     assert [(r.outcome, r.stock) for r in results] == [
@@ -231,11 +231,11 @@ async def test_reconcile_sql_stock_repairs_the_column(sql_engine: AsyncEngine) -
     await products.add_restock(product_id=p.id, quantity=5, created_by=None, created_at=NOW)
     # A row written without the stock decrement (as the Redis strategies do): SQL is behind.
     await purchases.insert_many([purchase("x", p.id, qty=4)])
-    assert await products.reconcile_sql_stock(p.id) == (11, 15)
+    assert await products.recount_stock(p.id) == (11, 15)
     got = await products.get(p.id)
     assert got is not None and got.stock == 11
-    assert await products.reconcile_sql_stock(p.id) == (11, 11)
-    assert await products.reconcile_sql_stock(999) is None
+    assert await products.recount_stock(p.id) == (11, 11)
+    assert await products.recount_stock(999) is None
 
 
 async def test_event_log_pages_backwards(sql_engine: AsyncEngine) -> None:

@@ -1,4 +1,4 @@
-"""One contract, every KeyValueStore adapter: memory, SQLite, PostgreSQL, Redis."""
+"""One contract, every KeyValueStore adapter a setting selects: memory and Redis."""
 
 from __future__ import annotations
 
@@ -9,18 +9,15 @@ import pytest
 from app.platform.storage.base import KeyValueStore
 from app.platform.storage.kv.memory import MemoryKeyValueStore
 from app.platform.storage.kv.redis import RedisKeyValueStore
-from app.platform.storage.kv.sql import SqlKeyValueStore
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def store(backend) -> KeyValueStore:  # type: ignore[no-untyped-def]
-    if backend.kind == "memory":
+@pytest.fixture(params=("memory", "redis"))
+def store(request: pytest.FixtureRequest) -> KeyValueStore:
+    if request.param == "memory":
         return MemoryKeyValueStore()
-    if backend.kind == "redis":
-        return RedisKeyValueStore(backend.redis)
-    return SqlKeyValueStore(backend.engine)
+    return RedisKeyValueStore(request.getfixturevalue("redis_client"))
 
 
 async def test_set_get_delete_round_trip(store: KeyValueStore) -> None:

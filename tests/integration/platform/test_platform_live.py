@@ -128,7 +128,7 @@ def test_python_m_app_serve_is_what_make_run_starts(tmp_path) -> None:  # type: 
             except httpx.HTTPError:
                 return False
 
-        wait_until(up, timeout=30, what="python -m app serve")
+        wait_until(up, timeout=120, what="python -m app serve")
         assert httpx.get(f"http://127.0.0.1:{port}/openapi.json").status_code == 200
         assert httpx.get(f"http://127.0.0.1:{port}/docs").status_code == 200
     finally:

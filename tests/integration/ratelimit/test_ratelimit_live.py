@@ -128,3 +128,51 @@ async def test_redis_down_fails_reads_open_writes_closed_and_recovers(
             assert r.headers["x-ratelimit-remaining"] == "99"  # a fresh, empty Redis
     finally:
         own.stop()
+
+
+async def test_guesses_from_many_addresses_never_lock_the_owner_out(
+    app_factory: AppFactory, redis_server: RedisServer, redis_client: Redis
+) -> None:
+    """Counters in a real Redis: each attacking address is stopped by its own (address,
+    username) limit; the username's budget only slows attempts down, so the owner's right
+    password from a fresh address is a 200, never a 429."""
+    async with app_factory(
+        redis_url=redis_server.url,
+        rate_limit_enabled=True,
+        rate_limit_login="3/minute",
+        rate_limit_login_address="50/minute",
+        rate_limit_login_username="5/minute",
+        login_slowdown_s=0.001,
+        trusted_proxies=["127.0.0.1"],
+    ) as (_app, client):
+        password = "correct horse battery staple 42"
+        reg = await client.post(
+            "/api/auth/register", json={"username": "owner", "password": password}
+        )
+        assert reg.status_code == 201, reg.text
+        slowed = decisions("login-user", "rejected")
+        statuses: Counter[int] = Counter()
+        for n in range(4):
+            address = {"X-Forwarded-For": f"198.51.100.{n + 1}"}
+            for _ in range(4):
+                r = await client.post(
+                    "/api/auth/login",
+                    json={"username": "owner", "password": "wrong guess 1234"},
+                    headers=address,
+                )
+                statuses[r.status_code] += 1
+                if r.status_code == 429:
+                    assert r.json()["code"] == "RATE_LIMIT_EXCEEDED"
+                    assert '"login-60s";r=0' in r.headers["ratelimit"]
+        # Each address: three 401s, then its own limit; 12 attempts counted for "owner".
+        assert statuses == {401: 12, 429: 4}
+        assert decisions("login-user", "rejected") == slowed + 7  # 12 - 5: slowed, not refused
+        owner = {"X-Forwarded-For": "192.0.2.77"}
+        r = await client.post(
+            "/api/auth/login", json={"username": "owner", "password": password}, headers=owner
+        )
+        assert r.status_code == 200, r.text
+        assert "access_token" in r.json()
+        assert decisions("login-user", "rejected") == slowed + 8
+        keys = await redis_client.keys("*")
+        assert keys and not any("owner" in key for key in keys)  # names are hashed

@@ -9,38 +9,39 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from app.platform.ratelimit.items import LimitCheck, RateLimitItem
+from app.platform.ratelimit.store import RateLimitStore
 from app.platform.ratelimit.stores.memory import MemoryRateLimitStore
 from app.platform.ratelimit.stores.redis import RedisRateLimitStore
-from app.platform.storage.base import RateLimitStore
+from app.platform.storage.redis.client import create_redis
+from tests.conftest import make_settings
 from tests.support.servers import RedisServer
 
 pytestmark = pytest.mark.integration
 
 
-# "redis" is the pipelined connection the app uses; "redis-py" the fallback path (e.g. TLS).
-@pytest.fixture(params=["memory", "redis", "redis-py"])
-async def store(request: pytest.FixtureRequest) -> AsyncIterator[RateLimitStore]:
+def production_client(url: str, tmp_path: Path, **overrides: object) -> Redis:
+    """A client built as the app builds it (`create_redis`: bounded blocking pool, timeouts)."""
+    return create_redis(make_settings(tmp_path, redis_url=url, **overrides))
+
+
+# "redis" is the app's own path: its client (create_redis) and the store the lifespan builds.
+@pytest.fixture(params=["memory", "redis"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[RateLimitStore]:
     if request.param == "memory":
         yield MemoryRateLimitStore()
         return
     server = request.getfixturevalue("redis_server")
     if server.process is None or server.process.poll() is not None:
         server.start()
-    # A bounded, blocking pool like the app's (create_redis): 200 callers wait for 64 sockets.
-    pool = BlockingConnectionPool.from_url(
-        server.url, max_connections=64, timeout=5, decode_responses=True
-    )
-    client = Redis(connection_pool=pool)
+    # 200 callers in the concurrency test wait for this pool's sockets, as in the app.
+    client = production_client(server.url, tmp_path, redis_max_connections=64)
     await client.flushall()
-    store = RedisRateLimitStore(client, pipelined=request.param == "redis")
-    assert store.pipelined is (request.param == "redis")
-    yield store
-    await store.aclose()
+    yield RedisRateLimitStore(client)
     await client.aclose(close_connection_pool=True)
 
 
@@ -154,21 +155,16 @@ async def test_redis_keys_expire_after_two_windows(redis_client) -> None:  # typ
     await store.hit(day)
     assert 86_400_000 < await redis_client.pttl("rl:ip:ttl:86400") <= first
     assert (await redis_client.hgetall("rl:ip:ttl:86400"))["c"] == "2"
-    await store.aclose()
 
 
-@pytest.mark.parametrize("pipelined", [True, False])
-async def test_redis_script_survives_a_script_flush(redis_client, pipelined: bool) -> None:  # type: ignore[no-untyped-def]
-    store = RedisRateLimitStore(redis_client, pipelined=pipelined)
+async def test_redis_script_survives_a_script_flush(redis_client) -> None:  # type: ignore[no-untyped-def]
+    store = RedisRateLimitStore(redis_client)
     assert (await store.hit([check("k:60", 5, 60)])).allowed
     await redis_client.script_flush()
     assert (await store.hit([check("k:60", 5, 60)])).results[0].remaining == 3
-    await store.aclose()
 
 
-async def test_pipelined_connection_uses_the_configured_db_and_password(
-    tmp_path: Path,
-) -> None:
+async def test_redis_store_uses_the_configured_db_and_password(tmp_path: Path) -> None:
     server = RedisServer(tmp_path)
     server.start()
     try:
@@ -176,27 +172,26 @@ async def test_pipelined_connection_uses_the_configured_db_and_password(
         await admin.config_set("requirepass", "s3cret-pass")
         await admin.aclose()
         url = f"redis://:s3cret-pass@127.0.0.1:{server.port}/5"
-        client = Redis.from_url(url, decode_responses=True)
+        client = production_client(url, tmp_path)
         store = RedisRateLimitStore(client)
         assert (await store.hit([check("k:60", 5, 60)])).results[0].remaining == 4
-        assert await client.hget("rl:k:60", "c") == "1"  # written to db 5, seen by redis-py
-        await store.aclose()
-        wrong = Redis.from_url(url.replace("s3cret", "wrong"), decode_responses=True)
+        assert await client.hget("rl:k:60", "c") == "1"  # written to db 5
+        wrong = production_client(url.replace("s3cret", "wrong"), tmp_path)
         bad = RedisRateLimitStore(wrong)
-        with pytest.raises(RedisConnectionError):
+        with pytest.raises(RedisConnectionError):  # redis-py's AuthenticationError is one
             await bad.hit([check("k:60", 5, 60)])
-        await client.aclose()
-        await wrong.aclose()
+        await client.aclose(close_connection_pool=True)
+        await wrong.aclose(close_connection_pool=True)
     finally:
         server.stop()
 
 
-async def test_pipelined_connection_fails_fast_and_reconnects(tmp_path: Path) -> None:
+async def test_redis_store_fails_fast_and_reconnects(tmp_path: Path) -> None:
     server = RedisServer(tmp_path)
     server.start()
     try:
-        client = Redis.from_url(server.url, decode_responses=True)
-        store = RedisRateLimitStore(client, timeout_s=1.0)
+        client = production_client(server.url, tmp_path, redis_socket_timeout_s=1.0)
+        store = RedisRateLimitStore(client)
         assert (await store.hit([check("k:60", 5, 60)])).allowed
         server.stop()
         with pytest.raises(RedisConnectionError):
@@ -204,23 +199,20 @@ async def test_pipelined_connection_fails_fast_and_reconnects(tmp_path: Path) ->
         server.start()
         decision = await store.hit([check("k:60", 5, 60)])
         assert decision.results[0].remaining == 4  # a new, empty server
-        await store.aclose()
-        await client.aclose()
+        await client.aclose(close_connection_pool=True)
     finally:
         server.stop()
 
 
-async def test_pipelined_connection_times_out_on_a_hung_server_and_recovers(
-    tmp_path: Path,
-) -> None:
-    """A frozen Redis (SIGSTOP) fails every waiting call after the timeout, not forever; once
-    it answers again, the next call works on a fresh connection."""
+async def test_redis_store_times_out_on_a_hung_server_and_recovers(tmp_path: Path) -> None:
+    """A frozen Redis (SIGSTOP) fails every waiting call after the socket timeout, not
+    forever; once it answers again, the next call works."""
     server = RedisServer(tmp_path)
     server.start()
     assert server.process is not None
     try:
-        client = Redis.from_url(server.url, decode_responses=True)
-        store = RedisRateLimitStore(client, timeout_s=0.3)
+        client = production_client(server.url, tmp_path, redis_socket_timeout_s=0.3)
+        store = RedisRateLimitStore(client)
         assert (await store.hit([check("k:60", 5, 60)])).allowed
         server.process.send_signal(signal.SIGSTOP)
         try:
@@ -238,18 +230,17 @@ async def test_pipelined_connection_times_out_on_a_hung_server_and_recovers(
         assert waited >= 0.3
         decision = await store.hit([check("k:60", 5, 60)])
         assert decision.results[0].remaining == 3  # the same server, counted once before
-        await store.aclose()
-        await client.aclose()
+        await client.aclose(close_connection_pool=True)
     finally:
         server.stop()
 
 
-def test_pipelined_store_works_on_uvloop(redis_server: RedisServer) -> None:
-    """uvicorn runs on uvloop, whose transports are not asyncio.Transport subclasses."""
+def test_redis_store_works_on_uvloop(redis_server: RedisServer, tmp_path: Path) -> None:
+    """uvicorn runs on uvloop."""
     import uvloop
 
     async def run() -> list[int]:
-        client = Redis.from_url(redis_server.url, decode_responses=True)
+        client = production_client(redis_server.url, tmp_path)
         store = RedisRateLimitStore(client)
         try:
             limits = [check("uvloop:60", 3, 60)]
@@ -257,8 +248,7 @@ def test_pipelined_store_works_on_uvloop(redis_server: RedisServer) -> None:
             await client.delete("rl:uvloop:60")
             return [d.results[0].remaining for d in decisions if d.allowed]
         finally:
-            await store.aclose()
-            await client.aclose()
+            await client.aclose(close_connection_pool=True)
 
     loop = uvloop.new_event_loop()
     try:

@@ -168,7 +168,8 @@ async def test_two_workers_concurrent_users_and_refines(live_server_factory: Fac
             assert {p["id"] for p in listed["items"]} == set(ids)
 
         pid = ann_ids[0]
-        texts = [f"{i}번째 요청: 문서 작업을 보강해줘" for i in range(10)]
+        # Each request really changes the plan (a refine that changes nothing stores nothing).
+        texts = [f"{i}번째 요청: IEC 6{i:04d} 추가" for i in range(10)]
         results = await asyncio.gather(
             *(
                 client.post(

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from app.platform.storage.base import NewPlan, PlanRepository, PlanVersionConflict
-from app.regulatory.adapters.memory.plans import MemoryPlanRepository
 from app.regulatory.adapters.sql.plans import SqlPlanRepository
 from app.regulatory.plans import new_plan_id
+from app.regulatory.repository import NewPlan, PlanRepository, PlanVersionConflict
+from tests.support.fakes.plans import MemoryPlanRepository
 
 pytestmark = pytest.mark.integration
 

@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from app.platform.storage.base import SessionStore
 from app.platform.storage.sql.tables import sessions
-from app.regulatory.adapters.memory.sessions import MemorySessionStore
 from app.regulatory.adapters.redis.sessions import RedisSessionStore
 from app.regulatory.adapters.sql.sessions import SqlSessionStore
+from app.regulatory.repository import SessionStore
 from app.regulatory.sessions import merge_patch
+from tests.support.fakes.sessions import MemorySessionStore
 
 pytestmark = pytest.mark.integration
 

@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from app.lifespan import build_resources, close_resources
-from app.platform.storage.base import SessionStore
+from app.lifespan import Resources, build_resources, close_resources
 from app.platform.storage.sql.tables import sessions
-from app.resources import Resources
+from app.regulatory.repository import SessionStore
 from tests.conftest import make_settings
 
 pytestmark = pytest.mark.integration

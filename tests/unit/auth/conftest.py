@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from app.accounts.adapters.memory.api_keys import MemoryApiKeyRepository
-from app.accounts.adapters.memory.users import MemoryUserRepository
 from app.accounts.service import AuthService
 from app.platform.security import PasswordHasher, TokenCodec
+from tests.support.fakes.api_keys import MemoryApiKeyRepository
+from tests.support.fakes.users import MemoryUserRepository
 
 # argon2 at its cheapest: the suite tests the mechanism, not the cost.
 FAST_HASH = {"argon2_time_cost": 1, "argon2_memory_cost": 1024}

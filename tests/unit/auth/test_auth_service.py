@@ -23,7 +23,7 @@ from app.platform.errors import (
     UserNotFoundError,
     WeakPasswordError,
 )
-from app.platform.principal import Principal
+from app.platform.principal import Credentials, Principal, credentials_from_scope
 from app.platform.security import TokenCodec
 from tests.unit.auth.conftest import SECRET, Clock
 
@@ -32,14 +32,18 @@ pytestmark = pytest.mark.unit
 PASSWORD = "correct horse battery"
 
 
-def scope(**headers: str) -> dict[str, Any]:
-    return {
-        "type": "http",
-        "headers": [(k.replace("_", "-").lower().encode(), v.encode()) for k, v in headers.items()],
-    }
+def scope(**headers: str) -> Credentials:
+    return credentials_from_scope(
+        {
+            "type": "http",
+            "headers": [
+                (k.replace("_", "-").lower().encode(), v.encode()) for k, v in headers.items()
+            ],
+        }
+    )
 
 
-def bearer(token: str) -> dict[str, Any]:
+def bearer(token: str) -> Credentials:
     return scope(authorization=f"Bearer {token}")
 
 
@@ -151,7 +155,7 @@ async def test_login_is_case_insensitive_on_username(service: AuthService) -> No
 # --- resolving the caller --------------------------------------------------------------
 async def test_no_credentials_means_anonymous(service: AuthService) -> None:
     assert await service.resolve_principal(scope()) is None
-    assert await service.resolve_principal({"type": "http"}) is None
+    assert await service.resolve_principal(credentials_from_scope({"type": "http"})) is None
     # Other schemes (e.g. a proxy's Basic auth) are not ours.
     assert await service.resolve_principal(scope(authorization="Basic YWxpY2U6eA==")) is None
 
@@ -224,8 +228,8 @@ class CountingUsers:
         return await self.inner.get(user_id)
 
 
-async def test_with_a_fresh_feed_a_token_needs_no_account_read(
-    make_service: Callable[..., AuthService], users: Any
+async def test_a_token_reads_its_account_once_per_cache_ttl(
+    make_service: Callable[..., AuthService], users: Any, clock: Clock
 ) -> None:
     counting = CountingUsers(users)
     worker = make_service(users=counting)
@@ -236,7 +240,33 @@ async def test_with_a_fresh_feed_a_token_needs_no_account_read(
     for _ in range(3):
         principal = await worker.resolve_principal(bearer(token))
         assert principal == Principal(user.id, "alice", "user", "jwt")
-    assert counting.gets == 0
+    assert counting.gets == 1
+    clock.now += 5.01
+    assert await worker.resolve_principal(bearer(token)) is not None
+    assert counting.gets == 2
+
+
+async def test_a_user_removed_from_the_store_is_a_401_for_tokens_and_keys(
+    make_service: Callable[..., AuthService], users: Any, clock: Clock
+) -> None:
+    worker = make_service()
+    user = await worker.register(username="alice", password=PASSWORD)
+    token = (await worker.login(username="alice", password=PASSWORD)).access_token
+    principal = await worker.resolve_principal(bearer(token))
+    assert principal is not None
+    _record, key = await worker.create_api_key(principal=principal, name="k")
+    await worker.refresh_user_changes()  # a fresh feed vouches for nobody that is gone
+    del users._by_id[user.id]  # an operator deletes the row behind the service's back
+    # Reads of the account itself notice at once; every other route within the cache TTL.
+    with pytest.raises(AuthenticationError):
+        await worker.current_user(principal=principal)
+    with pytest.raises(AuthenticationError):
+        await worker.create_api_key(principal=principal, name="k2")
+    clock.now += 5.01
+    for credentials in (bearer(token), scope(x_api_key=key)):
+        with pytest.raises(AuthenticationError) as caught:
+            await worker.resolve_principal(credentials)
+        assert caught.value.details == {"reason": "inactive"}
 
 
 async def test_deactivation_and_promotion_reach_other_workers_by_the_feed(
@@ -258,14 +288,14 @@ async def test_deactivation_and_promotion_reach_other_workers_by_the_feed(
         await worker_a.resolve_principal(bearer(token))
     promoted = await worker_a.resolve_principal(bearer(bob_token))
     assert promoted is not None and promoted.role == "admin"
-    # Worker B trusts the tokens until its next pull, then judges them by the changed accounts.
+    # Worker B trusts its cached read until its next pull, then the changed accounts win.
     assert await worker_b.resolve_principal(bearer(token)) is not None
     assert await worker_b.refresh_user_changes() == 2
     with pytest.raises(AuthenticationError):
         await worker_b.resolve_principal(bearer(token))
     promoted = await worker_b.resolve_principal(bearer(bob_token))
     assert promoted is not None and promoted.role == "admin"
-    assert counting.gets == 0  # all of it without a per-request account read
+    assert counting.gets == 2  # one cached read per account, the rest from the feed
 
 
 async def test_a_stale_feed_falls_back_to_reading_the_account(

@@ -163,7 +163,7 @@ async def test_pause_resume_cancel_and_delete_follow_the_job_states(
         "/api/batch/jobs", json={"kind": "classify", "items": [{"concept": LUNG}]}, headers=alice
     )
     base = f"/api/batch/jobs/{created.json()['id']}"
-    assert created.json()["status"] == "queued"
+    assert created.json()["status"] == "pending"  # stored as queued; the API says pending
 
     async def act(verb: str) -> httpx.Response:
         return await idle_api.post(f"{base}/{verb}", headers=alice)
@@ -171,7 +171,7 @@ async def test_pause_resume_cancel_and_delete_follow_the_job_states(
     assert (await act("pause")).json()["status"] == "paused"
     body = assert_problem(await act("pause"), 409, "BATCH_JOB_STATE")
     assert body["details"] == {"status": "paused"}
-    assert (await act("resume")).json()["status"] == "queued"
+    assert (await act("resume")).json()["status"] == "pending"
     assert_problem(await act("resume"), 409, "BATCH_JOB_STATE")
     assert_problem(await idle_api.delete(base, headers=alice), 409, "BATCH_JOB_STATE")
     cancelled = (await act("cancel")).json()

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from app.batch.adapters.memory import MemoryBatchJobRepository
+from app.batch.repository import BatchItemOutcome, BatchJobRecord, NewBatchItem, NewBatchJob
 from app.batch.runner import BatchRunner, ItemProcessor
 from app.batch.service import BatchService
 from app.platform.errors import AIUnavailableError, DeviceNotMedicalError
-from app.platform.storage.base import BatchItemOutcome, BatchJobRecord, NewBatchItem, NewBatchJob
+from tests.support.fakes.batch import MemoryBatchJobRepository
 
 pytestmark = pytest.mark.unit
 T0 = datetime(2026, 1, 15, 10, 0, tzinfo=UTC)

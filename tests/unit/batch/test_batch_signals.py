@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from app.batch.adapters.memory import MemoryBatchJobRepository
 from app.batch.service import BatchService
 from app.batch.signals import JobSignals
+from tests.support.fakes.batch import MemoryBatchJobRepository
 from tests.unit.batch.test_batch_runner import add_job, claim, make_runner, principal
 
 pytestmark = pytest.mark.unit

@@ -92,7 +92,7 @@ def test_app_is_built_once_on_first_access(tmp_path) -> None:  # type: ignore[no
         REDIS_URL="",
     )
     assert result["settings_reads"] == 0 and result["clients"] == []
-    assert result["app_type"] == "RaideskAPI" and result["same_app"] is True
+    assert result["app_type"] == "FastAPI" and result["same_app"] is True
     # Building the app opens nothing either: the lifespan does, when a server starts it.
     assert result["clients_after_build"] == []
     assert not (tmp_path / "probe.db").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -67,3 +68,83 @@ def test_compose_has_api_with_reload_redis_with_aof_and_ollama_profile() -> None
     assert "--appendonly yes" in command
     assert "ai" in services["ollama"]["profiles"]
     assert "11434:11434" in services["ollama"]["ports"]
+
+
+def test_compose_profiles_add_postgres_prometheus_and_grafana_with_mounted_files() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert services["postgres"]["profiles"] == ["postgres"]
+    assert services["postgres"]["image"].startswith("postgres:")
+    assert "pg_isready" in " ".join(services["postgres"]["healthcheck"]["test"])
+    assert services["api"]["environment"]["DATABASE_URL"].startswith("${DATABASE_URL:-sqlite")
+    for name in ("prometheus", "grafana"):
+        assert services[name]["profiles"] == ["monitoring"]
+        # Every file or folder mounted from the repository exists (a typo would mount nothing).
+        for volume in services[name]["volumes"]:
+            source = volume.split(":")[0]
+            if source.startswith("./"):
+                assert (ROOT / source).exists(), source
+        assert all(v in compose["volumes"] for v in (f"{name}-data",))
+    assert "9090:9090" in services["prometheus"]["ports"]
+    assert "3000:3000" in services["grafana"]["ports"]
+    # The Grafana admin password comes from the environment, not from the file.
+    assert (
+        "${GRAFANA_ADMIN_PASSWORD"
+        in services["grafana"]["environment"]["GF_SECURITY_ADMIN_PASSWORD"]
+    )
+
+
+def test_prometheus_scrapes_every_api_container_on_the_metrics_path() -> None:
+    config = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    raidesk = jobs["raidesk"]
+    assert raidesk["metrics_path"] == "/metrics"
+    # DNS discovery of the compose service: one target per container when scaled.
+    (discovery,) = raidesk["dns_sd_configs"]
+    assert discovery["names"] == ["api"] and discovery["type"] == "A"
+    assert discovery["port"] == 8000
+
+
+def test_grafana_provisions_the_prometheus_source_and_a_valid_dashboard() -> None:
+    source = yaml.safe_load(
+        (ROOT / "deploy/grafana/provisioning/datasources/prometheus.yml").read_text()
+    )
+    (prometheus,) = source["datasources"]
+    assert prometheus["url"] == "http://prometheus:9090" and prometheus["type"] == "prometheus"
+    provider = yaml.safe_load(
+        (ROOT / "deploy/grafana/provisioning/dashboards/raidesk.yml").read_text()
+    )
+    assert provider["providers"][0]["options"]["path"] == "/var/lib/grafana/dashboards"
+
+    dashboard = json.loads((ROOT / "deploy/grafana/dashboards/raidesk.json").read_text())
+    assert dashboard["uid"] == "raidesk"
+    panels = dashboard["panels"]
+    ids = [p["id"] for p in panels]
+    assert len(ids) == len(set(ids))
+    titles = " ".join(p["title"].lower() for p in panels)
+    for topic in (
+        "requests",
+        "latency",
+        "errors",
+        "rate-limit",
+        "stock",
+        "sold",
+        "lock",
+        "batch throughput",
+        "batch progress",
+        "cache hit",
+        "pools",
+    ):
+        assert topic in titles, topic
+    for panel in panels:
+        if panel["type"] == "row":
+            continue
+        assert panel["datasource"]["uid"] == prometheus["uid"]
+        assert panel["targets"], panel["title"]
+        for target in panel["targets"]:
+            expr = target["expr"]
+            assert expr.count("(") == expr.count(")"), expr
+            # Each selector is scoped by the instance variable the dashboard defines.
+            assert 'instance=~"$instance"' in expr, expr
+    (variable,) = dashboard["templating"]["list"]
+    assert variable["name"] == "instance"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import httpx
@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
 from app.main import create_app
+from app.platform.config import Settings
 from app.platform.errors import SessionNotFoundError
 from tests.conftest import AppFactory, make_settings
 
@@ -266,21 +267,28 @@ async def test_metrics_use_route_templates_not_raw_paths(http: httpx.AsyncClient
     assert 'db_pool_connections{state="checkedout"}' in text
 
 
-async def test_startup_freezes_the_heap_and_spaces_out_collections(
-    app_factory: AppFactory,
+async def test_a_served_app_freezes_the_heap_and_spaces_out_collections(
+    app_factory: AppFactory, settings_factory: Callable[..., Settings]
 ) -> None:
-    """Built-once objects leave the collector's reach, and young collections are far apart
-    (full passes over the caches cost 15-25 ms each during a flash sale)."""
+    """`python -m app serve` moves built-once objects out of the collector's reach and spaces
+    young collections apart (full passes over the caches cost 15-25 ms each during a flash
+    sale), and restores both on shutdown; any other app (tests) leaves the collector alone."""
     import gc
 
-    from app.lifespan import GC_THRESHOLDS
+    from app.platform.gc_tuning import GC_THRESHOLDS
 
     defaults = gc.get_threshold()
     gc.set_threshold(700, 10, 10)
     gc.unfreeze()
     try:
-        async with app_factory():
+        served = create_app(settings_factory(), served=True)
+        async with served.router.lifespan_context(served):
             assert gc.get_threshold() == GC_THRESHOLDS
             assert gc.get_freeze_count() > 10_000  # the app, its routes, models and clients
+        assert gc.get_threshold() == (700, 10, 10)
+        assert gc.get_freeze_count() == 0
+        async with app_factory():
+            assert gc.get_threshold() == (700, 10, 10)
+            assert gc.get_freeze_count() == 0
     finally:
         gc.set_threshold(*defaults)

@@ -15,12 +15,11 @@ from fastapi import FastAPI, Request
 from prometheus_client import REGISTRY
 from starlette.types import Scope
 
-from app.deps import OptionalUser
+from app.platform.dependencies import OptionalUser
 from app.platform.errors import AuthenticationError
 from app.platform.metrics import METRICS_BUFFER
 from app.platform.middleware.rate_limit import RateLimitGate
 from app.platform.principal import Principal
-from app.platform.ratelimit import limit
 from app.platform.ratelimit.items import LimitCheck, RateLimitItem, StoreDecision, WindowResult
 from app.platform.ratelimit.limiter import LimitOutcome
 from tests.conftest import AppFactory
@@ -234,11 +233,16 @@ async def test_bad_credentials_count_as_anonymous_and_still_get_401(
         assert r.headers["ratelimit-policy"].startswith('"global-60s"')
 
 
-async def test_login_is_limited_per_ip_and_per_username_and_the_body_reaches_the_route(
+async def test_login_is_limited_per_address_and_username_and_the_body_reaches_the_route(
     app_factory: AppFactory,
 ) -> None:
     async with app_factory(
-        rate_limit_enabled=True, rate_limit_login="2/minute", trusted_proxies=["127.0.0.1"]
+        rate_limit_enabled=True,
+        rate_limit_login="2/minute",
+        rate_limit_login_address="4/minute",
+        rate_limit_login_username="3/minute",
+        login_slowdown_s=0.001,
+        trusted_proxies=["127.0.0.1"],
     ) as (_app, client):
         password = "correct horse battery staple 42"
         reg = await client.post(
@@ -258,45 +262,51 @@ async def test_login_is_limited_per_ip_and_per_username_and_the_body_reaches_the
             headers=ip_a,
         )
         assert wrong.status_code == 401
-        # Same username from another IP: the username's own limit is used up.
+        # (ip_a, alice) is used up; the right password from ip_b still works.
+        r = await client.post(
+            "/api/auth/login", json={"username": "alice", "password": "nope"}, headers=ip_a
+        )
+        assert r.status_code == 429
+        assert '"login-60s";r=0' in r.headers["ratelimit"]
+        slowed = decisions("login-user", "rejected")
         r = await client.post(
             "/api/auth/login", json={"username": "alice", "password": password}, headers=ip_b
         )
-        assert r.status_code == 429
-        assert '"login-user-60s";r=0' in r.headers["ratelimit"]
-        # That rejection consumed nothing from ip_b: two other usernames still pass from it.
-        for name in ("bob", "carol"):
-            r = await client.post(
-                "/api/auth/login", json={"username": name, "password": "x" * 12}, headers=ip_b
-            )
-            assert r.status_code == 401
+        assert r.status_code == 200, r.text
+        # alice's own budget (3, every address) is spent: the next attempt waits, not 429.
+        r = await client.post(
+            "/api/auth/login", json={"username": "alice", "password": password}, headers=ip_b
+        )
+        assert r.status_code == 200, r.text
+        assert decisions("login-user", "rejected") == slowed + 1
+        # ip_b's address limit (4, every username) is what stops it, not another address.
+        r = await client.post(
+            "/api/auth/login", json={"username": "bob", "password": "x" * 12}, headers=ip_b
+        )
+        assert r.status_code == 401
+        r = await client.post(
+            "/api/auth/login", json={"username": "carol", "password": "x" * 12}, headers=ip_b
+        )
+        assert r.status_code == 401
         r = await client.post(
             "/api/auth/login", json={"username": "dave", "password": "x" * 12}, headers=ip_b
         )
-        assert r.status_code == 429  # now the IP's own limit
-        assert '"login-60s";r=0' in r.headers["ratelimit"]
+        assert r.status_code == 429
+        assert '"login-ip-60s";r=0' in r.headers["ratelimit"]
 
 
-async def test_routes_can_declare_limits_and_settings_can_replace_them(
-    app_factory: AppFactory,
-) -> None:
-    def add_routes(app: FastAPI) -> None:
-        @app.get("/t/declared/{item_id}")
-        @limit("2/minute", key="ip")
-        async def declared(item_id: int) -> dict[str, int]:
+async def test_settings_give_any_route_a_limit_of_its_own(app_factory: AppFactory) -> None:
+    async with app_factory(
+        rate_limit_enabled=True, rate_limit_routes={"GET /t/items/{item_id}": "3/minute"}
+    ) as (app, client):
+
+        @app.get("/t/items/{item_id}")
+        async def item(item_id: int) -> dict[str, int]:
             return {"item": item_id}
 
-    async with app_factory(rate_limit_enabled=True) as (app, client):
-        add_routes(app)
-        codes = [(await client.get(f"/t/declared/{i}")).status_code for i in range(3)]
-        assert codes == [200, 200, 429]
-        assert (await client.get("/ping")).status_code == 200
-    async with app_factory(
-        rate_limit_enabled=True, rate_limit_routes={"GET /t/declared/{item_id}": "3/minute"}
-    ) as (app, client):
-        add_routes(app)
-        codes = [(await client.get(f"/t/declared/{i}")).status_code for i in range(4)]
+        codes = [(await client.get(f"/t/items/{i}")).status_code for i in range(4)]
         assert codes == [200, 200, 200, 429]
+        assert (await client.get("/ping")).status_code == 200
 
 
 async def test_admin_paths_answer_403_outside_the_allowlist_even_with_limits_off(
@@ -364,9 +374,9 @@ async def test_store_failure_fails_reads_open_and_writes_closed_never_500(
         assert r.status_code == 201
 
 
-async def test_a_bare_app_with_only_the_middleware_limits_in_memory() -> None:
+async def test_a_bare_app_with_only_the_edge_layer_limits_in_memory() -> None:
     from app.platform.config import load_settings
-    from app.platform.middleware.rate_limit import RateLimitMiddleware
+    from app.platform.middleware.edge import EdgeMiddleware
 
     app = FastAPI()
 
@@ -376,7 +386,7 @@ async def test_a_bare_app_with_only_the_middleware_limits_in_memory() -> None:
         return {"len": len(raw), "sha": hashlib.sha256(raw).hexdigest()}
 
     settings = load_settings(_env_file=None, rate_limit_login="50/minute")
-    app.add_middleware(RateLimitMiddleware, settings=settings)
+    app.add_middleware(EdgeMiddleware, settings=settings)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         big = json.dumps({"username": "한국어", "password": "p", "pad": "x" * 40_000}).encode()
@@ -384,17 +394,17 @@ async def test_a_bare_app_with_only_the_middleware_limits_in_memory() -> None:
             "/api/auth/login", content=big, headers={"content-type": "application/json"}
         )
         assert r.json() == {"len": len(big), "sha": hashlib.sha256(big).hexdigest()}
-        assert "login-user" not in r.headers["ratelimit-policy"]  # over the cap: not parsed
+        assert '"login-60s"' not in r.headers["ratelimit-policy"]  # over the cap: not parsed
         small = json.dumps({"username": "한국어", "password": "p"}).encode()
         r = await client.post(
             "/api/auth/login", content=small, headers={"content-type": "application/json"}
         )
         assert r.json() == {"len": len(small), "sha": hashlib.sha256(small).hexdigest()}
-        assert '"login-user-60s"' in r.headers["ratelimit-policy"]
+        assert '"login-60s"' in r.headers["ratelimit-policy"]
         for junk in (b"\xff\xfe not json", b"[1, 2]", b"", b'{"username": 5}'):
             r = await client.post("/api/auth/login", content=junk)
             assert r.status_code == 200 and r.json()["len"] == len(junk)
-            assert "login-user" not in r.headers["ratelimit-policy"]
+            assert '"login-60s"' not in r.headers["ratelimit-policy"]
 
 
 @pytest.mark.parametrize("seed", range(40))

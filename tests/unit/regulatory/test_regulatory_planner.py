@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from app.regulatory.engine import InvalidCategoryError, NotAMedicalDeviceError, RulesEngine
+from app.regulatory.engine import NotAMedicalDeviceError, RulesEngine, UnusableCategoryError
 from app.regulatory.engine.timeline import parse_weeks, total_weeks
 from app.regulatory.schemas.analysis import ClassifyRequest, Plan, StandardsRequest
 
@@ -127,9 +127,24 @@ def test_plans_are_in_english_for_english_input() -> None:
     assert plan.total_duration.endswith("weeks)")
 
 
-def test_not_a_device_is_refused() -> None:
+def test_not_a_device_gets_the_non_device_route() -> None:
+    plans = _plans("fitness tracker step counter")
+    assert [p.tier for p in plans] == ["fastest", "normal", "conservative", "innovative"]
+    assert {p.route for p in plans} == {"non-device"}
+    assert all(p.device is not None and not p.device.is_medical_device for p in plans)
+    text = _all_text(plans[1])
+    assert "MFDS" in text and "KC" in text
+
+
+def test_non_device_with_a_device_category_is_refused() -> None:
+    req = StandardsRequest.model_validate(
+        {
+            "classification": {"isMedicalDevice": False},
+            "category": {"code": "HW-PACEMAKER", "name": "pacemaker"},
+        }
+    )
     with pytest.raises(NotAMedicalDeviceError):
-        _plans("fitness tracker step counter")
+        ENGINE.standards(req)
 
 
 @pytest.mark.parametrize(
@@ -143,7 +158,7 @@ def test_invalid_category_is_refused(category: dict[str, str]) -> None:
     req = StandardsRequest.model_validate(
         {"classification": {"isMedicalDevice": True, "riskClass": "II"}, "category": category}
     )
-    with pytest.raises(InvalidCategoryError):
+    with pytest.raises(UnusableCategoryError):
         ENGINE.standards(req)
 
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from app.regulatory.engine import InvalidCategoryError, RulesEngine
+from app.regulatory.engine import RulesEngine, UnusableCategoryError
+from app.regulatory.engine import archetype_data as ad
+from app.regulatory.engine.resolve import assess_named_category
+from app.regulatory.engine.rules_data import Archetype
 from app.regulatory.schemas.analysis import ClassifyRequest, PurposeRequest, SuggestedCategory
 
 pytestmark = pytest.mark.unit
@@ -53,13 +56,107 @@ def test_purpose_differs_by_device_family() -> None:
     assert any("clinical data" in c for c in implant.contraindications)
 
 
-@pytest.mark.parametrize(("concept", "marker"), [("네", "사용"), ("yes", "Not for")])
-def test_language_follows_the_concept(concept: str, marker: str) -> None:
-    cat = SuggestedCategory(code="SW-CADE-LUNG", name="Lung CADe")
+@pytest.mark.parametrize(
+    ("concept", "name", "marker"),
+    [
+        ("네", "Lung CADe", "Not for"),
+        ("yes", "Lung CADe", "Not for"),
+        ("ok", "폐결절 CADe", "사용"),
+    ],
+)
+def test_language_follows_the_category_not_the_reply(concept: str, name: str, marker: str) -> None:
+    cat = SuggestedCategory(code="SW-CADE-LUNG", name=name)
     resp = ENGINE.purpose(PurposeRequest(concept=concept, category=cat))
     assert marker in " ".join([resp.intended_use, *resp.contraindications])
 
 
 def test_blank_category_with_uninformative_concept_is_rejected() -> None:
-    with pytest.raises(InvalidCategoryError):
+    with pytest.raises(UnusableCategoryError):
         ENGINE.purpose(PurposeRequest(concept="네", category=""))
+
+
+CONFIRMATIONS = (
+    "진행",
+    "진행해줘",
+    "진행해 주세요",
+    "맞아",
+    "맞아요!",
+    "네 진행해주세요",
+    "네, 진행해 주세요~",
+    "좋아요 ㅎㅎ",
+    "계속 진행할게요",
+    "다음 단계로 진행해주세요",
+    "ㅇㅋ",
+    "넵!!",
+    "그걸로 해주세요",
+    "Yes, proceed",
+    "go ahead",
+    "ok",
+    "OK.",
+    "sounds good",
+    "Sounds good, thanks!",
+    "yes please, go ahead 👍",
+    "That's right.",
+    "Let's go",
+    "Proceed with the plan",
+    "yep",
+    "Looks good to me",
+    "sure, continue",
+)
+
+
+@pytest.mark.parametrize("reply", CONFIRMATIONS)
+@pytest.mark.parametrize(
+    ("category", "lang"),
+    [("자동전자혈압계", "ko"), ("Automated blood pressure monitor", "en")],
+)
+def test_confirmation_is_never_quoted_and_the_category_answers(
+    reply: str, category: str, lang: str
+) -> None:
+    resp = ENGINE.purpose(PurposeRequest(concept=reply, category=category))
+    body = resp.model_dump_json()
+    assert reply.lower() not in body.lower()
+    assert "“" not in resp.intended_use  # no quoted product summary at all
+    assert resp.intended_use.startswith(category)
+    hangul = any("\uac00" <= ch <= "\ud7a3" for ch in resp.mechanism_of_action)
+    assert hangul is (lang == "ko")
+    assert "cuff" in resp.intended_use or "커프" in resp.intended_use
+
+
+@pytest.mark.parametrize(
+    ("concept", "kept"),
+    [
+        (
+            "네, 손목형 혈압계이고 블루투스로 앱에 기록해요",
+            "손목형 혈압계이고 블루투스로 앱에 기록해요",
+        ),
+        ("Yes. It is a wrist cuff monitor for home use", "It is a wrist cuff monitor for home use"),
+    ],
+)
+def test_a_real_description_is_still_used_without_its_confirmation(concept: str, kept: str) -> None:
+    resp = ENGINE.purpose(PurposeRequest(concept=concept, category="자동전자혈압계"))
+    assert kept in resp.intended_use
+    assert "네," not in resp.intended_use and "Yes." not in resp.intended_use
+
+
+def test_non_device_category_gets_a_non_device_purpose() -> None:
+    resp = ENGINE.purpose(
+        PurposeRequest(
+            concept="진행",
+            category="Not a medical device — general wellness / fitness product",
+        )
+    )
+    assert "not a medical device" in resp.intended_use.lower()
+    assert "disease" in " ".join(resp.contraindications)
+
+
+@pytest.mark.parametrize("arch", ad.ALL_ARCHETYPES, ids=[a.code for a in ad.ALL_ARCHETYPES])
+def test_english_names_are_as_specific_as_korean_ones(arch: Archetype) -> None:
+    ko = assess_named_category(code="", name=arch.name.ko, description="", described="", lang="ko")
+    en = assess_named_category(code="", name=arch.name.en, description="", described="", lang="en")
+    assert ko.code == en.code == arch.code
+    ko_resp = ENGINE.purpose(PurposeRequest(concept="진행", category=arch.name.ko))
+    en_resp = ENGINE.purpose(PurposeRequest(concept="go ahead", category=arch.name.en))
+    assert len(ko_resp.contraindications) == len(en_resp.contraindications)
+    assert arch.description.en in en_resp.intended_use
+    assert arch.description.ko in ko_resp.intended_use

@@ -28,12 +28,38 @@ def test_detect_language_default_without_letters() -> None:
     assert detect_language("123 !!", default="en") == "en"
 
 
-@pytest.mark.parametrize("text", ["네", "예.", "OK", "yes!", " 응 ", "?", "ㅇㅇ"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "네",
+        "예.",
+        "OK",
+        "yes!",
+        " 응 ",
+        "?",
+        "ㅇㅇ",
+        "진행",
+        "진행해줘",
+        "맞아",
+        "네 진행해주세요",
+        "Yes, proceed",
+        "go ahead",
+        "sounds good",
+        "네네 좋아요!!",
+        "👍",
+        "아니요",
+        "no thanks",
+        "계속 진행할게요 ㅎㅎ",
+    ],
+)
 def test_uninformative(text: str) -> None:
     assert is_uninformative(text)
 
 
-@pytest.mark.parametrize("text", ["폐결절 검출", "insulin pump", "ECG app"])
+@pytest.mark.parametrize(
+    "text",
+    ["폐결절 검출", "insulin pump", "ECG app", "네 손목형 혈압계예요", "yes, a glucose meter"],
+)
 def test_informative(text: str) -> None:
     assert not is_uninformative(text)
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from app.resources import Resources
+from app.lifespan import Resources
 
 from .conftest import LUNG, LUNG_CATEGORY, STANDARDS_BODY, Login, assert_problem
 

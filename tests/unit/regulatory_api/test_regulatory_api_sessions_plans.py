@@ -178,7 +178,7 @@ async def test_plan_crud_versions_and_history(reg: Reg) -> None:
     assert stored["version"] == 1 and stored["createdAt"]
 
     pid = stored["id"]
-    for i, text in enumerate(("임상시험 기간을 줄여줘", "문서 작업을 보강해줘"), start=2):
+    for i, text in enumerate(("임상시험 기간을 줄여줘", "ISO 11607-1 추가"), start=2):
         r = await client.post("/api/refine", json={"planId": pid, "modifications": text})
         assert r.json()["plan"]["version"] == i
     history = (await client.get(f"/api/plans/{pid}/history")).json()
@@ -250,7 +250,8 @@ async def test_plan_create_needs_a_visible_session(reg: Reg) -> None:
 async def test_concurrent_refines_get_distinct_consecutive_versions(reg: Reg) -> None:
     _app, client = reg
     pid = (await client.post("/api/standards", json=STANDARDS_BODY)).json()["plans"][0]["id"]
-    texts = [f"변경 {i}: 문서 작업을 보강해줘" for i in range(8)]
+    # Each request really changes the plan (a refine that changes nothing stores nothing).
+    texts = [f"변경 {i}: IEC 6{i:04d} 추가" for i in range(8)]
     results = await asyncio.gather(
         *(client.post("/api/refine", json={"planId": pid, "modifications": t}) for t in texts)
     )

@@ -10,10 +10,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from app.lifespan import Resources
+from app.platform.sse import EventStreamResponse
 from app.regulatory.ai.base import TokenSink
-from app.regulatory.endpoints.stream import EventStreamResponse
 from app.regulatory.schemas.analysis import ClassifyRequest, ClassifyResponse
-from app.resources import Resources
 
 from .conftest import LUNG, LUNG_CATEGORY, STANDARDS_BODY
 

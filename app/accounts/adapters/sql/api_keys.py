@@ -9,7 +9,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.platform.storage.base import ApiKeyRecord
+from app.accounts.repository import ApiKeyRecord, OwnerMissingError
 from app.platform.storage.sql.engine import reader
 from app.platform.storage.sql.tables import api_keys as t
 from app.platform.storage.sql.tables import users
@@ -38,9 +38,12 @@ class SqlApiKeyRepository:
     async def create(self, key: ApiKeyRecord, *, max_active: int) -> bool:
         async with self._engine.begin() as conn:
             # Serialises concurrent creations for one user so the count below stays true.
-            await conn.execute(
+            owner = await conn.execute(
                 select(users.c.id).where(users.c.id == key.user_id).with_for_update()
             )
+            if owner.first() is None:
+                # Removed after its token was checked: no foreign-key error, a clear answer.
+                raise OwnerMissingError(key.user_id)
             active = await conn.execute(
                 select(func.count())
                 .select_from(t)

@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.platform.storage.base import UserRecord
+from app.accounts.repository import UserRecord
 from app.platform.storage.sql.engine import reader
 from app.platform.storage.sql.tables import users as t
 from app.platform.storage.sql.values import aware

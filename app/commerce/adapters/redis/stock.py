@@ -15,7 +15,7 @@ from redis.exceptions import BusyLoadingError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from app.platform.storage.base import (
+from app.commerce.repository import (
     Reservation,
     StockEvent,
     StockLedger,
@@ -24,8 +24,8 @@ from app.platform.storage.base import (
     StockSnapshot,
     StockStoreUnavailable,
 )
+from app.platform.storage.redis.batched import BatchedScript
 from app.platform.storage.redis.client import lua_source, register_script
-from app.platform.storage.redis.pipelined import PipelinedScript, can_pipeline
 
 _ENTRY = re.compile(r"^(\d+)\|(\d+)\|([0-9a-f]*)\|(.*)$", re.S)
 
@@ -88,9 +88,7 @@ def _guard() -> Iterator[None]:
         raise StockStoreUnavailable(type(exc).__name__) from exc
 
 
-async def _run(
-    script: AsyncScript | PipelinedScript, keys: list[Any], args: list[Any]
-) -> StockReply:
+async def _run(script: AsyncScript | BatchedScript, keys: list[Any], args: list[Any]) -> StockReply:
     try:
         raw = await script(keys=keys, args=args)
     except _UNAVAILABLE as exc:
@@ -116,26 +114,15 @@ class RedisStockStore:
         *,
         stream_max_len: int = 10_000,
         settled_retention_ms: int = 600_000,
-        pipelined: bool = False,
-        timeout_s: float = 5.0,
     ) -> None:
         self._redis = redis
         self._max_len = str(stream_max_len)
         self._settled_ms = settled_retention_ms
-        # The two scripts every purchase runs may share one pipelined connection (then call
-        # `aclose`); the rest are rare and stay on redis-py.
-        self._pipes: list[PipelinedScript] = []
-        if pipelined and can_pipeline(redis):
-            self._pipes = [
-                PipelinedScript(redis, lua_source(name), timeout_s=timeout_s, decode=True)
-                for name in ("purchase", "purchase_confirm")
-            ]
-        self._reserve: AsyncScript | PipelinedScript = (
-            self._pipes[0] if self._pipes else register_script(redis, "purchase")
-        )
-        self._confirm: AsyncScript | PipelinedScript = (
-            self._pipes[1] if self._pipes else register_script(redis, "purchase_confirm")
-        )
+        # redis-py's Script objects: EVALSHA, and the source again when Redis answers NOSCRIPT.
+        # The two scripts every purchase runs batch the calls of one event-loop tick into one
+        # pipeline (a flash sale makes hundreds at once); the rest are rare.
+        self._reserve = BatchedScript(redis, lua_source("purchase"))
+        self._confirm = BatchedScript(redis, lua_source("purchase_confirm"))
         self._release = register_script(redis, "purchase_release")
         self._restock = register_script(redis, "restock")
         self._rehydrate = register_script(redis, "rehydrate")
@@ -144,11 +131,6 @@ class RedisStockStore:
 
     async def ping(self) -> None:
         await self._redis.ping()
-
-    async def aclose(self) -> None:
-        """Close the pipelined connections, if any (the redis-py pool is closed by its owner)."""
-        for pipe in self._pipes:
-            await pipe.aclose()
 
     async def reserve(
         self,

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.platform.storage.base import StockEvent
+from app.commerce.repository import StockEvent
 from app.platform.storage.sql.engine import reader
 from app.platform.storage.sql.tables import stock_events
 from app.platform.storage.sql.values import aware

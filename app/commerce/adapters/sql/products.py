@@ -12,7 +12,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.platform.storage.base import NewProduct, ProductRecord, StockLedger
+from app.commerce.repository import NewProduct, ProductRecord, StockLedger
 from app.platform.storage.sql.engine import reader
 from app.platform.storage.sql.tables import products, purchases, restocks
 from app.platform.storage.sql.values import aware, maybe_aware
@@ -164,7 +164,7 @@ class SqlProductRepository:
             recent_purchase_ids=recent_ids,
         )
 
-    async def reconcile_sql_stock(self, product_id: int) -> tuple[int, int] | None:
+    async def recount_stock(self, product_id: int) -> tuple[int, int] | None:
         async with self._engine.begin() as conn:
             # FOR UPDATE holds the row on PostgreSQL, so no purchase moves the stock between the
             # sums and the write; SQLite's BEGIN IMMEDIATE already excludes other writers.

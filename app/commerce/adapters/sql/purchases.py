@@ -11,12 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.commerce.adapters.sql.products import money
-from app.platform.storage.base import (
-    DuplicatePurchase,
-    PurchaseRecord,
-    SqlPurchaseRequest,
-    SqlPurchaseResult,
-)
+from app.commerce.repository import BuyRequest, BuyResult, DuplicatePurchase, PurchaseRecord
 from app.platform.storage.sql.engine import reader
 from app.platform.storage.sql.tables import products, purchases, stock_events
 from app.platform.storage.sql.values import aware
@@ -66,10 +61,10 @@ class SqlPurchaseRepository:
         except IntegrityError as exc:
             raise DuplicatePurchase(str(exc.orig)[:200]) from None
 
-    async def buy_with_sql_stock(
-        self, requests: Sequence[SqlPurchaseRequest], *, events: bool = True
-    ) -> list[SqlPurchaseResult]:
-        results: list[SqlPurchaseResult] = []
+    async def buy_many(
+        self, requests: Sequence[BuyRequest], *, events: bool = True
+    ) -> list[BuyResult]:
+        results: list[BuyResult] = []
         event_rows: list[dict[str, Any]] = []
         async with self._engine.begin() as conn:
             for request in requests:
@@ -93,7 +88,7 @@ class SqlPurchaseRepository:
         return results
 
     @staticmethod
-    async def _buy_one(conn: AsyncConnection, request: SqlPurchaseRequest) -> SqlPurchaseResult:
+    async def _buy_one(conn: AsyncConnection, request: BuyRequest) -> BuyResult:
         p = request.purchase
         # The product row is locked first (FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE
         # already serialises writers and has no such clause), so every check below sees what
@@ -104,7 +99,7 @@ class SqlPurchaseRepository:
         )
         stock = locked.scalar_one_or_none()
         if stock is None:
-            return SqlPurchaseResult("insufficient", stock=0)
+            return BuyResult("insufficient", stock=0)
         if p.idempotency_key is not None:
             existing = await conn.execute(
                 select(purchases).where(
@@ -115,7 +110,7 @@ class SqlPurchaseRepository:
             )
             row = existing.first()
             if row is not None:
-                return SqlPurchaseResult("duplicate", existing=purchase_record(row))
+                return BuyResult("duplicate", existing=purchase_record(row))
         if request.per_user_limit is not None:
             bought_q = await conn.execute(
                 select(func.coalesce(func.sum(purchases.c.quantity), 0)).where(
@@ -124,7 +119,7 @@ class SqlPurchaseRepository:
             )
             bought = int(bought_q.scalar_one())
             if bought + p.quantity > request.per_user_limit:
-                return SqlPurchaseResult("limit", already_bought=bought)
+                return BuyResult("limit", already_bought=bought)
         # The condition is the whole oversell guard: two writers can never both pass it for the
         # last unit, because the row is updated (and locked) by the first one.
         updated = await conn.execute(
@@ -136,9 +131,9 @@ class SqlPurchaseRepository:
         row = updated.first()
         if row is None:
             # The row is locked: what the first read saw is still the stock.
-            return SqlPurchaseResult("insufficient", stock=int(stock))
+            return BuyResult("insufficient", stock=int(stock))
         await conn.execute(insert(purchases).values(**purchase_values(p)))
-        return SqlPurchaseResult("ok", stock=int(row[0]))
+        return BuyResult("ok", stock=int(row[0]))
 
     async def get(self, purchase_id: str) -> PurchaseRecord | None:
         async with reader(self._engine).connect() as conn:

@@ -1,7 +1,7 @@
 """Rate-limit counters in Redis: every limit of a request in one Lua call, on Redis's clock.
 
-The limiter runs on every request, so its Redis call goes over the shared pipelined connection
-(`app/platform/storage/redis/pipelined.py`); TLS connections (and `pipelined=False`) use redis-py.
+The call is one EVALSHA on the app's redis-py client; the calls of one event-loop tick share a
+pipeline (`BatchedScript`), so a burst does not queue for the pool's connections.
 """
 
 from __future__ import annotations
@@ -11,42 +11,24 @@ from collections.abc import Sequence
 from redis.asyncio import Redis
 
 from app.platform.ratelimit.items import LimitCheck, StoreDecision, WindowResult
-from app.platform.storage.redis.client import lua_source, register_script
-from app.platform.storage.redis.pipelined import PipelinedScript, can_pipeline
+from app.platform.storage.redis.batched import BatchedScript
+from app.platform.storage.redis.client import lua_source
 
-# Encoded commands kept for recent callers (see `RedisRateLimitStore.hit`).
+# Keys and arguments kept for recent callers (see `RedisRateLimitStore.hit`).
 COMMAND_CACHE_SIZE = 8192
 
 
 class RedisRateLimitStore:
     """One EVALSHA per request: check all limits, count in all or none (see rate_limit.lua)."""
 
-    def __init__(
-        self,
-        redis: Redis,
-        *,
-        namespace: str = "rl:",
-        pipelined: bool = True,
-        timeout_s: float = 2.0,
-    ) -> None:
+    def __init__(self, redis: Redis, *, namespace: str = "rl:") -> None:
         self._redis = redis
         self._ns = namespace
-        self._pipe = (
-            PipelinedScript(redis, lua_source("rate_limit"), timeout_s=timeout_s)
-            if pipelined and can_pipeline(redis)
-            else None
-        )
-        self._script = register_script(redis, "rate_limit")
+        self._script = BatchedScript(redis, lua_source("rate_limit"))
         # The limiter hands the same checks tuple for the same caller again and again (its plan
-        # memo): keep that tuple's encoded command. Keyed by identity, holding the tuple so its
-        # id cannot be reused while the entry lives.
-        self._commands: dict[int, tuple[Sequence[LimitCheck], int, list[str], list[int], bytes]]
-        self._commands = {}
-
-    @property
-    def pipelined(self) -> bool:
-        """Whether calls go over the shared pipelined connection (else through redis-py)."""
-        return self._pipe is not None
+        # memo): keep that tuple's keys and arguments. Keyed by identity, holding the tuple so
+        # its id cannot be reused while the entry lives.
+        self._commands: dict[int, tuple[Sequence[LimitCheck], int, list[str], list[int]]] = {}
 
     async def ping(self) -> None:
         await self._redis.ping()
@@ -57,20 +39,16 @@ class RedisRateLimitStore:
             return StoreDecision(allowed=True, results=())
         cached = self._commands.get(id(checks))
         if cached is not None and cached[0] is checks and cached[1] == cost:
-            _checks, _cost, keys, args, command = cached
+            _checks, _cost, keys, args = cached
         else:
             keys = [self._ns + check.key for check in checks]
             args = [cost]
             for check in checks:
                 args.extend((check.item.amount, check.item.window_ms))
-            command = self._pipe.command(keys, args) if self._pipe is not None else b""
             if len(self._commands) >= COMMAND_CACHE_SIZE:
                 self._commands.clear()  # one-off callers churn; a reset is O(1) amortised
-            self._commands[id(checks)] = (checks, cost, keys, args, command)
-        if self._pipe is not None:
-            reply = await self._pipe(keys, args, command=command)
-        else:
-            reply = await self._script(keys=keys, args=args)
+            self._commands[id(checks)] = (checks, cost, keys, args)
+        reply = await self._script(keys=keys, args=args)
         allowed = int(reply[0]) == 1
         results = tuple(
             [
@@ -79,8 +57,3 @@ class RedisRateLimitStore:
             ]
         )
         return StoreDecision(allowed, results)
-
-    async def aclose(self) -> None:
-        """Close the pipelined connection (the redis-py pool is closed by its owner)."""
-        if self._pipe is not None:
-            await self._pipe.aclose()

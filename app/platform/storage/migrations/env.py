@@ -30,7 +30,7 @@ def _run(connection: Connection) -> None:
 async def _run_from_url(url: str) -> None:
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    engine = create_async_engine(url)
+    engine = create_async_engine(url, hide_parameters=True)
     async with engine.begin() as conn:
         await conn.run_sync(_run)
     await engine.dispose()

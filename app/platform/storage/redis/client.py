@@ -7,7 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from app.platform.config import Settings
 
@@ -15,14 +18,20 @@ LUA_DIR = Path(__file__).parent / "lua"
 
 
 def create_redis(settings: Settings) -> Redis:
-    """A client over a bounded pool: waits for a free connection instead of opening more."""
+    """A client over a bounded pool: waits for a free connection instead of opening more.
+
+    A command that fails with a connection error (a pooled connection the server closed, e.g.
+    after a Redis restart) is sent once more on a fresh connection: the error means the old
+    socket was dead, so the command most likely never ran. Timeouts are not retried (the command
+    may have run, and a frozen server would double the wait)."""
     pool = BlockingConnectionPool.from_url(
         settings.redis_url,
         max_connections=settings.redis_max_connections,
         timeout=settings.redis_socket_timeout_s,
         socket_timeout=settings.redis_socket_timeout_s,
-        socket_connect_timeout=settings.redis_socket_timeout_s,
+        socket_connect_timeout=settings.redis_connect_timeout_s,
         health_check_interval=settings.redis_health_check_interval_s,
+        retry=Retry(NoBackoff(), retries=1, supported_errors=(RedisConnectionError,)),
         decode_responses=True,
     )
     return Redis(connection_pool=pool)

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from app.platform.config import Settings
@@ -25,7 +25,11 @@ def sqlite_path(database_url: str) -> Path | None:
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
-    """Create the engine for `DATABASE_URL`; nothing connects until first use."""
+    """Create the engine for `DATABASE_URL`; nothing connects until first use.
+
+    `hide_parameters`: statement parameters (password and key hashes, session contents) never
+    reach a log line or an exception message, whatever DATABASE_ECHO or LOG_LEVEL say.
+    """
     if settings.is_sqlite:
         path = sqlite_path(settings.database_url)
         if path is not None:
@@ -33,6 +37,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         engine = create_async_engine(
             settings.database_url,
             echo=settings.database_echo,
+            hide_parameters=True,
             connect_args={
                 "timeout": settings.sqlite_busy_timeout_ms / 1000,
                 "async_creator_fn": connect_sqlite,
@@ -42,16 +47,49 @@ def create_engine(settings: Settings) -> AsyncEngine:
         )
         _install_sqlite_pragmas(engine, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
         return engine
+    connect_args: dict[str, Any] = {"timeout": settings.database_connect_timeout_s}
+    statement_s = settings.database_statement_timeout_s
+    if statement_s > 0:
+        connect_args["server_settings"] = {"statement_timeout": str(int(statement_s * 1000))}
+        # A frozen server enforces nothing: the client gives up a second after the server would.
+        connect_args["command_timeout"] = statement_s + 1
     engine = create_async_engine(
         settings.database_url,
         echo=settings.database_echo,
+        hide_parameters=True,
+        connect_args=connect_args,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_pool_size,
+        pool_timeout=settings.database_pool_timeout_s,
         pool_pre_ping=settings.database_ping_idle_s == 0,
     )
     if settings.database_ping_idle_s > 0:
         _install_idle_ping(engine, idle_s=settings.database_ping_idle_s)
+    _install_unreachable_as_operational(engine)
     return engine
+
+
+def _install_unreachable_as_operational(engine: AsyncEngine) -> None:
+    """Report an unreachable or silent server as `OperationalError`, like every other outage.
+
+    asyncpg raises the socket's own `OSError` (refused, reset) or `TimeoutError` (connect or
+    command timeout), which SQLAlchemy passes through unwrapped; the HTTP layer maps SQLAlchemy's
+    `OperationalError` family to 503 DATABASE_UNAVAILABLE (app/platform/error_handlers.py) and must not
+    guess at bare OS errors from anywhere.
+    """
+
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def _connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        try:
+            return dialect.connect(*cargs, **cparams)
+        except OSError as exc:  # TimeoutError and ConnectionError are OSErrors
+            raise OperationalError("connect", None, exc) from exc
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def _on_error(context: Any) -> None:
+        original = context.original_exception
+        if context.sqlalchemy_exception is None and isinstance(original, OSError):
+            raise OperationalError(context.statement, None, original) from original
 
 
 def _install_idle_ping(engine: AsyncEngine, *, idle_s: float) -> None:

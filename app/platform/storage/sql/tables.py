@@ -21,6 +21,8 @@ from sqlalchemy import (
 from app.platform.storage.sql.metadata import metadata
 
 # --- platform ------------------------------------------------------------------
+# No adapter uses it (shared state lives in Redis or in process); migration 0001 creates it,
+# so it stays until a migration drops it.
 kv_entries = Table(
     "kv_entries",
     metadata,

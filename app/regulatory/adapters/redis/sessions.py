@@ -10,7 +10,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
-from app.platform.storage.base import SessionMutation, SessionRecord
+from app.regulatory.repository import SessionMutation, SessionRecord
 
 _MAX_WATCH_RETRIES = 100
 

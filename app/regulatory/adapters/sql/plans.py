@@ -12,11 +12,11 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.platform.storage.base import NewPlan, PlanRecord, PlanVersionConflict
 from app.platform.storage.sql.engine import reader
 from app.platform.storage.sql.tables import plan_versions as v
 from app.platform.storage.sql.tables import plans as p
 from app.platform.storage.sql.values import aware, dumps
+from app.regulatory.repository import NewPlan, PlanRecord, PlanVersionConflict
 
 _COLUMNS = (
     p.c.id,

@@ -11,10 +11,10 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.platform.storage.base import SessionMutation, SessionRecord
 from app.platform.storage.sql.engine import reader
 from app.platform.storage.sql.tables import sessions as t
 from app.platform.storage.sql.values import aware, dumps
+from app.regulatory.repository import SessionMutation, SessionRecord
 
 
 def _record(row: RowMapping) -> SessionRecord:

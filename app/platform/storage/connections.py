@@ -1,0 +1,72 @@
+"""The process's database engine and Redis client (when REDIS_URL is set), opened once by the
+lifespan: the one object the areas' factories build their adapters from."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.platform.config import Settings
+from app.platform.storage.migrate import is_up_to_date, run_migrations
+from app.platform.storage.redis.client import create_redis, redis_pool_stats
+from app.platform.storage.sql.engine import create_engine, pool_stats
+
+
+@dataclass
+class Connections:
+    """An engine (always) and a Redis client (None without REDIS_URL), and the schema's state."""
+
+    engine: AsyncEngine
+    redis: Redis | None
+    # True once the database is at the newest migration; readiness waits for it.
+    migrations_applied: bool = False
+
+    async def migrate(self, settings: Settings) -> None:
+        """SQLite migrates itself at startup; PostgreSQL by `python -m app migrate`."""
+        if settings.is_sqlite and settings.run_migrations_on_startup:
+            await run_migrations(self.engine)
+            self.migrations_applied = True
+            return
+        with contextlib.suppress(Exception):
+            self.migrations_applied = await is_up_to_date(self.engine)
+
+    async def probe_database(self) -> dict[str, Any] | None:
+        """One `SELECT 1`; also notices a migration applied since startup."""
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        if not self.migrations_applied:
+            self.migrations_applied = await is_up_to_date(self.engine)
+        return {"migrations_applied": self.migrations_applied}
+
+    async def probe_redis(self) -> dict[str, Any] | None:
+        """One PING (only registered when there is a client)."""
+        assert self.redis is not None
+        await self.redis.ping()
+        return None
+
+    def pool_stats(self) -> dict[str, dict[str, Any]]:
+        """Connections in use and idle, per pool."""
+        pools: dict[str, dict[str, Any]] = {"database": pool_stats(self.engine)}
+        if self.redis is not None:
+            pools["redis"] = redis_pool_stats(self.redis)
+        return pools
+
+    async def aclose(self) -> None:
+        """Close the Redis pool (errors ignored) and dispose of the engine."""
+        if self.redis is not None:
+            with contextlib.suppress(Exception):
+                await self.redis.aclose(close_connection_pool=True)
+        await self.engine.dispose()
+
+
+def open_connections(settings: Settings) -> Connections:
+    """The engine for DATABASE_URL and, when REDIS_URL is set, a pooled Redis client."""
+    return Connections(
+        engine=create_engine(settings),
+        redis=create_redis(settings) if settings.redis_url else None,
+    )

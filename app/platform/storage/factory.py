@@ -1,0 +1,71 @@
+"""The platform's shared stores, each picked from settings: Redis when there is a client, else
+in-process (one worker's view, which suffices for one process)."""
+
+from __future__ import annotations
+
+from app.platform.config import Settings
+from app.platform.ratelimit.limiter import RateLimiter
+from app.platform.ratelimit.stores.memory import MemoryRateLimitStore
+from app.platform.ratelimit.stores.redis import RedisRateLimitStore
+from app.platform.storage.base import KeyValueStore
+from app.platform.storage.connections import Connections
+from app.platform.storage.kv.memory import MemoryKeyValueStore
+from app.platform.storage.kv.redis import RedisKeyValueStore
+from app.platform.storage.locks.manager import LockManager
+from app.platform.storage.locks.memory import MemoryLockStore
+from app.platform.storage.locks.redis import RedisLockStore
+
+
+def build_kv_store(connections: Connections) -> KeyValueStore:
+    """Shared state that must be seen by every worker goes to Redis when there is one."""
+    if connections.redis is not None:
+        return RedisKeyValueStore(connections.redis)
+    return MemoryKeyValueStore()
+
+
+def build_private_kv_store(
+    connections: Connections, *, shared: KeyValueStore, max_entries: int
+) -> KeyValueStore:
+    """The shared Redis store, or a private in-process LRU of its own so its entries can never
+    evict other in-memory state (idempotency records, ...)."""
+    if connections.redis is not None:
+        return shared
+    return MemoryKeyValueStore(max_entries=max_entries)
+
+
+def build_locks(connections: Connections) -> LockManager:
+    """Named locks: Redis when there is a client, else in-process."""
+    store = (
+        RedisLockStore(connections.redis) if connections.redis is not None else MemoryLockStore()
+    )
+    return LockManager(store)
+
+
+def build_rate_limiter(settings: Settings, connections: Connections) -> RateLimiter:
+    """The limiter over Redis when there is a client, else in-process (docs/rate-limits.md)."""
+    store = (
+        RedisRateLimitStore(connections.redis)
+        if connections.redis is not None
+        else MemoryRateLimitStore()
+    )
+    return RateLimiter(
+        store=store,
+        fail_open_reads=settings.rate_limit_fail_open,
+        fail_open_writes=settings.rate_limit_fail_open_writes,
+        store_retry_s=settings.rate_limit_store_retry_s,
+    )
+
+
+def backends_in_use(settings: Settings) -> dict[str, str]:
+    """Which backend serves each concern (shown at `GET /`)."""
+    sql = "sqlite" if settings.is_sqlite else "postgresql"
+    shared = "redis" if settings.redis_url else "memory"
+    return {
+        "database": sql,
+        "sessions": settings.effective_session_storage,
+        "stock": "redis" if settings.redis_url else sql,
+        "rate_limits": shared,
+        "cache": shared,
+        "locks": shared,
+        "idempotency": shared,
+    }

@@ -1,0 +1,1 @@
+"""Charts and documents of stored plans: timeline SVG/PNG, comparison, md/html/pdf/docx."""
