@@ -103,7 +103,9 @@ async def test_plan_seed_forms(live_server_factory: Factory) -> None:
         )
         assert r.status_code == 400 and r.json()["code"] == "VALIDATION_ERROR"
 
-        r = await client.post("/api/refine", json={"planId": pid, "modifications": "기간 단축"})
+        r = await client.post(
+            "/api/refine", json={"planId": pid, "modifications": "ISO 11607-1 추가"}
+        )
         assert r.status_code == 200, r.text
         r = await client.get(f"/api/plans/{pid}_v2")
         assert r.status_code == 200, r.text
