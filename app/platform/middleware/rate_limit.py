@@ -213,8 +213,14 @@ class RateLimitGate:
         allowed = decision.allowed
         parts = []
         best_limit = best_remaining = best_reset = best_key = -1  # best_limit < 0: none yet
+        windows: dict[tuple[bytes, bytes], tuple[int, int]] = {}
         for check, result in zip(outcome.checks, decision.results, strict=True):
             remaining = result.remaining
+            names = _SEED_HEADERS.get(check.item.window_s)
+            if names is not None:
+                seen = windows.get(names)
+                if seen is None or remaining < seen[1]:
+                    windows[names] = (check.item.amount, remaining)
             ms = result.retry_ms if remaining <= 0 else result.rollover_ms
             reset = -(-ms // 1000) if ms > 0 else 0
             parts.append(f'"{check.policy}";r={remaining};t={reset}')
@@ -244,15 +250,19 @@ class RateLimitGate:
             (b"x-ratelimit-reset", b"%d" % best_reset),
         ]
         # The seeds' per-window headers (X-RateLimit-Limit-Minute, -Remaining-Minute, hour, day):
-        # the tightest check of each window of exactly that length.
-        for name, (limit, left) in _by_window(outcome).items():
-            headers.append((b"x-ratelimit-limit-" + name, b"%d" % limit))
-            headers.append((b"x-ratelimit-remaining-" + name, b"%d" % left))
+        # the tightest check of each window of exactly that length, gathered in the loop above.
+        for (limit_name, remaining_name), (limit, left) in windows.items():
+            headers.append((limit_name, b"%d" % limit))
+            headers.append((remaining_name, b"%d" % max(0, left)))
         return headers
 
 
 # Window lengths the seeds name, by the suffix of their headers.
 _SEED_WINDOWS: dict[int, bytes] = {60: b"minute", 3600: b"hour", 86400: b"day"}
+_SEED_HEADERS: dict[int, tuple[bytes, bytes]] = {
+    window: (b"x-ratelimit-limit-" + name, b"x-ratelimit-remaining-" + name)
+    for window, name in _SEED_WINDOWS.items()
+}
 
 
 def _by_window(outcome: LimitOutcome) -> dict[bytes, tuple[int, int]]:
