@@ -12,6 +12,13 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "change-me-in-production"  # noqa: S105 - a sentinel, refused outside development
 
+# Plain SQLAlchemy URLs (as the seeds write them) → the async drivers the service uses.
+_PLAIN_DATABASE_SCHEMES = (
+    ("sqlite:///", "sqlite+aiosqlite:///"),
+    ("postgresql://", "postgresql+asyncpg://"),
+    ("postgres://", "postgresql+asyncpg://"),
+)
+
 Environment = Literal["development", "test", "staging", "production"]
 
 
@@ -319,6 +326,24 @@ class Settings(BaseSettings):
     def _valid_networks(cls, value: list[str]) -> list[str]:
         for item in value:
             ipaddress.ip_network(item, strict=False)
+        return value
+
+    # The seeds' `.env` says DATABASE_URL=sqlite:///./raidesk.db and SESSION_STORAGE=sqlite:
+    # both name a backend the service has, so they are read as the async driver / `sql`.
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _async_driver(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            for plain, driver in _PLAIN_DATABASE_SCHEMES:
+                if value.startswith(plain):
+                    return driver + value[len(plain) :]
+        return value
+
+    @field_validator("session_storage", mode="before")
+    @classmethod
+    def _storage_alias(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip().lower() in ("sqlite", "postgresql", "database"):
+            return "sql"
         return value
 
     @field_validator("database_url")

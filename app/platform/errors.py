@@ -442,7 +442,7 @@ def problem_body(error: AppError, *, instance: str, status: int | None = None) -
     """Build the RFC 9457 body with the extension members older clients read."""
     status = status or getattr(error, "instance_status", None) or error.status
     detail = _redact(error.detail)
-    return {
+    body = {
         "type": f"urn:raidesk:error:{_slug(error.code)}",
         "title": error.title,
         "status": status,
@@ -456,6 +456,10 @@ def problem_body(error: AppError, *, instance: str, status: int | None = None) -
         "trace_id": current_request_id(),
         "timestamp": utc_second_text(int(time.time())) + "Z",
     }
+    # Extra top-level members an error adds (e.g. the 429's `remaining`); never the standard ones.
+    for name, value in getattr(error, "extra_members", {}).items():
+        body.setdefault(name, value)
+    return body
 
 
 def problem_bytes(error: AppError, *, instance: str) -> tuple[int, bytes]:

@@ -157,6 +157,9 @@ class AICache:
             "hits": hits,
             "misses": misses,
             "hit_ratio": round(hits / lookups, 4) if lookups else 0.0,
+            # The seeds' names for the same figures (docs/seed-compatibility.md).
+            "hit_rate": round(hits / lookups, 4) if lookups else 0.0,
+            "miss_rate": round(misses / lookups, 4) if lookups else 0.0,
             "size": await self.size(),
             "ttl_s": self.ttl_s,
             "max_entries": self.max_entries,

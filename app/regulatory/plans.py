@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Sequence
 from typing import Any
@@ -13,6 +14,10 @@ from app.regulatory.schemas.analysis import Plan
 from app.regulatory.sessions import visible_to
 
 PLAN_LIST_LIMIT = 200
+
+
+# The seeds name versions `<plan id>_v<n>`.
+_VERSION_ID = re.compile(r"^(?P<base>.+)_v(?P<version>[1-9][0-9]{0,6})$")
 
 
 def new_plan_id() -> str:
@@ -69,8 +74,24 @@ class PlanService:
                     details={"latest_version": latest.version},
                 )
         if record is None or not visible_to(record.owner_id, principal):
-            raise PlanNotFoundError(f"Plan '{plan_id}' was not found.")
+            raise PlanNotFoundError(
+                f"Plan '{plan_id}' was not found.",
+                details={"resource": "plan", "id": plan_id},
+            )
         return record
+
+    async def get_by_version_id(self, *, plan_id: str, principal: Principal | None) -> PlanRecord:
+        """`plan_…_v2` (the seeds' version ids) as version 2 of `plan_…`; an id that is itself
+        stored (a random id may end in `_v<digits>`) is that plan's latest version."""
+        match = _VERSION_ID.match(plan_id)
+        if match is None:
+            return await self.get_or_raise(plan_id=plan_id, principal=principal)
+        literal = await self.repository.get(plan_id)
+        if literal is not None and visible_to(literal.owner_id, principal):
+            return literal
+        return await self.get_or_raise(
+            plan_id=match["base"], principal=principal, version=int(match["version"])
+        )
 
     async def history(self, *, plan_id: str, principal: Principal | None) -> list[PlanRecord]:
         """Every version, oldest first."""

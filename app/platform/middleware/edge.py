@@ -49,6 +49,12 @@ EXPOSED_HEADERS = (
     "X-RateLimit-Limit",
     "X-RateLimit-Remaining",
     "X-RateLimit-Reset",
+    # The seeds' per-window forms (docs/rate-limits.md).
+    *(
+        f"X-RateLimit-{kind}-{window}"
+        for window in ("Minute", "Hour", "Day")
+        for kind in ("Limit", "Remaining")
+    ),
     "Idempotent-Replayed",
     "Cache-Status",
 )

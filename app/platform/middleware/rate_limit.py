@@ -112,6 +112,8 @@ class RateLimitGate:
                 f"Rate limit exceeded; retry in {max(1, retry)} s.",
                 details={"retry_after_s": max(1, retry)},
             )
+            # The seeds' 429 body: `remaining` per window (`{"minute": 0, …}`).
+            error.extra_members = {"remaining": _remaining_by_window(outcome)}  # type: ignore[attr-defined]
             await send_problem(scope, send, error, headers)
             return None
         if outcome.outcome == "error_closed":
@@ -211,8 +213,14 @@ class RateLimitGate:
         allowed = decision.allowed
         parts = []
         best_limit = best_remaining = best_reset = best_key = -1  # best_limit < 0: none yet
+        windows: dict[tuple[bytes, bytes], tuple[int, int]] = {}
         for check, result in zip(outcome.checks, decision.results, strict=True):
             remaining = result.remaining
+            names = _SEED_HEADERS.get(check.item.window_s)
+            if names is not None:
+                seen = windows.get(names)
+                if seen is None or remaining < seen[1]:
+                    windows[names] = (check.item.amount, remaining)
             ms = result.retry_ms if remaining <= 0 else result.rollover_ms
             reset = -(-ms // 1000) if ms > 0 else 0
             parts.append(f'"{check.policy}";r={remaining};t={reset}')
@@ -234,13 +242,49 @@ class RateLimitGate:
                     reset,
                     key,
                 )
-        return [
+        headers = [
             (b"ratelimit-policy", policy_header),
             (b"ratelimit", ", ".join(parts).encode()),
             (b"x-ratelimit-limit", b"%d" % best_limit),
             (b"x-ratelimit-remaining", b"%d" % best_remaining),
             (b"x-ratelimit-reset", b"%d" % best_reset),
         ]
+        # The seeds' per-window headers (X-RateLimit-Limit-Minute, -Remaining-Minute, hour, day):
+        # the tightest check of each window of exactly that length, gathered in the loop above.
+        for (limit_name, remaining_name), (limit, left) in windows.items():
+            headers.append((limit_name, b"%d" % limit))
+            headers.append((remaining_name, b"%d" % max(0, left)))
+        return headers
+
+
+# Window lengths the seeds name, by the suffix of their headers.
+_SEED_WINDOWS: dict[int, bytes] = {60: b"minute", 3600: b"hour", 86400: b"day"}
+_SEED_HEADERS: dict[int, tuple[bytes, bytes]] = {
+    window: (b"x-ratelimit-limit-" + name, b"x-ratelimit-remaining-" + name)
+    for window, name in _SEED_WINDOWS.items()
+}
+
+
+def _by_window(outcome: LimitOutcome) -> dict[bytes, tuple[int, int]]:
+    """(limit, remaining) of the tightest check per seed-named window."""
+    found: dict[bytes, tuple[int, int]] = {}
+    decision = outcome.decision
+    if decision is None:
+        return found
+    for check, result in zip(outcome.checks, decision.results, strict=True):
+        name = _SEED_WINDOWS.get(check.item.window_s)
+        if name is None:
+            continue
+        left = max(0, result.remaining)
+        prev = found.get(name)
+        if prev is None or left < prev[1]:
+            found[name] = (check.item.amount, left)
+    return found
+
+
+def _remaining_by_window(outcome: LimitOutcome) -> dict[str, int]:
+    """`{"minute": n, …}` for the 429 body, as the seeds read it."""
+    return {name.decode(): left for name, (_limit, left) in _by_window(outcome).items()}
 
 
 async def _resolve_principal(

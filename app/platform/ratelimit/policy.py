@@ -29,10 +29,14 @@ BUILTIN_ROUTES: dict[str, tuple[tuple[str, ...], RuleKey]] = {
     "purpose": (("POST /api/purpose", "POST /api/stream/purpose"), "user"),
     "standards": (("POST /api/standards", "POST /api/stream/standards"), "user"),
     "refine": (("POST /api/refine", "POST /api/stream/refine"), "user"),
-    "purchase": (("POST /api/purchase*", "POST /api/products/{product_id}/purchase"), "user"),
+    # `/purchase/{id}` and `/login` are the seeds' aliases (app/compat.py): same limits.
+    "purchase": (
+        ("POST /api/purchase*", "POST /api/products/{product_id}/purchase", "POST /purchase/*"),
+        "user",
+    ),
     "inventory": (("/api/inventory", "/api/inventory/*"), "user"),
     "batch": (("POST /api/batch/jobs", "POST /api/batch/jobs/upload"), "user"),
-    "login": (("POST /api/auth/login", "POST /api/auth/token"), "ip_and_username"),
+    "login": (("POST /api/auth/login", "POST /api/auth/token", "POST /login"), "ip_and_username"),
 }
 
 

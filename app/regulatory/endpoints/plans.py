@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response, status
 
-from app.platform.errors import AuthenticationError
+from app.platform.errors import AuthenticationError, ValidationFailedError
 from app.regulatory.dependencies import RegulatoryCaller, RegulatoryDep
 from app.regulatory.schemas.plans import PlanCreate, PlanHistory, PlanList, PlanRead
 
@@ -20,14 +20,22 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Store a plan")
 async def create_plan(
-    body: PlanCreate, service: RegulatoryDep, caller: RegulatoryCaller
+    body: PlanCreate,
+    service: RegulatoryDep,
+    caller: RegulatoryCaller,
+    session_id: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
 ) -> PlanRead:
-    """Store a plan as version 1 under a new server-made id (an `id` in the body is ignored)."""
-    if body.session_id is not None:
-        await service.sessions.get_or_raise(session_id=body.session_id, principal=caller)
-    records = await service.plans.create(
-        plans=[body.plan], session_id=body.session_id, principal=caller
-    )
+    """Store a plan as version 1 under a new server-made id (an `id` in the body is ignored).
+    The seeds' form, `?session_id=…` with the bare plan as the body, is accepted too."""
+    if session_id is not None and body.session_id not in (None, session_id):
+        raise ValidationFailedError(
+            "session_id in the query and sessionId in the body differ.",
+            details={"query": session_id, "body": body.session_id},
+        )
+    session_id = body.session_id or session_id
+    if session_id is not None:
+        await service.sessions.get_or_raise(session_id=session_id, principal=caller)
+    records = await service.plans.create(plans=[body.plan], session_id=session_id, principal=caller)
     return PlanRead.of(records[0])
 
 
@@ -52,8 +60,13 @@ async def get_plan(
     caller: RegulatoryCaller,
     version: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
 ) -> PlanRead:
-    """The latest version, or `?version=n`."""
-    record = await service.plans.get_or_raise(plan_id=plan_id, principal=caller, version=version)
+    """The latest version, or `?version=n`; `{id}_v{n}` (the seeds' version ids) is version n."""
+    if version is None:
+        record = await service.plans.get_by_version_id(plan_id=plan_id, principal=caller)
+    else:
+        record = await service.plans.get_or_raise(
+            plan_id=plan_id, principal=caller, version=version
+        )
     return PlanRead.of(record)
 
 

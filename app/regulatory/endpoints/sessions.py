@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Path, Request, Response, status
 
 from app.platform.dependencies import CurrentUser
 from app.regulatory.dependencies import RegulatoryCaller, RegulatoryDep
-from app.regulatory.schemas.sessions import SessionCreate, SessionList, SessionRead, SessionUpdate
+from app.regulatory.schemas.sessions import (
+    SessionCreate,
+    SessionDeleted,
+    SessionList,
+    SessionRead,
+    SessionUpdate,
+)
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
 
@@ -57,11 +63,23 @@ async def update_session(
     "/{session_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a session",
-    responses=_NOT_FOUND,
+    responses={
+        **_NOT_FOUND,
+        200: {"model": SessionDeleted, "description": "With `Accept: application/json`"},
+    },
 )
 async def delete_session(
-    session_id: SessionId, service: RegulatoryDep, caller: RegulatoryCaller
+    session_id: SessionId, request: Request, service: RegulatoryDep, caller: RegulatoryCaller
 ) -> Response:
-    """Remove the session (its plans stay; they are durable records)."""
+    """Remove the session (its plans stay; they are durable records): an empty 204, or 200 with
+    `{"status": "deleted", "session_id": …}` when the client names application/json in Accept."""
     await service.sessions.delete(session_id=session_id, principal=caller)
+    if _asks_for_json(request.headers.get("accept", "")):
+        body = SessionDeleted(session_id=session_id).model_dump_json(by_alias=True)
+        return Response(body, status_code=status.HTTP_200_OK, media_type="application/json")
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def _asks_for_json(accept: str) -> bool:
+    # Only an explicit application/json: `*/*` (curl, httpx, fetch's default) keeps the 204.
+    return any(part.split(";")[0].strip() == "application/json" for part in accept.split(","))

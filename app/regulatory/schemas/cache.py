@@ -19,6 +19,8 @@ class CacheStats(BaseModel):
                     "hits": 12,
                     "misses": 4,
                     "hit_ratio": 0.75,
+                    "hit_rate": 0.75,
+                    "miss_rate": 0.25,
                     "size": 4,
                     "ttl_s": 3600,
                     "max_entries": 10000,
@@ -33,6 +35,8 @@ class CacheStats(BaseModel):
     hits: int
     misses: int
     hit_ratio: float
+    hit_rate: float
+    miss_rate: float
     size: int
     ttl_s: float
     max_entries: int | None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from app.regulatory.repository import PlanRecord
 from app.regulatory.schemas.analysis import CamelModel, Plan
@@ -52,10 +52,20 @@ class PlanCreate(CamelModel):
     plan: PlanDraft
     session_id: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _seed_shape(cls, value: Any) -> Any:
+        # The seeds POST the plan itself (session in the query): a body without `plan` is it.
+        if isinstance(value, dict) and "plan" not in value and "tier" in value:
+            return {"plan": value}
+        return value
+
 
 class PlanRead(Plan):
     """A stored plan version: the plan itself plus when the version was made."""
 
+    # The seeds' name for `id`, spelt as they spell it (docs/seed-compatibility.md).
+    plan_id: str = Field(serialization_alias="plan_id")
     created_at: datetime
     modifications: str | None = None
     applied_changes: list[str] = Field(default_factory=list)
@@ -67,6 +77,7 @@ class PlanRead(Plan):
             {
                 **record.plan,
                 "id": record.id,
+                "plan_id": record.id,
                 "version": record.version,
                 "sessionId": record.session_id,
                 "createdAt": record.created_at,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
 
 from app.regulatory.repository import SessionRecord
 from app.regulatory.schemas.analysis import CamelModel
@@ -36,6 +36,22 @@ class SessionUpdate(CamelModel):
 
     data: dict[str, Any]
 
+    @model_validator(mode="before")
+    @classmethod
+    def _seed_shape(cls, value: Any) -> Any:
+        # The seeds PUT the fields themselves (`{"concept": "…"}`); a body without `data` is
+        # read as that `data`, so both shapes merge the same way.
+        if isinstance(value, dict) and value and "data" not in value:
+            return {"data": value}
+        return value
+
+
+class SessionDeleted(CamelModel):
+    """DELETE /api/sessions/{id} when the client asks for JSON (the seeds' form)."""
+
+    status: str = "deleted"
+    session_id: str = Field(serialization_alias="session_id")
+
 
 class SessionRead(CamelModel):
     """A session as returned by the API."""
@@ -45,6 +61,7 @@ class SessionRead(CamelModel):
             "examples": [
                 {
                     "id": "sess_9Zt3kq0w7HfR2cXbVnLm4A",
+                    "session_id": "sess_9Zt3kq0w7HfR2cXbVnLm4A",
                     "data": _DATA_EXAMPLE,
                     "createdAt": "2026-01-15T10:30:00Z",
                     "updatedAt": "2026-01-15T10:31:00Z",
@@ -55,6 +72,8 @@ class SessionRead(CamelModel):
     )
 
     id: str
+    # The seeds' name for `id`, spelt as they spell it (docs/seed-compatibility.md).
+    session_id: str = Field(serialization_alias="session_id")
     data: dict[str, Any]
     created_at: datetime
     updated_at: datetime
@@ -65,6 +84,7 @@ class SessionRead(CamelModel):
         """From a stored record."""
         return cls(
             id=record.id,
+            session_id=record.id,
             data=record.data,
             created_at=record.created_at,
             updated_at=record.updated_at,
