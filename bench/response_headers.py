@@ -54,6 +54,13 @@ ISSUE_5 = [
     (b"x-ratelimit-limit", b"60"),
     (b"x-ratelimit-remaining", b"58"),
     (b"x-ratelimit-reset", b"17"),
+    # The seeds' per-window forms (docs/seed-compatibility.md), sent beside the ones above.
+    (b"x-ratelimit-limit-minute", b"60"),
+    (b"x-ratelimit-remaining-minute", b"58"),
+    (b"x-ratelimit-limit-hour", b"1000"),
+    (b"x-ratelimit-remaining-hour", b"998"),
+    (b"x-ratelimit-limit-day", b"10000"),
+    (b"x-ratelimit-remaining-day", b"9998"),
 ]
 VARIANTS = {"none": [], "issue-2": ISSUE_2, "issues-2+5": [*ISSUE_2, *ISSUE_5]}
 _ENV = "BENCH_RESPONSE_HEADERS"
