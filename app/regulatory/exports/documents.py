@@ -185,6 +185,21 @@ class DocPlan:
     older_versions: int
     svg: str
 
+    def lists(self) -> list[tuple[str, list[str]]]:
+        """The plan's bulleted sections in document order, as (label key, items)."""
+        p = self.plan
+        return [
+            ("standards", p.common_standards.standards),
+            ("tests", p.performance_evaluation.tests),
+            (
+                "documentation",
+                p.common_standards.documentation + p.performance_evaluation.documentation,
+            ),
+            ("pros", p.pros),
+            ("cons", p.cons),
+            ("recommendations", p.recommendations),
+        ]
+
 
 @dataclass(slots=True)
 class ClassificationView:

@@ -226,18 +226,7 @@ def _plan(doc: Document, dp: DocPlan, index: int, st: dict[str, ParagraphStyle])
             critical_rows=tuple(critical),
         )
     )
-    lists = [
-        ("standards", p.common_standards.standards),
-        ("tests", p.performance_evaluation.tests),
-        (
-            "documentation",
-            p.common_standards.documentation + p.performance_evaluation.documentation,
-        ),
-        ("pros", p.pros),
-        ("cons", p.cons),
-        ("recommendations", p.recommendations),
-    ]
-    for key, items in lists:
+    for key, items in dp.lists():
         if items:
             out += [_p(label(key), st["h3"]), _bullets(items, st["body"])]
     out.append(_p(label("history"), st["h3"]))

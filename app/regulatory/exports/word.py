@@ -91,18 +91,7 @@ def _plan(docx: DocxDocument, doc: Document, dp: DocPlan, index: int) -> None:
             ]
         )
     _table(docx, rows)
-    lists = [
-        ("standards", p.common_standards.standards),
-        ("tests", p.performance_evaluation.tests),
-        (
-            "documentation",
-            p.common_standards.documentation + p.performance_evaluation.documentation,
-        ),
-        ("pros", p.pros),
-        ("cons", p.cons),
-        ("recommendations", p.recommendations),
-    ]
-    for key, items in lists:
+    for key, items in dp.lists():
         if items:
             docx.add_heading(label(key), level=2)
             _bullets(docx, items)
