@@ -199,12 +199,29 @@ async def test_redis_away_every_operation_answers_without_500(
     assert classify.status_code == 200, classify.text
 
 
-async def test_redis_restart_costs_no_500(
-    redis_app: tuple[FastAPI, httpx.AsyncClient, RedisServer],
-) -> None:
+async def test_redis_restart_costs_no_500(tmp_path: Path) -> None:
     """Pooled connections to the old server are dead after a restart: the first command on
     each fails with a connection error and is sent once more on a fresh connection."""
-    _app, client, redis = redis_app
+    redis = RedisServer(tmp_path)
+    redis.start()
+    # Timeouts far above any wait a loaded machine causes: this test is about dead pooled
+    # connections (a connection error, retried), not about a server that is slow to answer.
+    settings = make_settings(
+        tmp_path,
+        redis_url=redis.url,
+        redis_socket_timeout_s=15,
+        redis_connect_timeout_s=15,
+        rate_limit_fail_open_writes=True,
+        **FAST,
+    )
+    try:
+        async with running_app(settings) as (_app, client):
+            await _restart_costs_no_500(client, redis)
+    finally:
+        redis.stop()
+
+
+async def _restart_costs_no_500(client: httpx.AsyncClient, redis: RedisServer) -> None:
     auth, ids = await prepare(client)
     session = ids["session_id"]
     warm = await asyncio.gather(

@@ -35,7 +35,10 @@ async def test_expired_sessions_are_swept_while_the_app_runs(tmp_path: Path) -> 
         await store.create(session_id="sess_live", owner_id=None, data={}, ttl_s=60)
         for i in range(3):
             await store.create(session_id=f"sess_dead{i}", owner_id=None, data={}, ttl_s=0.01)
-        assert len(await _session_ids(resources)) == 4
+        # No count of the rows here: the sweep runs every 50 ms and may already have taken the
+        # dead ones (on a loaded machine it did). That expired rows stay without the sweep is
+        # test_zero_turns_the_sweep_off's part.
+        assert "sess_live" in await _session_ids(resources)
 
         deadline = time.monotonic() + 10
         while (ids := await _session_ids(resources)) != ["sess_live"]:
