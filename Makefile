@@ -7,8 +7,10 @@ PY := .venv/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 1
+# Another apt/dpkg run (an unattended upgrade, a second install) holds the lock: wait for it.
+APT := apt-get -o DPkg::Lock::Timeout=600
 
-.PHONY: help bootstrap run dev test lint typecheck unit integration migrate bench redis-server export-tools clean
+.PHONY: help bootstrap run dev test lint typecheck unit integration migrate bench redis-server export-tools bench-tools clean
 
 # `make help` prints the `## ` note of every target's line, so the list cannot drift.
 help: ## list every target with what it does
@@ -37,14 +39,21 @@ migrate: bootstrap ## apply database migrations (needed once for PostgreSQL)
 redis-server: ## install the redis-server binary with apt-get when missing (tests need it)
 	@command -v redis-server >/dev/null 2>&1 || { \
 	  echo "redis-server not found: installing it with apt-get"; \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server) \
+	  ($(APT) update -qq && DEBIAN_FRONTEND=noninteractive $(APT) install -y -qq redis-server) \
 	  || { echo "could not install redis-server; integration tests need it" >&2; exit 1; }; }
+
+# The benches' load generator; the suite runs each bench once at a tiny size.
+bench-tools: ## install wrk (the benches' load generator) with apt-get when missing
+	@command -v wrk >/dev/null 2>&1 || { \
+	  echo "wrk not found: installing it with apt-get"; \
+	  ($(APT) update -qq && DEBIAN_FRONTEND=noninteractive $(APT) install -y -qq wrk) \
+	  || { echo "could not install wrk; the bench tests need it" >&2; exit 1; }; }
 
 # Export tests render Korean text (fonts-nanum, embedded in PDFs) and look at a page in Chromium.
 export-tools: ## install chromium and a Korean font (fonts-nanum) with apt-get when missing
 	@{ command -v chromium >/dev/null 2>&1 && fc-list :lang=ko | grep -q .; } || { \
 	  echo "chromium or a Korean font is missing: installing chromium fonts-nanum with apt-get"; \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-nanum) \
+	  ($(APT) update -qq && DEBIAN_FRONTEND=noninteractive $(APT) install -y -qq chromium fonts-nanum) \
 	  || { echo "could not install chromium/fonts-nanum; export tests need them" >&2; exit 1; }; }
 
 lint: bootstrap ## ruff check and ruff format --check of app, tests and bench; import contracts (lint-imports)
@@ -55,16 +64,16 @@ lint: bootstrap ## ruff check and ruff format --check of app, tests and bench; i
 typecheck: bootstrap ## mypy --strict over app and bench
 	$(PY) -m mypy
 
-test: bootstrap redis-server export-tools lint typecheck ## lint, type-check and run the whole test suite
+test: bootstrap redis-server export-tools bench-tools lint typecheck ## lint, type-check and run the whole test suite
 	$(PY) -m pytest
 
 unit: bootstrap ## run the unit tests only (no servers)
 	$(PY) -m pytest -m unit
 
-integration: bootstrap redis-server export-tools ## run the integration tests only (real Redis, SQLite, PostgreSQL, uvicorn)
+integration: bootstrap redis-server export-tools bench-tools ## run the integration tests only (real Redis, SQLite, PostgreSQL, uvicorn)
 	$(PY) -m pytest -m integration
 
-bench: bootstrap redis-server ## run the benchmarks (see docs/benchmarks.md)
+bench: bootstrap redis-server bench-tools ## run the benchmarks (see docs/benchmarks.md)
 	$(PY) -m bench.run_all
 
 clean: ## remove .venv, tool caches and the default SQLite database

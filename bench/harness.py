@@ -64,10 +64,12 @@ def ensure_tool(command: str, *, package: str | None = None, hint: str) -> str:
     if can_install:
         print(f"{command} not found: installing it with apt-get (package '{package}')", flush=True)
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        install = ["apt-get", "install", "-y", "-qq", package]
+        # Another apt/dpkg run may hold the lock (a parallel install): wait for it, do not fail.
+        apt = ["apt-get", "-o", "DPkg::Lock::Timeout=600"]
+        install = [*apt, "install", "-y", "-qq", package]
         if subprocess.run(install, env=env, check=False, capture_output=True).returncode:
             # A fresh machine has no package lists yet.
-            subprocess.run(["apt-get", "update", "-qq"], env=env, check=False, capture_output=True)
+            subprocess.run([*apt, "update", "-qq"], env=env, check=False, capture_output=True)
             subprocess.run(install, env=env, check=False, capture_output=True)
         found = shutil.which(command)
         if found:
