@@ -9,6 +9,7 @@ bottleneck, not the server. Results come from a Lua `done()` hook that prints on
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import json
 import os
@@ -40,10 +41,24 @@ class BenchError(RuntimeError):
 
 
 def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A TCP port nobody listens on right now (and, under the test suite, no test has claimed)."""
+    claims = os.environ.get("RAIDESK_PORT_CLAIMS")
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if not claims:
+            return port
+        # The suite's servers claim ports by creating a file exclusively in this directory
+        # (tests/support/servers.py); a bench run by a test takes part so they never collide.
+        claim = Path(claims) / str(port)
+        try:
+            Path(claims).mkdir(exist_ok=True)
+            claim.touch(exist_ok=False)
+        except FileExistsError:
+            continue
+        atexit.register(claim.unlink, missing_ok=True)
+        return port
 
 
 def ensure_wrk() -> str:

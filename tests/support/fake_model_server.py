@@ -17,6 +17,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.support.servers import free_port
+
 
 @dataclass
 class Reply:
@@ -91,13 +93,16 @@ class FakeModelServer:
     def start(self) -> FakeModelServer:
         """Serve on a free port in a background thread."""
         ready = threading.Event()
+        # A claimed port, not port 0: the kernel could hand out a port another xdist worker has
+        # claimed for its uvicorn, whose readiness probes would then land here as requests.
+        port = free_port()
 
         def run() -> None:
             loop = asyncio.new_event_loop()
             self._loop = loop
             asyncio.set_event_loop(loop)
             self._server = loop.run_until_complete(
-                asyncio.start_server(self._handle, "127.0.0.1", 0)
+                asyncio.start_server(self._handle, "127.0.0.1", port)
             )
             self.port = self._server.sockets[0].getsockname()[1]
             ready.set()

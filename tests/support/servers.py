@@ -28,6 +28,9 @@ ROOT = Path(__file__).resolve().parents[2]
 _PORT_CLAIMS = Path(tempfile.gettempdir()) / (
     f"raidesk-test-ports-{os.environ.get('PYTEST_XDIST_TESTRUNUID', os.getpid())}"
 )
+# The benches the suite runs as subprocesses pick their ports through the same directory
+# (bench/harness.py reads this variable), so their servers never land on a test's port either.
+os.environ["RAIDESK_PORT_CLAIMS"] = str(_PORT_CLAIMS)
 
 
 def free_port() -> int:

@@ -21,7 +21,7 @@ from app.main import create_app
 from tests.conftest import make_settings
 from tests.integration.regulatory_api.conftest import classify_answer
 from tests.support.fake_model_server import FakeModelServer, Reply
-from tests.support.servers import RedisServer
+from tests.support.servers import RedisServer, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -51,7 +51,7 @@ class Receiver(BaseHTTPRequestHandler):
 def receiver() -> Iterator[tuple[str, list[tuple[str, ExportTraceServiceRequest]]]]:
     received: ClassVar[list[tuple[str, ExportTraceServiceRequest]]] = []
     handler = type("TestReceiver", (Receiver,), {"received": received})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}", received
