@@ -4,6 +4,7 @@ app in-process on real Redis; the panels cannot silently point at a metric that 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from pathlib import Path
@@ -49,6 +50,17 @@ async def drain_events(client: httpx.AsyncClient, path: str, headers: dict[str, 
     return out
 
 
+async def metrics_once_sampled(client: httpx.AsyncClient, name: str) -> str:
+    """The /metrics text once it has a sample of `name` (a deadline for a hang, not a speed check)."""
+    deadline = asyncio.get_running_loop().time() + 60
+    while True:
+        exposition = (await client.get("/metrics")).text
+        if re.search(rf"^{name}[{{ ]", exposition, re.MULTILINE):
+            return exposition
+        assert asyncio.get_running_loop().time() < deadline, f"no {name} sample: {exposition}"
+        await asyncio.sleep(0.05)
+
+
 async def test_every_dashboard_metric_is_exposed_after_a_mixed_run(
     app_factory: AppFactory, redis_server: RedisServer, redis_client: Redis
 ) -> None:
@@ -91,7 +103,9 @@ async def test_every_dashboard_metric_is_exposed_after_a_mixed_run(
         )
         assert stream[-2]["job"]["status"] == "completed"
 
-        exposition = (await client.get("/metrics")).text
+        # The SSE stream reads the job's state from storage, which can show it completed
+        # before the runner (resuming after that write) has tallied the job's metrics.
+        exposition = await metrics_once_sampled(client, "batch_jobs_finished_total")
 
     declared = set(re.findall(r"^# HELP (\S+) ", exposition, re.MULTILINE))
     sampled = set(re.findall(r"^([a-z_:][a-z0-9_:]*)[{ ]", exposition, re.MULTILINE))
