@@ -319,7 +319,7 @@ class AuthService:
         """The user with this id; 404 USER_NOT_FOUND otherwise."""
         user = await self._users.get(user_id)
         if user is None:
-            raise UserNotFoundError(f"User '{user_id}' was not found.")
+            raise UserNotFoundError.missing(user_id, f"User '{user_id}' was not found.")
         return user
 
     async def list_users(self, *, limit: int, offset: int) -> list[UserRecord]:
@@ -341,7 +341,7 @@ class AuthService:
             user_id, role=role, is_active=is_active, updated_at=self._now()
         )
         if user is None:
-            raise UserNotFoundError(f"User '{user_id}' was not found.")
+            raise UserNotFoundError.missing(user_id, f"User '{user_id}' was not found.")
         self._user_cache.pop(user_id)
         self._remember_change(user)
         _log.info("auth.user_updated", user_id=user_id, by=actor.user_id, role=user.role,
@@ -422,7 +422,7 @@ class AuthService:
             key_id, user_id=principal.user_id, revoked_at=self._now()
         )
         if revoked is None:
-            raise ApiKeyNotFoundError(f"API key '{key_id}' was not found.")
+            raise ApiKeyNotFoundError.missing(key_id, f"API key '{key_id}' was not found.")
         self._key_cache.pop(revoked.key_hash)
         _log.info("auth.api_key_revoked", user_id=principal.user_id, key_id=key_id)
 
@@ -440,7 +440,7 @@ class AuthService:
             rotated_at=self._now(),
         )
         if rotated is None:
-            raise ApiKeyNotFoundError(f"API key '{key_id}' was not found.")
+            raise ApiKeyNotFoundError.missing(key_id, f"API key '{key_id}' was not found.")
         old, new = rotated
         self._key_cache.pop(old.key_hash)
         _log.info("auth.api_key_rotated", user_id=principal.user_id, key_id=key_id)

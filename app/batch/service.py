@@ -365,7 +365,7 @@ class BatchService:
         """The caller's job; 404 otherwise."""
         record = await self.get(job_id=job_id, principal=principal)
         if record is None:
-            raise BatchJobNotFoundError(f"Batch job '{job_id}' was not found.")
+            raise BatchJobNotFoundError.missing(job_id, f"Batch job '{job_id}' was not found.")
         return record
 
     async def list(

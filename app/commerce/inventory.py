@@ -87,7 +87,7 @@ class InventoryService:
         """One product's stock; 404 for an unknown product."""
         views, missing = await self.get_many(product_ids=[product_id])
         if missing:
-            raise ProductNotFoundError(f"Product {product_id} was not found.")
+            raise ProductNotFoundError.missing(product_id, f"Product {product_id} was not found.")
         return views[0]
 
     async def get_many(
@@ -126,7 +126,7 @@ class InventoryService:
             product_id=product_id, quantity=quantity, created_by=principal.user_id, created_at=now
         )
         if result is None:
-            raise ProductNotFoundError(f"Product {product_id} was not found.")
+            raise ProductNotFoundError.missing(product_id, f"Product {product_id} was not found.")
         restock_id, product = result
         _log.info("restocked", product_id=product_id, quantity=quantity, restock_id=restock_id)
         if self._keeper is None:

@@ -90,14 +90,14 @@ class ProductService:
         """The product; 404 PRODUCT_NOT_FOUND when unknown."""
         product = await self.get(product_id=product_id)
         if product is None:
-            raise ProductNotFoundError(f"Product {product_id} was not found.")
+            raise ProductNotFoundError.missing(product_id, f"Product {product_id} was not found.")
         return product
 
     async def fresh(self, *, product_id: int) -> ProductRecord:
         """The product as SQL has it now (its stock column and restock total included)."""
         product = await self.repository.get(product_id)
         if product is None:
-            raise ProductNotFoundError(f"Product {product_id} was not found.")
+            raise ProductNotFoundError.missing(product_id, f"Product {product_id} was not found.")
         self._cache[product_id] = product
         return product
 

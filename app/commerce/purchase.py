@@ -236,7 +236,7 @@ class PurchaseSteps:
                 headers={"Retry-After": "1"},
             ) from exc
         if found is None:
-            raise ProductNotFoundError(f"Product {product_id} was not found.")
+            raise ProductNotFoundError.missing(product_id, f"Product {product_id} was not found.")
 
     async def shielded(self, work: Any) -> PurchaseOutcome:
         """Run `work` to its end even if the caller goes away (units are reserved by then)."""
@@ -779,7 +779,9 @@ class PurchaseService:
         """The purchase; 404 when unknown or someone else's (unless the caller is an admin)."""
         record = await self._purchases.get(purchase_id)
         if record is None or (not principal.is_admin and record.user_id != principal.user_id):
-            raise PurchaseNotFoundError(f"Purchase '{purchase_id}' was not found.")
+            raise PurchaseNotFoundError.missing(
+                purchase_id, f"Purchase '{purchase_id}' was not found."
+            )
         return record
 
     async def list(

@@ -122,7 +122,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         other = _slash_twin(request)
         if other is not None:
             return RedirectResponse(other, status_code=307)
-        error = NotFoundError(f"No route matches {request.method} {request_path(request)}.")
+        error = NotFoundError.missing(
+            request_path(request), f"No route matches {request.method} {request_path(request)}."
+        )
     elif exc.status_code == 405:
         error = MethodNotAllowedError(
             f"{request.method} is not allowed on {request_path(request)}."

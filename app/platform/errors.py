@@ -11,7 +11,7 @@ import json
 import re
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from app.platform.clock import utc_second_text
 from app.platform.context import current_request_id
@@ -73,12 +73,20 @@ class NotFoundError(AppError):
     code = "NOT_FOUND"
     error_code = "ERR_1003"
     title = "Not found"
+    # What `details.resource` calls the missing thing (clients switch on it, with `code`).
+    resource: ClassVar[str] = "route"
+
+    @classmethod
+    def missing(cls, resource_id: object, detail: str, **extra: Any) -> Self:
+        """The problem for one missing resource: `details` names the resource and the id asked for."""
+        return cls(detail, details={"resource": cls.resource, "id": resource_id, **extra})
 
 
 class SessionNotFoundError(NotFoundError):
     code = "SESSION_NOT_FOUND"
     error_code = "ERR_1002"
     title = "Session not found"
+    resource = "session"
 
 
 class MethodNotAllowedError(AppError):
@@ -222,6 +230,7 @@ class ApiKeyNotFoundError(NotFoundError):
     code = "API_KEY_NOT_FOUND"
     error_code = "ERR_2007"
     title = "API key not found"
+    resource = "api_key"
 
 
 class ApiKeyLimitError(ConflictError):
@@ -234,6 +243,7 @@ class UserNotFoundError(NotFoundError):
     code = "USER_NOT_FOUND"
     error_code = "ERR_2009"
     title = "User not found"
+    resource = "user"
 
 
 class SelfModificationError(ConflictError):
@@ -256,12 +266,14 @@ class ProductNotFoundError(NotFoundError):
     code = "PRODUCT_NOT_FOUND"
     error_code = "ERR_4001"
     title = "Product not found"
+    resource = "product"
 
 
 class PurchaseNotFoundError(NotFoundError):
     code = "PURCHASE_NOT_FOUND"
     error_code = "ERR_4002"
     title = "Purchase not found"
+    resource = "purchase"
 
 
 class InsufficientStockError(AppError):
@@ -320,12 +332,14 @@ class PlanNotFoundError(NotFoundError):
     code = "PLAN_NOT_FOUND"
     error_code = "ERR_3001"
     title = "Plan not found"
+    resource = "plan"
 
 
 class PlanVersionNotFoundError(NotFoundError):
     code = "PLAN_VERSION_NOT_FOUND"
     error_code = "ERR_3002"
     title = "Plan version not found"
+    resource = "plan_version"
 
 
 class DeviceNotMedicalError(AppError):
@@ -386,6 +400,7 @@ class BatchJobNotFoundError(NotFoundError):
     code = "BATCH_JOB_NOT_FOUND"
     error_code = "ERR_6001"
     title = "Batch job not found"
+    resource = "batch_job"
 
 
 class BatchJobStateError(ConflictError):

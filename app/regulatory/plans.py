@@ -69,15 +69,13 @@ class PlanService:
         if record is None and version is not None:
             latest = await self.repository.get(plan_id)
             if latest is not None and visible_to(latest.owner_id, principal):
-                raise PlanVersionNotFoundError(
+                raise PlanVersionNotFoundError.missing(
+                    f"{plan_id}_v{version}",
                     f"Plan '{plan_id}' has no version {version}; the latest is {latest.version}.",
-                    details={"latest_version": latest.version},
+                    latest_version=latest.version,
                 )
         if record is None or not visible_to(record.owner_id, principal):
-            raise PlanNotFoundError(
-                f"Plan '{plan_id}' was not found.",
-                details={"resource": "plan", "id": plan_id},
-            )
+            raise PlanNotFoundError.missing(plan_id, f"Plan '{plan_id}' was not found.")
         return record
 
     async def get_by_version_id(self, *, plan_id: str, principal: Principal | None) -> PlanRecord:
@@ -97,7 +95,7 @@ class PlanService:
         """Every version, oldest first."""
         versions = await self.repository.history(plan_id)
         if not versions or not visible_to(versions[0].owner_id, principal):
-            raise PlanNotFoundError(f"Plan '{plan_id}' was not found.")
+            raise PlanNotFoundError.missing(plan_id, f"Plan '{plan_id}' was not found.")
         return versions
 
     async def list(
@@ -117,4 +115,4 @@ class PlanService:
         """Remove the plan with all its versions."""
         await self.get_or_raise(plan_id=plan_id, principal=principal)
         if not await self.repository.delete(plan_id):
-            raise PlanNotFoundError(f"Plan '{plan_id}' was not found.")
+            raise PlanNotFoundError.missing(plan_id, f"Plan '{plan_id}' was not found.")

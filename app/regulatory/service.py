@@ -325,7 +325,7 @@ class RegulatoryService:
             applied_changes=changes,
         )
         if stored is None:  # deleted meanwhile
-            raise errors.PlanNotFoundError(f"Plan '{record.id}' was not found.")
+            raise errors.PlanNotFoundError.missing(record.id, f"Plan '{record.id}' was not found.")
         return stored
 
     # --- streaming ------------------------------------------------------------------------------

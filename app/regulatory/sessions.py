@@ -91,10 +91,7 @@ class SessionService:
         """The live session, or SESSION_NOT_FOUND (also for another user's session)."""
         record = await self.get(session_id=session_id, principal=principal)
         if record is None:
-            raise SessionNotFoundError(
-                f"Session '{session_id}' was not found.",
-                details={"resource": "session", "id": session_id},
-            )
+            raise SessionNotFoundError.missing(session_id, f"Session '{session_id}' was not found.")
         return record
 
     async def update(
@@ -111,20 +108,14 @@ class SessionService:
 
         record = await self.store.update(session_id, mutate=mutate, ttl_s=self.ttl_s)
         if record is None:  # expired or deleted between the check and the write
-            raise SessionNotFoundError(
-                f"Session '{session_id}' was not found.",
-                details={"resource": "session", "id": session_id},
-            )
+            raise SessionNotFoundError.missing(session_id, f"Session '{session_id}' was not found.")
         return record
 
     async def delete(self, *, session_id: str, principal: Principal | None) -> None:
         """Remove the session; SESSION_NOT_FOUND when the caller cannot see it."""
         await self.get_or_raise(session_id=session_id, principal=principal)
         if not await self.store.delete(session_id):
-            raise SessionNotFoundError(
-                f"Session '{session_id}' was not found.",
-                details={"resource": "session", "id": session_id},
-            )
+            raise SessionNotFoundError.missing(session_id, f"Session '{session_id}' was not found.")
 
     async def list_mine(self, *, principal: Principal, limit: int = 100) -> list[SessionRecord]:
         """The caller's live sessions, most recently updated first."""
