@@ -80,7 +80,13 @@ def _base_app(settings: Settings, *, served: bool = False) -> FastAPI:
 def create_app(settings: Settings | None = None, *, served: bool = False) -> FastAPI:
     """The full service with every middleware layer."""
     settings = settings or get_settings()
-    configure_logging(level=settings.log_level, fmt=settings.log_format)
+    configure_logging(
+        level=settings.log_level,
+        fmt=settings.log_format,
+        log_file=settings.log_file,
+        log_max_bytes=settings.log_max_bytes,
+        log_backup_count=settings.log_backup_count,
+    )
     app = _base_app(settings, served=served)
     if tracing_enabled(settings):
         # Inside the edge: the request id is set when the span starts (docs/operations.md).

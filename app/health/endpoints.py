@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
 
-from app.health.dependencies import HealthDep
+from app.health.dependencies import HealthDep, require_monitoring_access
 from app.platform.metrics import render_latest
 
 router = APIRouter(tags=["health"])
@@ -45,14 +45,31 @@ async def ready(service: HealthDep) -> JSONResponse:
     return JSONResponse(body, status_code=200 if ok else 503)
 
 
-@router.get("/health/detailed", summary="Detailed health")
+# Shown to allowed callers only: process ids, paths, memory, every route's traffic.
+_MONITORING: dict[int | str, dict[str, Any]] = {
+    403: {"description": "MONITORING_FORBIDDEN (closed outside development unless allowed)"}
+}
+
+
+@router.get(
+    "/health/detailed",
+    summary="Detailed health",
+    dependencies=[Depends(require_monitoring_access)],
+    responses=_MONITORING,
+)
 async def detailed(service: HealthDep) -> JSONResponse:
     """Health plus pool statistics, disk and memory use."""
     report = await service.check_health_detailed()
     return JSONResponse(report, status_code=503 if report["status"] == "unhealthy" else 200)
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    dependencies=[Depends(require_monitoring_access)],
+    responses=_MONITORING,
+)
 async def metrics(service: HealthDep) -> Response:
     """Prometheus text exposition (aggregated across workers in multiprocess mode)."""
     service.refresh_metrics()

@@ -248,9 +248,21 @@ class Settings(BaseSettings):
     # --- logging ------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["json", "console"] = "json"
+    # Also write every line to this file, rotated by size ("" = stdout only). `{pid}` in the
+    # name becomes the process id: one file per worker, since a file rotated by one process
+    # while others append to it loses their lines (docs/operations.md "Log files").
+    log_file: str = ""
+    log_max_bytes: int = Field(default=10 * 1024 * 1024, ge=0)  # 0 = never rotate
+    log_backup_count: int = Field(default=5, ge=0)  # rotated files kept: <file>.1 … <file>.N
 
     # --- metrics ------------------------------------------------------------
     metrics_enabled: bool = True
+    # Who may read /metrics and /health/detailed (docs/security.md "Monitoring endpoints"):
+    # anyone when open (default: open in development and test only), else callers from
+    # MONITORING_ALLOWED_IPS, with `Authorization: Bearer <MONITORING_TOKEN>`, or admins.
+    monitoring_open: bool | None = None
+    monitoring_allowed_ips: Annotated[list[str], NoDecode] = []
+    monitoring_token: SecretStr | None = None
 
     # --- tracing (docs/operations.md "Tracing") -------------------------------
     # OpenTelemetry spans, exported over OTLP/HTTP to the standard OTEL_EXPORTER_OTLP_* endpoint.
@@ -262,7 +274,13 @@ class Settings(BaseSettings):
     def _parse_list(cls, value: Any) -> Any:
         return _split_list(value)
 
-    @field_validator("rate_limit_exempt_paths", "admin_ip_allowlist", "admin_paths", mode="before")
+    @field_validator(
+        "rate_limit_exempt_paths",
+        "admin_ip_allowlist",
+        "admin_paths",
+        "monitoring_allowed_ips",
+        mode="before",
+    )
     @classmethod
     def _parse_rate_limit_lists(cls, value: Any) -> Any:
         return _split_list(value)
@@ -309,7 +327,7 @@ class Settings(BaseSettings):
             compile_pattern(item)
         return value
 
-    @field_validator("admin_ip_allowlist")
+    @field_validator("admin_ip_allowlist", "monitoring_allowed_ips")
     @classmethod
     def _valid_allowlist(cls, value: list[str]) -> list[str]:
         for item in value:
@@ -388,7 +406,14 @@ class Settings(BaseSettings):
         return self
 
     # `.env.example` shows optional settings as `NAME=`: an empty value means "not set".
-    @field_validator("purchase_strategy", "session_storage", "admin_password", mode="before")
+    @field_validator(
+        "purchase_strategy",
+        "session_storage",
+        "admin_password",
+        "monitoring_open",
+        "monitoring_token",
+        mode="before",
+    )
     @classmethod
     def _empty_means_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value

@@ -246,6 +246,14 @@ class UserNotFoundError(NotFoundError):
     resource = "user"
 
 
+class MonitoringForbiddenError(PermissionDeniedError):
+    """`/metrics` or `/health/detailed` asked for by a caller the monitoring settings refuse."""
+
+    code = "MONITORING_FORBIDDEN"
+    error_code = "ERR_2011"
+    title = "Monitoring endpoints are not open to this caller"
+
+
 class SelfModificationError(ConflictError):
     code = "SELF_MODIFICATION"
     error_code = "ERR_2010"

@@ -5,10 +5,13 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import logging.handlers
+import os
 import re
 import sys
 from collections.abc import Callable, Mapping, MutableMapping
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -221,8 +224,27 @@ QUIET_LOGGERS = (
 )
 
 
-def configure_logging(*, level: str = "INFO", fmt: str = "json") -> None:
-    """Route structlog and stdlib logging (uvicorn, alembic) through one masked renderer."""
+def rotating_file_handler(
+    log_file: str, max_bytes: int, backup_count: int
+) -> logging.handlers.RotatingFileHandler:
+    """A size-rotated UTF-8 log file; `{pid}` in the name becomes this process's id."""
+    path = Path(log_file.replace("{pid}", str(os.getpid())))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return logging.handlers.RotatingFileHandler(
+        path, maxBytes=max_bytes, backupCount=backup_count, encoding="utf-8"
+    )
+
+
+def configure_logging(
+    *,
+    level: str = "INFO",
+    fmt: str = "json",
+    log_file: str = "",
+    log_max_bytes: int = 0,
+    log_backup_count: int = 0,
+) -> None:
+    """Route structlog and stdlib logging (uvicorn, alembic) through one masked renderer, to
+    stdout and, when `log_file` is set, to that file rotated at `log_max_bytes`."""
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -248,11 +270,19 @@ def configure_logging(*, level: str = "INFO", fmt: str = "json") -> None:
         foreign_pre_chain=[structlog.stdlib.ExtraAdder(), *shared],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
     )
-    access_log.configure(stream=sys.stdout, level=level, fmt=fmt)
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(formatter)
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stdout)]
+    if log_file:
+        handlers.append(rotating_file_handler(log_file, log_max_bytes, log_backup_count))
+    # The access log's fast path writes one stream; with a file too, its lines take the
+    # handlers' path like every other line.
+    access_log.configure(stream=None if log_file else sys.stdout, level=level, fmt=fmt)
+    for handler in handlers:
+        handler.setFormatter(formatter)
     root = logging.getLogger()
-    root.handlers = [handler]
+    for previous in root.handlers:
+        if isinstance(previous, logging.handlers.RotatingFileHandler):
+            previous.close()  # ours, from an earlier configuration: release the file
+    root.handlers = handlers
     root.setLevel(level)
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers = []
