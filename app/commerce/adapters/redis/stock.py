@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from redis.asyncio import Redis
@@ -105,6 +106,10 @@ def _ms(value: datetime | None) -> int:
     return 0 if value is None else int(value.timestamp() * 1000)
 
 
+# The stock scripts: each one reads and writes one product's keys atomically.
+LUA_DIR = Path(__file__).parent / "lua"
+
+
 class RedisStockStore:
     """Scripts are EVALSHA-first and reloaded on NOSCRIPT (a restarted Redis forgets them)."""
 
@@ -121,13 +126,13 @@ class RedisStockStore:
         # redis-py's Script objects: EVALSHA, and the source again when Redis answers NOSCRIPT.
         # The two scripts every purchase runs batch the calls of one event-loop tick into one
         # pipeline (a flash sale makes hundreds at once); the rest are rare.
-        self._reserve = BatchedScript(redis, lua_source("purchase"))
-        self._confirm = BatchedScript(redis, lua_source("purchase_confirm"))
-        self._release = register_script(redis, "purchase_release")
-        self._restock = register_script(redis, "restock")
-        self._rehydrate = register_script(redis, "rehydrate")
-        self._repair = register_script(redis, "stock_repair")
-        self._take = register_script(redis, "stock_take")
+        self._reserve = BatchedScript(redis, lua_source(LUA_DIR / "purchase.lua"))
+        self._confirm = BatchedScript(redis, lua_source(LUA_DIR / "purchase_confirm.lua"))
+        self._release = register_script(redis, LUA_DIR / "purchase_release.lua")
+        self._restock = register_script(redis, LUA_DIR / "restock.lua")
+        self._rehydrate = register_script(redis, LUA_DIR / "rehydrate.lua")
+        self._repair = register_script(redis, LUA_DIR / "stock_repair.lua")
+        self._take = register_script(redis, LUA_DIR / "stock_take.lua")
 
     async def ping(self) -> None:
         await self._redis.ping()

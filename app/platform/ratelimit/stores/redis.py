@@ -7,6 +7,7 @@ pipeline (`BatchedScript`), so a burst does not queue for the pool's connections
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from redis.asyncio import Redis
 
@@ -18,13 +19,16 @@ from app.platform.storage.redis.client import lua_source
 COMMAND_CACHE_SIZE = 8192
 
 
+LUA_DIR = Path(__file__).parent / "lua"
+
+
 class RedisRateLimitStore:
     """One EVALSHA per request: check all limits, count in all or none (see rate_limit.lua)."""
 
     def __init__(self, redis: Redis, *, namespace: str = "rl:") -> None:
         self._redis = redis
         self._ns = namespace
-        self._script = BatchedScript(redis, lua_source("rate_limit"))
+        self._script = BatchedScript(redis, lua_source(LUA_DIR / "rate_limit.lua"))
         # The limiter hands the same checks tuple for the same caller again and again (its plan
         # memo): keep that tuple's keys and arguments. Keyed by identity, holding the tuple so
         # its id cannot be reused while the entry lives.

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 
 from redis.asyncio import Redis
 
 from app.platform.storage.base import Lease, check_lock_args
 from app.platform.storage.redis.client import register_script
+
+LUA_DIR = Path(__file__).parent / "lua"
 
 
 class RedisLockStore:
@@ -19,9 +22,9 @@ class RedisLockStore:
     def __init__(self, redis: Redis, *, namespace: str = "lock:") -> None:
         self._redis = redis
         self._ns = namespace
-        self._acquire = register_script(redis, "lock_acquire")
-        self._release = register_script(redis, "lock_release")
-        self._extend = register_script(redis, "lock_extend")
+        self._acquire = register_script(redis, LUA_DIR / "lock_acquire.lua")
+        self._release = register_script(redis, LUA_DIR / "lock_release.lua")
+        self._extend = register_script(redis, LUA_DIR / "lock_extend.lua")
 
     def _key(self, name: str) -> str:
         return f"{self._ns}{{{name}}}"

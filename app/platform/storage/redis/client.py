@@ -14,8 +14,6 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from app.platform.config import Settings
 
-LUA_DIR = Path(__file__).parent / "lua"
-
 
 def create_redis(settings: Settings) -> Redis:
     """A client over a bounded pool: waits for a free connection instead of opening more.
@@ -38,14 +36,14 @@ def create_redis(settings: Settings) -> Redis:
 
 
 @cache
-def lua_source(name: str) -> str:
-    """The text of `lua/<name>.lua`."""
-    return (LUA_DIR / f"{name}.lua").read_text(encoding="utf-8")
+def lua_source(path: Path) -> str:
+    """The text of a Lua script (each adapter keeps its scripts in a `lua/` beside it)."""
+    return path.read_text(encoding="utf-8")
 
 
-def register_script(redis: Redis, name: str) -> AsyncScript:
+def register_script(redis: Redis, path: Path) -> AsyncScript:
     """An EVALSHA-first script object; redis-py reloads it when the server answers NOSCRIPT."""
-    return redis.register_script(lua_source(name))
+    return redis.register_script(lua_source(path))
 
 
 def redis_pool_stats(redis: Redis) -> dict[str, Any]:
