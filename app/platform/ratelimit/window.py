@@ -3,7 +3,7 @@
 The window of W ms is split into fixed buckets aligned on the epoch. A limit keeps the count of
 the current bucket and of the one before it; the requests in the sliding window ending now are
 estimated as `prev * (W - elapsed) / W + curr`. The Lua script in
-`app/platform/storage/redis/lua/rate_limit.lua` computes exactly the same numbers in the same order, so
+`app/platform/ratelimit/stores/lua/rate_limit.lua` computes exactly the same numbers in the same order, so
 both stores answer alike; these functions are the reference the unit tests check.
 """
 
