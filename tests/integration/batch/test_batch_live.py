@@ -155,9 +155,8 @@ def test_two_servers_of_two_workers_run_every_item_of_every_job_once(
     assert slow_model.completed == 4 * 25
     concepts = [s.body["messages"][-1]["content"] for s in slow_model.requests]
     assert len(concepts) == len(set(concepts)) == 100
-    # Both servers worked: the jobs were shared, not run by whoever happened to be first.
-    logs = [s.log_path.read_text() for s in (first, second) if s.log_path is not None]
-    assert all('"event": "batch_job_started"' in log for log in logs)
+    # Which server claims which job depends on scheduling (under load one may claim all four),
+    # so the test holds what must not vary: every item ran exactly once, whoever ran it.
 
 
 def test_a_killed_servers_job_is_taken_over_and_finished(
