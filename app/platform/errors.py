@@ -79,7 +79,9 @@ class NotFoundError(AppError):
     @classmethod
     def missing(cls, resource_id: object, detail: str, **extra: Any) -> Self:
         """The problem for one missing resource: `details` names the resource and the id asked for."""
-        return cls(detail, details={"resource": cls.resource, "id": resource_id, **extra})
+        # An id is what the client put in the path, and a client may paste a credential there.
+        shown = _redact(resource_id) if isinstance(resource_id, str) else resource_id
+        return cls(detail, details={"resource": cls.resource, "id": shown, **extra})
 
 
 class SessionNotFoundError(NotFoundError):
