@@ -40,25 +40,46 @@ class BenchError(RuntimeError):
     """A benchmark could not run (tool missing, server did not start, wrk failed)."""
 
 
+# Set by the test suite (tests/support/servers.py): a directory shared by the run's processes
+# in which each claims its ports by creating a file exclusively, so servers started by two test
+# workers, or by a bench a test runs, never get the same port (the kernel may hand a just-freed
+# port out again). Unset (a bench run by hand): the kernel's free port is enough.
+PORT_CLAIMS_ENV = "RAIDESK_PORT_CLAIMS"
+_claimed: list[Path] = []
+
+
 def free_port() -> int:
-    """A TCP port nobody listens on right now (and, under the test suite, no test has claimed)."""
-    claims = os.environ.get("RAIDESK_PORT_CLAIMS")
+    """A TCP port nobody listens on right now (and, under the test suite, no one has claimed)."""
+    claims = os.environ.get(PORT_CLAIMS_ENV)
     while True:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = int(sock.getsockname()[1])
         if not claims:
             return port
-        # The suite's servers claim ports by creating a file exclusively in this directory
-        # (tests/support/servers.py); a bench run by a test takes part so they never collide.
         claim = Path(claims) / str(port)
         try:
             Path(claims).mkdir(exist_ok=True)
             claim.touch(exist_ok=False)
-        except FileExistsError:
+        except (FileExistsError, FileNotFoundError):  # taken, or the directory just went away
             continue
-        atexit.register(claim.unlink, missing_ok=True)
+        _claimed.append(claim)
         return port
+
+
+def release_port_claims() -> None:
+    """Give back this process's claims (and remove the directory once nobody has any left)."""
+    for claim in _claimed:
+        claim.unlink(missing_ok=True)
+    _claimed.clear()
+    claims = os.environ.get(PORT_CLAIMS_ENV)
+    if claims:
+        # Missing, or another process still holds claims in it.
+        with contextlib.suppress(OSError):
+            Path(claims).rmdir()
+
+
+atexit.register(release_port_claims)
 
 
 def ensure_wrk() -> str:

@@ -24,7 +24,8 @@ from app.platform.config import Settings, load_settings
 from app.platform.storage.migrate import run_migrations
 from app.platform.storage.redis.client import create_redis
 from app.platform.storage.sql.engine import create_engine
-from tests.support.servers import LiveServer, RedisServer, release_port_claims
+from bench.harness import release_port_claims
+from tests.support.servers import LiveServer, RedisServer
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"

@@ -19,47 +19,18 @@ from typing import Any
 
 import httpx
 
+from bench.harness import PORT_CLAIMS_ENV, free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
-# Under pytest-xdist every worker picks ports: each one claims its port with a file created
-# exclusively in a directory shared by the run's workers, so two workers never get the same
-# port (the kernel may hand a just-freed port out again) and never test each other's server.
-_PORT_CLAIMS = Path(tempfile.gettempdir()) / (
-    f"raidesk-test-ports-{os.environ.get('PYTEST_XDIST_TESTRUNUID', os.getpid())}"
+# Under pytest-xdist every worker picks ports through one claims directory per run (see
+# bench/harness.py, which the benches the suite runs as subprocesses share through the same
+# variable), so two workers never get the same port and never test each other's server.
+os.environ[PORT_CLAIMS_ENV] = str(
+    Path(tempfile.gettempdir())
+    / f"raidesk-test-ports-{os.environ.get('PYTEST_XDIST_TESTRUNUID', os.getpid())}"
 )
-# The benches the suite runs as subprocesses pick their ports through the same directory
-# (bench/harness.py reads this variable), so their servers never land on a test's port either.
-os.environ["RAIDESK_PORT_CLAIMS"] = str(_PORT_CLAIMS)
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now and no other worker of this run has taken."""
-    _PORT_CLAIMS.mkdir(exist_ok=True)
-    while True:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = int(sock.getsockname()[1])
-        claim = _PORT_CLAIMS / str(port)
-        try:
-            claim.touch(exist_ok=False)
-        except FileExistsError:
-            continue
-        _claimed.append(claim)
-        return port
-
-
-_claimed: list[Path] = []
-
-
-def release_port_claims() -> None:
-    """Remove this process's port claims (and the directory once no worker has any left)."""
-    for claim in _claimed:
-        claim.unlink(missing_ok=True)
-    _claimed.clear()
-    # Missing, or another worker still holds claims in it.
-    with contextlib.suppress(OSError):
-        _PORT_CLAIMS.rmdir()
 
 
 def wait_until(predicate, *, timeout: float = 60.0, what: str = "condition") -> None:  # type: ignore[no-untyped-def]
