@@ -5,9 +5,7 @@ an address range, a scraper's token or an admin."""
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import ipaddress
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -17,7 +15,8 @@ from app.platform.config import Settings
 from app.platform.dependencies import get_optional_principal
 from app.platform.errors import MonitoringForbiddenError
 from app.platform.middleware.client_ip import resolve_client_ip
-from app.platform.networks import Network, parse_networks
+from app.platform.networks import Network, address_in, parse_networks
+from app.platform.security import hash_api_key
 
 # The name under `app.state` where the lifespan puts this area's service.
 STATE_KEY = "health"
@@ -44,19 +43,15 @@ class MonitoringAccess:
         self.allowed: tuple[Network, ...] = parse_networks(settings.monitoring_allowed_ips)
         self.trusted_proxies = parse_networks(settings.trusted_proxies)
         token = settings.monitoring_token
-        # Only a digest is kept; comparing digests in constant time leaks neither length nor
-        # prefix of the token.
-        self.token_digest = _digest(token.get_secret_value()) if token else None
+        # Only a digest is kept (hashed like API keys); comparing digests in constant time leaks
+        # neither length nor prefix of the token.
+        self.token_digest = hash_api_key(token.get_secret_value()) if token else None
 
     def admits_address(self, request: Request) -> bool:
         """True when the caller's address (behind trusted proxies) is in the allowlist."""
         if not self.allowed:
             return False
-        try:
-            ip = ipaddress.ip_address(resolve_client_ip(request.scope, self.trusted_proxies))
-        except ValueError:
-            return False
-        return any(ip in network for network in self.allowed)
+        return address_in(resolve_client_ip(request.scope, self.trusted_proxies), self.allowed)
 
     def admits_token(self, request: Request) -> bool:
         """True when `Authorization: Bearer <MONITORING_TOKEN>` was sent."""
@@ -65,11 +60,7 @@ class MonitoringAccess:
         scheme, _, credential = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not credential:
             return False
-        return hmac.compare_digest(_digest(credential.strip()), self.token_digest)
-
-
-def _digest(value: str) -> bytes:
-    return hashlib.sha256(value.encode("utf-8")).digest()
+        return hmac.compare_digest(hash_api_key(credential.strip()), self.token_digest)
 
 
 def monitoring_access(request: Request) -> MonitoringAccess:

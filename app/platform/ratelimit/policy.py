@@ -4,14 +4,13 @@ all built once from settings (docs/rate-limits.md lists the defaults)."""
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from app.platform.config import Settings
-from app.platform.networks import Network, parse_networks
+from app.platform.networks import Network, address_in, parse_networks
 from app.platform.principal import Principal
 from app.platform.ratelimit.items import LimitCheck, RateLimitItem, parse_limits
 from app.platform.ratelimit.patterns import PathPattern, compile_pattern, compile_patterns
@@ -144,11 +143,7 @@ class RateLimitPolicy:
         """True when an allowlist is set, the path is an admin path and the IP is not on it."""
         if not self.admin_allowlist or not any(p.matches(method, path) for p in self.admin_paths):
             return False
-        try:
-            ip = ipaddress.ip_address(client_ip)
-        except ValueError:
-            return True
-        return not any(ip in net for net in self.admin_allowlist)
+        return not address_in(client_ip, self.admin_allowlist)
 
     def match_rule(self, method: str, path: str) -> RouteRule | None:
         """The configured route rule for this request, if any."""
