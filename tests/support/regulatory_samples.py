@@ -20,4 +20,14 @@ STANDARDS_BODY: dict[str, Any] = {
     "category": LUNG_CATEGORY,
     "purposeMechanism": "딥러닝 기반 폐결절 검출 보조",
 }
+# The smallest plan the plan endpoints accept (every required section, empty).
+PLAN_BODY: dict[str, Any] = {
+    "tier": "normal",
+    "title": "표준 경로",
+    "description": "허가 심사",
+    "totalDuration": "9-12개월",
+    "riskLevel": "medium",
+    "commonStandards": {"timeline": [], "standards": [], "documentation": []},
+    "performanceEvaluation": {"timeline": [], "tests": [], "documentation": []},
+}
 USER_PASSWORD = "correct horse battery staple"

@@ -16,7 +16,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from app.platform.config import Settings
 from tests.conftest import make_settings, running_app
+from tests.support.regulatory_samples import PLAN_BODY
 from tests.support.servers import RedisServer, TcpProxy
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -36,18 +38,7 @@ FAST = {
     "auth_changes_poll_s": 0,
     "auth_cache_ttl_s": 0,
 }
-PLAN = {
-    "tier": "normal",
-    "title": "표준 경로",
-    "description": "허가 심사",
-    "totalDuration": "9-12개월",
-    "riskLevel": "medium",
-    "commonStandards": {"timeline": [], "standards": [], "documentation": []},
-    "performanceEvaluation": {"timeline": [], "tests": [], "documentation": []},
-    "pros": [],
-    "cons": [],
-    "recommendations": [],
-}
+PLAN = {**PLAN_BODY, "pros": [], "cons": [], "recommendations": []}
 
 
 async def call(client: httpx.AsyncClient, method: str, url: str, **kw: Any) -> httpx.Response:
@@ -147,20 +138,25 @@ def assert_503(
     assert int(r.headers["retry-after"]) >= 1
 
 
+def redis_settings(tmp_path: Path, redis: RedisServer, *, timeout_s: float) -> Settings:
+    """An app on our own Redis whose routes themselves meet an outage (the limiter fails open)."""
+    return make_settings(
+        tmp_path,
+        redis_url=redis.url,
+        redis_socket_timeout_s=timeout_s,
+        redis_connect_timeout_s=timeout_s,
+        rate_limit_fail_open_writes=True,
+        **FAST,
+    )
+
+
 @pytest.fixture
 async def redis_app(
     tmp_path: Path,
 ) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient, RedisServer]]:
     own = RedisServer(tmp_path)  # ours to kill and freeze
     own.start()
-    settings = make_settings(
-        tmp_path,
-        redis_url=own.url,
-        redis_socket_timeout_s=0.5,
-        redis_connect_timeout_s=0.5,
-        rate_limit_fail_open_writes=True,  # the routes themselves meet the outage
-        **FAST,
-    )
+    settings = redis_settings(tmp_path, own, timeout_s=0.5)
     try:
         async with running_app(settings) as (app, client):
             yield app, client, own
@@ -206,14 +202,7 @@ async def test_redis_restart_costs_no_500(tmp_path: Path) -> None:
     redis.start()
     # Timeouts far above any wait a loaded machine causes: this test is about dead pooled
     # connections (a connection error, retried), not about a server that is slow to answer.
-    settings = make_settings(
-        tmp_path,
-        redis_url=redis.url,
-        redis_socket_timeout_s=15,
-        redis_connect_timeout_s=15,
-        rate_limit_fail_open_writes=True,
-        **FAST,
-    )
+    settings = redis_settings(tmp_path, redis, timeout_s=15)
     try:
         async with running_app(settings) as (_app, client):
             await _restart_costs_no_500(client, redis)

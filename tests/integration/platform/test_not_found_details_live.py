@@ -8,6 +8,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from tests.support.regulatory_samples import PLAN_BODY
 from tests.support.servers import LiveServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -32,16 +33,7 @@ def test_each_missing_resource_is_named_in_the_problem(
         )
         assert registered.status_code == 201, registered.text
         alice = bearer(http, "alice", "correct horse 2026")
-        plan = {
-            "tier": "normal",
-            "title": "표준 경로",
-            "description": "허가 심사",
-            "totalDuration": "9-12개월",
-            "riskLevel": "medium",
-            "commonStandards": {"timeline": [], "standards": [], "documentation": []},
-            "performanceEvaluation": {"timeline": [], "tests": [], "documentation": []},
-        }
-        created = http.post("/api/plans", json={"plan": plan}, headers=alice)
+        created = http.post("/api/plans", json={"plan": PLAN_BODY}, headers=alice)
         assert created.status_code == 201, created.text
         plan_id = created.json()["id"]
 
