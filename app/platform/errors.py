@@ -79,9 +79,7 @@ class NotFoundError(AppError):
     @classmethod
     def missing(cls, resource_id: object, detail: str, **extra: Any) -> Self:
         """The problem for one missing resource: `details` names the resource and the id asked for."""
-        # An id is what the client put in the path, and a client may paste a credential there.
-        shown = _redact(resource_id) if isinstance(resource_id, str) else resource_id
-        return cls(detail, details={"resource": cls.resource, "id": shown, **extra})
+        return cls(detail, details={"resource": cls.resource, "id": resource_id, **extra})
 
 
 class SessionNotFoundError(NotFoundError):
@@ -463,6 +461,15 @@ def _redact(text: str) -> str:
     return _CREDENTIAL_RE.sub("***", text)
 
 
+def _redact_details(details: Any) -> Any:
+    """`details` with credentials masked in its string members (ids quote the client's path)."""
+    if details is None:
+        return {}
+    if isinstance(details, dict):
+        return {k: _redact(v) if isinstance(v, str) else v for k, v in details.items()}
+    return details
+
+
 def problem_body(error: AppError, *, instance: str, status: int | None = None) -> dict[str, Any]:
     """Build the RFC 9457 body with the extension members older clients read."""
     status = status or getattr(error, "instance_status", None) or error.status
@@ -477,7 +484,7 @@ def problem_body(error: AppError, *, instance: str, status: int | None = None) -
         "code": error.code,
         "error_code": error.error_code,
         "message": detail,
-        "details": error.details if error.details is not None else {},
+        "details": _redact_details(error.details),
         "trace_id": current_request_id(),
         "timestamp": utc_second_text(int(time.time())) + "Z",
     }
