@@ -40,12 +40,50 @@ class BenchError(RuntimeError):
     """A benchmark could not run (tool missing, server did not start, wrk failed)."""
 
 
-# Set by the test suite (tests/support/servers.py): a directory shared by the run's processes
-# in which each claims its ports by creating a file exclusively, so servers started by two test
-# workers, or by a bench a test runs, never get the same port (the kernel may hand a just-freed
-# port out again). Unset (a bench run by hand): the kernel's free port is enough.
+# Set by the test suite (tests/support/servers.py): a directory shared by every process on the
+# machine that starts servers for tests or benches, in which each claims a port by creating a
+# file exclusively (holding its pid), so servers started by two test workers, by a bench a test
+# runs, or by two suites running at once (CI beside a developer's run) never get the same port:
+# the kernel may hand a just-freed port out again. A claim whose owner has died is taken over.
+# Unset (a bench run by hand): the kernel's free port is enough.
 PORT_CLAIMS_ENV = "RAIDESK_PORT_CLAIMS"
 _claimed: list[Path] = []
+
+
+def _owner_alive(claim: Path) -> bool:
+    try:
+        pid = int(claim.read_text() or "0")
+    except (OSError, ValueError):
+        return True  # being written right now, or unreadable: treat as held
+    if pid <= 0:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def claim_port(claim: Path) -> bool:
+    """Claim the port named by `claim` (a file in the claims directory); False when held."""
+    try:
+        claim.parent.mkdir(exist_ok=True)
+        with claim.open("x") as fh:
+            fh.write(str(os.getpid()))
+        return True
+    except FileNotFoundError:  # the directory was removed between mkdir and open
+        return False
+    except FileExistsError:
+        if _owner_alive(claim):
+            return False
+        # Stale: its owner died without releasing it. Whoever unlinks first retries the claim.
+        try:
+            claim.unlink()
+        except FileNotFoundError:
+            return False
+        return claim_port(claim)
 
 
 def free_port() -> int:
@@ -58,25 +96,16 @@ def free_port() -> int:
         if not claims:
             return port
         claim = Path(claims) / str(port)
-        try:
-            Path(claims).mkdir(exist_ok=True)
-            claim.touch(exist_ok=False)
-        except (FileExistsError, FileNotFoundError):  # taken, or the directory just went away
-            continue
-        _claimed.append(claim)
-        return port
+        if claim_port(claim):
+            _claimed.append(claim)
+            return port
 
 
 def release_port_claims() -> None:
-    """Give back this process's claims (and remove the directory once nobody has any left)."""
+    """Give back this process's claims (the shared directory itself stays)."""
     for claim in _claimed:
         claim.unlink(missing_ok=True)
     _claimed.clear()
-    claims = os.environ.get(PORT_CLAIMS_ENV)
-    if claims:
-        # Missing, or another process still holds claims in it.
-        with contextlib.suppress(OSError):
-            Path(claims).rmdir()
 
 
 atexit.register(release_port_claims)

@@ -24,12 +24,11 @@ from bench.harness import PORT_CLAIMS_ENV, free_port
 ROOT = Path(__file__).resolve().parents[2]
 
 
-# Under pytest-xdist every worker picks ports through one claims directory per run (see
-# bench/harness.py, which the benches the suite runs as subprocesses share through the same
-# variable), so two workers never get the same port and never test each other's server.
-os.environ[PORT_CLAIMS_ENV] = str(
-    Path(tempfile.gettempdir())
-    / f"raidesk-test-ports-{os.environ.get('PYTEST_XDIST_TESTRUNUID', os.getpid())}"
+# Every process on the machine that starts servers for tests (xdist workers, benches the tests
+# run as subprocesses, and a second suite running at the same time) picks ports through one
+# claims directory (see bench/harness.py), so no two ever get the same port.
+os.environ.setdefault(
+    PORT_CLAIMS_ENV, str(Path(tempfile.gettempdir()) / "raidesk-test-port-claims")
 )
 
 
