@@ -28,6 +28,9 @@ from app.commerce.factory import build_commerce
 from app.commerce.service import CommerceServices, start_reconciler
 from app.health import dependencies as health_deps
 from app.health.service import HealthCheck, HealthService
+from app.limits import dependencies as limits_deps
+from app.limits.factory import build_limits
+from app.limits.service import LimitsService
 from app.platform.config import Settings
 from app.platform.gc_tuning import tuned_gc
 from app.platform.logging import get_logger
@@ -69,6 +72,8 @@ class Resources:
     commerce: CommerceServices
     batch: BatchServices
     health: HealthService
+    # Rate-limit administration: blocks and per-user quotas (`/api/admin`).
+    limits: LimitsService
     # Long-running tasks started by the lifespan (reconcilers, workers); cancelled on shutdown.
     background_tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
@@ -92,13 +97,14 @@ async def build_resources(settings: Settings) -> Resources:
     rate_limiter = build_rate_limiter(settings, connections)
     health = HealthService(settings=settings, connections=connections)
     commerce = build_commerce(settings, connections, kv=kv, locks=locks)
+    auth = build_accounts(settings, connections)
     resources = Resources(
         settings=settings,
         connections=connections,
         kv=kv,
         locks=locks,
         rate_limiter=rate_limiter,
-        auth=build_accounts(settings, connections),
+        auth=auth,
         regulatory=regulatory,
         commerce=commerce,
         batch=build_batch(
@@ -108,6 +114,7 @@ async def build_resources(settings: Settings) -> Resources:
             extra_kinds=[RestockKind(commerce.inventory)],
         ),
         health=health,
+        limits=build_limits(settings, connections, limiter=rate_limiter, users=auth),
     )
     try:
         await connections.migrate(settings)
@@ -124,6 +131,7 @@ async def build_resources(settings: Settings) -> Resources:
     if connections.redis is not None:
         health.checks.append(HealthCheck("redis", connections.probe_redis))
     health.reports["batch"] = resources.batch.health_report
+    health.metric_refreshers.append(rate_limiter.refresh_metrics)
     return resources
 
 
@@ -192,6 +200,7 @@ def publish(app: FastAPI, resources: Resources) -> None:
     setattr(app.state, commerce_deps.STATE_KEY, resources.commerce)
     setattr(app.state, batch_deps.STATE_KEY, resources.batch)
     setattr(app.state, health_deps.STATE_KEY, resources.health)
+    setattr(app.state, limits_deps.STATE_KEY, resources.limits)
 
 
 @asynccontextmanager

@@ -12,6 +12,7 @@ from app.batch import endpoints as batch
 from app.commerce.endpoints import inventory, products, purchases
 from app.health import endpoints as health
 from app.lifespan import lifespan, serving_lifespan
+from app.limits import endpoints as limits
 from app.platform.config import Settings, get_settings
 from app.platform.docs_ui import install_docs
 from app.platform.error_handlers import install_error_handlers
@@ -66,6 +67,7 @@ def _base_app(settings: Settings, *, served: bool = False) -> FastAPI:
         exports_router.router,
         cache_router.router,
         batch.router,
+        limits.router,
         # Last: the seeds' aliases are rare, so the hot routes never wait behind them.
         compat.router,
     )

@@ -72,6 +72,6 @@ async def detailed(service: HealthDep) -> JSONResponse:
 )
 async def metrics(service: HealthDep) -> Response:
     """Prometheus text exposition (aggregated across workers in multiprocess mode)."""
-    service.refresh_metrics()
+    await service.refresh_metrics()
     payload, content_type = render_latest()
     return Response(payload, media_type=content_type)

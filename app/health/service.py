@@ -91,6 +91,9 @@ class HealthService:
     checks: list[HealthCheck] = field(default_factory=list)
     # Named extra sections of the detailed report, one per area that has one.
     reports: dict[str, AreaReport] = field(default_factory=dict)
+    # Gauges read from a store just before a scrape (e.g. the rate limiter's active blocks);
+    # each catches its own store errors.
+    metric_refreshers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     started_at: float = field(default_factory=time.time)
 
     def index(self) -> dict[str, Any]:
@@ -151,7 +154,9 @@ class HealthService:
             report[name] = area_report()
         return report
 
-    def refresh_metrics(self) -> None:
-        """Set the pool gauges from the pools as they are now (before a scrape)."""
+    async def refresh_metrics(self) -> None:
+        """Set the pool gauges from the pools, and the store-read gauges, as they are now."""
         pools = self.connections.pool_stats()
         set_pool_gauges(database=pools["database"], redis=pools.get("redis"))
+        for refresh in self.metric_refreshers:
+            await refresh()

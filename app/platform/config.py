@@ -237,6 +237,17 @@ class Settings(BaseSettings):
     rate_limit_store_retry_s: float = Field(default=1.0, ge=0, le=60)
     # Seconds of random extra added to Retry-After (at most), so rejected clients spread out.
     rate_limit_retry_jitter_s: float = Field(default=1.0, ge=0, le=60)
+    # Automatic blocks (docs/rate-limits.md "Blocks"): a client (user, else IP) refused this many
+    # times within RATE_LIMIT_BLOCK_WINDOW_S is refused outright (429 CLIENT_BLOCKED) for
+    # RATE_LIMIT_BLOCK_SECONDS, doubled for each repeat up to RATE_LIMIT_BLOCK_MAX_SECONDS.
+    # 0 = no blocks (and no extra work per request).
+    rate_limit_block_after: int = Field(default=0, ge=0, le=1_000_000)
+    rate_limit_block_window_s: int = Field(default=60, ge=1, le=86_400)
+    rate_limit_block_seconds: int = Field(default=300, ge=1, le=7 * 86_400)
+    rate_limit_block_max_seconds: int = Field(default=3600, ge=1, le=30 * 86_400)
+    # Per-user quotas (set by admins) are read again at most this often per worker: a change
+    # takes effect on every worker within it.
+    rate_limit_quota_cache_s: float = Field(default=0.5, gt=0, le=1.0)
     # When set, admin paths answer 403 to every other client IP (CIDRs or addresses).
     admin_ip_allowlist: Annotated[list[str], NoDecode] = []
     admin_paths: Annotated[list[str], NoDecode] = [

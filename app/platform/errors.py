@@ -403,6 +403,29 @@ class RateLimiterUnavailableError(ServiceUnavailableError):
     title = "Rate limiter unavailable"
 
 
+class ClientBlockedError(AppError):
+    """Too many rate-limit rejections in a row: refused until the block ends (`Retry-After`)."""
+
+    status = 429
+    code = "CLIENT_BLOCKED"
+    error_code = "ERR_5003"
+    title = "Client blocked"
+
+
+class BlockNotFoundError(NotFoundError):
+    code = "BLOCK_NOT_FOUND"
+    error_code = "ERR_5004"
+    title = "Block not found"
+    resource = "block"
+
+
+class QuotaNotFoundError(NotFoundError):
+    code = "QUOTA_NOT_FOUND"
+    error_code = "ERR_5005"
+    title = "Quota not found"
+    resource = "quota"
+
+
 # --- batch jobs (6xxx) -----------------------------------------------------------------
 class BatchJobNotFoundError(NotFoundError):
     code = "BATCH_JOB_NOT_FOUND"

@@ -85,8 +85,19 @@ LOCK_WAIT = Histogram(
 RATE_LIMIT_DECISIONS = Counter(
     "rate_limit_decisions_total",
     "Rate-limit decisions by route family and outcome "
-    "(allowed | rejected | error_open | error_closed | ip_denied).",
+    "(allowed | rejected | blocked | error_open | error_closed | ip_denied).",
     ["route", "outcome"],
+)
+RATE_LIMIT_BLOCKS = Counter(
+    "rate_limit_blocks",
+    "Clients blocked automatically for repeated rate-limit rejections (RATE_LIMIT_BLOCK_AFTER).",
+)
+# Read from the limiter's store before a scrape: with Redis every worker sees the same figure,
+# so the most recent one written is the answer ("mostrecent"), not a sum over workers.
+RATE_LIMIT_BLOCKS_ACTIVE = Gauge(
+    "rate_limit_blocks_active",
+    "Clients blocked right now (from the limiter's store, read at scrape time).",
+    multiprocess_mode="mostrecent",
 )
 
 # Regulatory AI: outcome is ok | repaired | invalid_output | unavailable | fallback.

@@ -16,6 +16,7 @@ from app.platform.config import Settings
 from app.platform.errors import (
     AppError,
     AuthenticationError,
+    ClientBlockedError,
     IpNotAllowedError,
     RateLimiterUnavailableError,
     RateLimitExceededError,
@@ -25,7 +26,8 @@ from app.platform.metrics import METRICS_BUFFER, RATE_LIMIT_DECISIONS
 from app.platform.middleware.problem import send_problem
 from app.platform.middleware.types import Message, Receive, Scope, Send
 from app.platform.principal import Principal
-from app.platform.ratelimit.items import LimitCheck
+from app.platform.ratelimit.blocks import BlockCheck
+from app.platform.ratelimit.items import LimitCheck, RateLimitItem
 from app.platform.ratelimit.limiter import LimitOutcome, RateLimiter
 from app.platform.ratelimit.policy import SAFE_METHODS, RateLimitPolicy, RouteRule
 from app.platform.ratelimit.stores.memory import MemoryRateLimitStore
@@ -66,7 +68,9 @@ class RateLimitGate:
         self._limiter = limiter
         # (method, path) → its rules and whether one is keyed by username; None when exempt.
         self._route_cache: dict[tuple[str, str], tuple[tuple[RouteRule, ...], bool] | None] = {}
-        self._plans: dict[tuple[Any, ...], tuple[tuple[LimitCheck, ...], bytes]] = {}
+        self._plans: dict[
+            tuple[Any, ...], tuple[tuple[LimitCheck, ...], bytes, BlockCheck | None]
+        ] = {}
         # The app's principal resolver, read once like the limiter: the lifespan sets both
         # before the first request is served, and a missing attribute costs an exception.
         self._resolver: Any = _MISSING
@@ -100,11 +104,31 @@ class RateLimitGate:
         if self._resolver is _MISSING:
             self._resolver = getattr(getattr(app, "state", None), "principal_resolver", None)
         principal = await _resolve_principal(state, self._resolver, scope)
-        checks, policy_header = self._plan(rules, client_ip, principal, username)
-        outcome = await self._limiter_for(app).hit(
-            checks, route=rules[0].name if rules else "global", write=method not in SAFE_METHODS
+        limiter = self._limiter_for(app)
+        quota = None
+        if principal is not None and limiter.quotas is not None:
+            # A dict lookup; a query at most every RATE_LIMIT_QUOTA_CACHE_S per worker.
+            quota = await limiter.quotas.get(principal.user_id)
+        checks, policy_header, block = self._plan(
+            limiter, rules, client_ip, principal, username, quota
+        )
+        outcome = await limiter.hit(
+            checks,
+            route=rules[0].name if rules else "global",
+            write=method not in SAFE_METHODS,
+            block=block,
         )
         headers = self._headers(outcome, policy_header)
+        if outcome.outcome == "blocked":
+            # The block's own time left, exactly: no jitter (the block ends when it ends).
+            wait = max(1, math.ceil(outcome.retry_after_s))
+            headers.append((b"retry-after", str(wait).encode()))
+            blocked: AppError = ClientBlockedError(
+                f"Too many requests were refused; this client is blocked for {wait} s.",
+                details={"retry_after_s": wait},
+            )
+            await send_problem(scope, send, blocked, headers)
+            return None
         if outcome.outcome == "rejected":
             retry = math.ceil(outcome.retry_after_s + random.uniform(0, self.jitter_s))
             headers.append((b"retry-after", str(max(1, retry)).encode()))
@@ -140,27 +164,41 @@ class RateLimitGate:
 
     def _plan(
         self,
+        limiter: RateLimiter,
         rules: tuple[RouteRule, ...],
         client_ip: str,
         principal: Principal | None,
         username: str | None,
-    ) -> tuple[tuple[LimitCheck, ...], bytes]:
-        """The checks of this caller on these routes, and their `RateLimit-Policy` (memoised)."""
+        quota: tuple[RateLimitItem, ...] | None,
+    ) -> tuple[tuple[LimitCheck, ...], bytes, BlockCheck | None]:
+        """The checks of this caller on these routes, their `RateLimit-Policy`, and the block
+        check of the client (memoised)."""
         key = (
             rules,
             client_ip,
             None if principal is None else principal.user_id,
             principal is not None and principal.is_admin,
             username,
+            quota,
         )
         plan = self._plans.get(key)
         if plan is None:
             checks = tuple(
                 self.policy.checks(
-                    client_ip=client_ip, principal=principal, rules=rules, username=username
+                    client_ip=client_ip,
+                    principal=principal,
+                    rules=rules,
+                    username=username,
+                    quota=quota,
                 )
             )
-            plan = (checks, self.policy.policy_header(checks).encode())
+            # Blocked: a user by id, an anonymous caller by address. Never an admin, who must
+            # stay able to lift blocks (their limits still apply).
+            if principal is None:
+                client: str | None = f"ip:{client_ip}"
+            else:
+                client = None if principal.is_admin else f"u:{principal.user_id}"
+            plan = (checks, self.policy.policy_header(checks).encode(), limiter.block_check(client))
             if len(self._plans) >= PLAN_CACHE_SIZE:
                 self._plans.clear()  # one-off callers churn; a reset is O(1) amortised
             self._plans[key] = plan
@@ -208,8 +246,8 @@ class RateLimitGate:
         window: `LimitOutcome.tightest`, inlined with `WindowResult.reset_s` into this one pass
         because it runs for every limited response)."""
         decision = outcome.decision
-        if decision is None or not outcome.checks:
-            return []
+        if decision is None or not outcome.checks or not decision.results:
+            return []  # no store answer, no limits, or a blocked client (nothing was read)
         allowed = decision.allowed
         parts = []
         best_limit = best_remaining = best_reset = best_key = -1  # best_limit < 0: none yet

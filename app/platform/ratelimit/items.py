@@ -103,8 +103,18 @@ class WindowResult(NamedTuple):
         return max(0, -(-ms // 1000))
 
 
+# StoreDecision.block_state: no block involved / refused because the client is blocked (nothing
+# counted, no results) / this request's rejection placed a block.
+NOT_BLOCKED, ALREADY_BLOCKED, NEWLY_BLOCKED = 0, 1, 2
+
+
 class StoreDecision(NamedTuple):
     """All checks of one request: allowed only if every one passed; then all were counted."""
 
     allowed: bool
     results: tuple[WindowResult, ...]
+    # With a block check (docs/rate-limits.md "Blocks"): NOT_BLOCKED, ALREADY_BLOCKED or
+    # NEWLY_BLOCKED, the block's milliseconds left, and its level (repeat count).
+    block_state: int = NOT_BLOCKED
+    block_ms: int = 0
+    block_level: int = 0

@@ -159,8 +159,10 @@ class RateLimitPolicy:
         principal: Principal | None,
         rules: Sequence[RouteRule] = (),
         username: str | None = None,
+        quota: tuple[RateLimitItem, ...] | None = None,
     ) -> list[LimitCheck]:
-        """Every limit this request must pass: its routes' limits, then its caller's tier."""
+        """Every limit this request must pass: its routes' limits, then its caller's tier (or
+        the caller's own `quota`, set by an admin, in its place)."""
         ip_identity = f"ip:{client_ip}"
         user_identity = f"u:{principal.user_id}" if principal is not None else None
         checks: list[LimitCheck] = []
@@ -178,10 +180,13 @@ class RateLimitPolicy:
                 checks += checks_for(rule.name, ip_identity, rule.items)
         if principal is None:
             checks += checks_for("global", ip_identity, self.anonymous)
-        elif principal.is_admin:
-            checks += checks_for("admin", f"u:{principal.user_id}", self.admin)
         else:
-            checks += checks_for("user", f"u:{principal.user_id}", self.authenticated)
+            # A quota counts under the tier's own keys: a window both share keeps its count
+            # when an admin sets or lifts the quota.
+            scope = "admin" if principal.is_admin else "user"
+            tier = self.admin if principal.is_admin else self.authenticated
+            items = tier if quota is None else quota
+            checks += checks_for(scope, f"u:{principal.user_id}", items)
         if len({c.key for c in checks}) != len(checks):
             # Two rules sharing a name and window would count one request twice in one key.
             unique = {c.key: c for c in reversed(checks)}

@@ -4,6 +4,7 @@ in-process (one worker's view, which suffices for one process)."""
 from __future__ import annotations
 
 from app.platform.config import Settings
+from app.platform.ratelimit.blocks import BlockRule
 from app.platform.ratelimit.limiter import RateLimiter
 from app.platform.ratelimit.stores.memory import MemoryRateLimitStore
 from app.platform.ratelimit.stores.redis import RedisRateLimitStore
@@ -48,11 +49,20 @@ def build_rate_limiter(settings: Settings, connections: Connections) -> RateLimi
         if connections.redis is not None
         else MemoryRateLimitStore()
     )
+    block_rule = None
+    if settings.rate_limit_block_after > 0:
+        block_rule = BlockRule(
+            after=settings.rate_limit_block_after,
+            window_s=settings.rate_limit_block_window_s,
+            block_s=settings.rate_limit_block_seconds,
+            max_block_s=settings.rate_limit_block_max_seconds,
+        )
     return RateLimiter(
         store=store,
         fail_open_reads=settings.rate_limit_fail_open,
         fail_open_writes=settings.rate_limit_fail_open_writes,
         store_retry_s=settings.rate_limit_store_retry_s,
+        block_rule=block_rule,
     )
 
 

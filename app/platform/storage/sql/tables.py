@@ -67,6 +67,21 @@ api_keys = Table(
     Index("ix_api_keys_user_id", "user_id"),
 )
 
+# Per-user rate limits set by admins (docs/rate-limits.md "Per-user quotas"): each window that
+# is not NULL replaces the user's tier; every worker reads the whole table about twice a second.
+user_quotas = Table(
+    "user_quotas",
+    metadata,
+    Column("user_id", String(40), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("requests_per_minute", Integer, nullable=True),
+    Column("requests_per_hour", Integer, nullable=True),
+    Column("requests_per_day", Integer, nullable=True),
+    # The admin who set it last (a user id).
+    Column("updated_by", String(40), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
 
 # --- commerce --------------------------------------------------------------------
 products = Table(

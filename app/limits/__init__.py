@@ -1,0 +1,1 @@
+"""Rate-limit administration: automatic blocks (list, lift) and per-user quotas (SQL)."""

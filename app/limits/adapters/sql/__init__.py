@@ -1,0 +1,1 @@
+"""Per-user quotas in SQL (SQLite or PostgreSQL)."""
