@@ -103,7 +103,7 @@ class RateLimitPolicy:
         self.exempt = exempt
         self.admin_paths = admin_paths
         self.admin_allowlist = admin_allowlist
-        self._policy_headers: dict[tuple[str, ...], str] = {}
+        self._policy_headers: dict[tuple[tuple[str, int], ...], str] = {}
         # Logins: the route rule's limits count per (address, username); these count per
         # address (every username), and per username only as a slowdown, never a rejection.
         self.login_address = login_address
@@ -200,7 +200,8 @@ class RateLimitPolicy:
 
     def policy_header(self, checks: Sequence[LimitCheck]) -> str:
         """`RateLimit-Policy` for this set of checks (cached: the sets are few)."""
-        key = tuple(c.policy for c in checks)
+        # The amount belongs in the key: a per-user quota gives one policy name other amounts.
+        key = tuple((c.policy, c.item.amount) for c in checks)
         header = self._policy_headers.get(key)
         if header is None:
             header = ", ".join(

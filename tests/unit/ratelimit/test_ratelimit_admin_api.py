@@ -163,28 +163,29 @@ async def test_admins_set_read_and_clear_a_users_quota_and_it_replaces_the_tier(
             "updated_by": None,
             "updated_at": None,
         }
+        before = await client.get("/ping", headers=dave)
+        assert before.headers["ratelimit-policy"] == '"user-60s";q=5;w=60'  # the tier, 1 used
         put = await client.put(
             f"/api/admin/quotas/{dave_id}",
             headers=admin,
-            json={"requests_per_minute": 1, "requests_per_day": 100},
+            json={"requests_per_minute": 2, "requests_per_hour": None},
         )
         assert put.status_code == 200, put.text
         admin_id = await user_id(client, admin, "admin")
         body = put.json()
-        assert body["custom"] is True and body["limits"] == ["1/minute", "100/day"]
-        assert (body["requests_per_minute"], body["requests_per_hour"]) == (1, None)
+        assert body["custom"] is True and body["limits"] == ["2/minute"]
+        assert (body["requests_per_minute"], body["requests_per_hour"]) == (2, None)
         assert body["updated_by"] == admin_id and body["updated_at"]
         stored = await limits_of(app).quotas.get(dave_id)
         assert stored is not None
-        assert (stored.requests_per_minute, stored.requests_per_day) == (1, 100)
+        assert (stored.requests_per_minute, stored.requests_per_day) == (2, None)
         assert stored.updated_by == admin_id
 
-        # In force at once on this worker: 1/minute instead of the tier's 5.
+        # In force at once on this worker: 2/minute instead of the tier's 5, on the same count
+        # (the tier's request before is one of the two).
         first = await client.get("/ping", headers=dave)
         assert first.status_code == 200
-        assert first.headers["ratelimit-policy"] == (
-            '"user-60s";q=1;w=60, "user-86400s";q=100;w=86400'
-        )
+        assert first.headers["ratelimit-policy"] == ('"user-60s";q=2;w=60')
         problem(await client.get("/ping", headers=dave), 429, "RATE_LIMIT_EXCEEDED")
         assert (await client.get(f"/api/admin/quotas/{dave_id}", headers=admin)).json() == body
 
@@ -207,7 +208,7 @@ async def test_admins_set_read_and_clear_a_users_quota_and_it_replaces_the_tier(
         assert (await client.get(f"/api/admin/quotas/{dave_id}", headers=admin)).json() == (
             tier.json()
         )
-        # The tier again (its minute window kept the count: 2 of 5 used).
+        # The tier again (its minute window kept the count: 3 of 5 used).
         back = await client.get("/ping", headers=dave)
         assert back.status_code == 200 and back.headers["ratelimit-policy"] == (
             '"user-60s";q=5;w=60'
@@ -218,7 +219,7 @@ async def test_admins_set_read_and_clear_a_users_quota_and_it_replaces_the_tier(
             "QUOTA_NOT_FOUND",
         )
         assert gone["details"] == {"resource": "quota", "id": dave_id}
-        # Only admins (dave still has 3 of his 5 left: this is the role check's answer).
+        # Only admins (dave still has 2 of his 5 left: this is the role check's answer).
         problem(
             await client.put(
                 f"/api/admin/quotas/{dave_id}", headers=dave, json={"requests_per_minute": 99}
