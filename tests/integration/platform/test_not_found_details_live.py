@@ -36,6 +36,7 @@ def test_each_missing_resource_is_named_in_the_problem(
         created = http.post("/api/plans", json={"plan": PLAN_BODY}, headers=alice)
         assert created.status_code == 201, created.text
         plan_id = created.json()["id"]
+        alice_id = http.get("/api/auth/me", headers=alice).json()["id"]
 
         cases = [
             ("GET", "/api/no/such/route", admin, "NOT_FOUND", "route", "/api/no/such/route"),
@@ -68,6 +69,22 @@ def test_each_missing_resource_is_named_in_the_problem(
                 "BATCH_JOB_NOT_FOUND",
                 "batch_job",
                 "job_nope",
+            ),
+            (
+                "DELETE",
+                "/api/admin/blocks/ip:203.0.113.9",
+                admin,
+                "BLOCK_NOT_FOUND",
+                "block",
+                "ip:203.0.113.9",
+            ),
+            (
+                "DELETE",
+                f"/api/admin/quotas/{alice_id}",
+                admin,
+                "QUOTA_NOT_FOUND",
+                "quota",
+                alice_id,
             ),
         ]
         for method, path, headers, code, resource, resource_id in cases:
