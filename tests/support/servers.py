@@ -252,6 +252,12 @@ class TcpProxy:
                     sock.close()
             self._sockets.clear()
 
+    def restart(self) -> None:
+        """Down, then up again on the same port: every relayed connection is dead, new ones
+        work (a database server restart, as its clients see it)."""
+        self.down()
+        self.start()
+
     def stop(self) -> None:
         self._stop.set()
         self.down()

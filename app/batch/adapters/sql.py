@@ -36,6 +36,7 @@ from app.batch.repository import (
     queued_job_record,
 )
 from app.platform.storage.sql.engine import reader
+from app.platform.storage.sql.retry import retry_read
 from app.platform.storage.sql.tables import batch_items as i
 from app.platform.storage.sql.tables import batch_jobs as j
 from app.platform.storage.sql.values import aware, dumps, maybe_aware, utc
@@ -251,6 +252,7 @@ class SqlBatchJobRepository:
             ],
         )
 
+    @retry_read
     async def backlog(self) -> int:
         """Items without an outcome in all unfinished jobs."""
         async with reader(self._engine).connect() as conn:
@@ -263,6 +265,7 @@ class SqlBatchJobRepository:
         )
         return int((await conn.execute(stmt)).scalar_one())
 
+    @retry_read
     async def items_after(
         self, job_id: str, *, statuses: Sequence[str] | None, after: int, limit: int
     ) -> list[BatchItemRecord]:
@@ -274,6 +277,7 @@ class SqlBatchJobRepository:
         async with reader(self._engine).connect() as conn:
             return [_item(r) for r in (await conn.execute(stmt)).mappings()]
 
+    @retry_read
     async def stats(self, *, owner_id: str | None) -> BatchStats:
         """Totals over the owner's jobs, or everyone's."""
         scope = [] if owner_id is None else [j.c.owner_id == owner_id]
@@ -333,12 +337,14 @@ class SqlBatchJobRepository:
         row = result.mappings().first()
         return None if row is None else _job(row)
 
+    @retry_read
     async def get(self, job_id: str) -> BatchJobRecord | None:
         """The job, or None."""
         async with reader(self._engine).connect() as conn:
             row = (await conn.execute(select(j).where(j.c.id == job_id))).mappings().first()
         return None if row is None else _job(row)
 
+    @retry_read
     async def list_by_owner(
         self, owner_id: str, *, status: str | None, limit: int, offset: int
     ) -> list[BatchJobRecord]:
@@ -350,6 +356,7 @@ class SqlBatchJobRepository:
         async with reader(self._engine).connect() as conn:
             return [_job(r) for r in (await conn.execute(stmt)).mappings()]
 
+    @retry_read
     async def items(
         self, job_id: str, *, status: str | None, limit: int, offset: int
     ) -> list[BatchItemRecord]:
@@ -440,6 +447,7 @@ class SqlBatchJobRepository:
                     return _job(row)
         return None
 
+    @retry_read
     async def next_pending(self, job_id: str, *, limit: int) -> list[BatchItemRecord]:
         """Up to `limit` pending items, by position."""
         stmt = select(i).where(_pending_of(job_id)).order_by(i.c.position).limit(limit)
