@@ -121,3 +121,10 @@ def test_soak_prints_windows_and_its_verdict() -> None:
     assert summary["windows"] == 3
     assert len(summary["rss_growth_per_worker"]) == 2  # one per worker, the tracker left out
     assert summary["outage_window_requests"] > 0
+
+
+def test_batch_scale_bench_compares_one_and_two_processes_on_postgres() -> None:
+    proc = run_bench("batch_scale", "--rows", "8", "--jobs", "2", timeout=240, missed_target_code=3)
+    assert re.search(r"^\|\s+1 process \|\s+\d+\.\d s \|\s+[\d,]+ \|$", proc.stdout, re.M)
+    assert re.search(r"^\|\s+2 processes \|\s+\d+\.\d s \|\s+[\d,]+ \|$", proc.stdout, re.M)
+    assert re.search(r"^two processes / one: \d+\.\d\dx items/s", proc.stdout, re.M)
