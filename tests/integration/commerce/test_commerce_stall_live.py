@@ -118,6 +118,17 @@ async def test_a_confirm_lost_to_a_frozen_redis_is_delivered_when_it_wakes(
         assert [r["purchase_id"] for r in await rows(client, pid)] == [first.json()["purchase_id"]]
 
 
+def held(purchase_id: str, quantity: int, digest: str) -> Reservation:
+    return Reservation(
+        purchase_id=purchase_id,
+        product_id=7,
+        user_id="u",
+        quantity=quantity,
+        expires_at_ms=2**40,
+        idempotency_hash=digest,
+    )
+
+
 async def test_a_cancel_that_overtakes_its_reserve_makes_the_reserve_take_nothing(
     redis_client: Redis,
 ) -> None:
@@ -126,58 +137,37 @@ async def test_a_cancel_that_overtakes_its_reserve_makes_the_reserve_take_nothin
     keys = ProductKeys(7)
     await redis_client.set(keys.stock, 5)
     await redis_client.hset(keys.meta, mapping={"limit": 0})
-    held = Reservation(
-        purchase_id="pur_late",
-        product_id=7,
-        user_id="u",
-        quantity=2,
-        expires_at_ms=2**40,
-        idempotency_hash="ab" * 20,
-    )
     now_ms = int(time.time() * 1000)
-    cancelled = await store.release(
-        product_id=7,
-        purchase_id="pur_late",
-        idempotency_hash=held.idempotency_hash,
-        now_ms=now_ms,
-        reason="release",
-        cancel_until_ms=now_ms + 60_000,
-    )
-    assert cancelled.status == "CANCELLED"
-    late = await store.reserve(
-        reservation=held, fingerprint="f" * 32, now_ms=now_ms, in_flight_ttl_ms=60_000
-    )
-    assert late.status == "CANCELLED"
+
+    async def reserve(r: Reservation) -> str:
+        reply = await store.reserve(
+            reservation=r, fingerprint="f" * 32, now_ms=now_ms, in_flight_ttl_ms=60_000
+        )
+        return reply.status
+
+    async def cancel(r: Reservation) -> str:
+        reply = await store.release(
+            product_id=7,
+            purchase_id=r.purchase_id,
+            idempotency_hash=r.idempotency_hash,
+            now_ms=now_ms,
+            reason="release",
+            cancel_until_ms=now_ms + 60_000,
+        )
+        return reply.status
+
+    late = held("pur_late", 2, "ab" * 20)
+    assert await cancel(late) == "CANCELLED"
+    assert await reserve(late) == "CANCELLED"
     assert await redis_client.get(keys.stock) == "5"
     assert await redis_client.hgetall(keys.reservations) == {}
-    assert await redis_client.get(keys.idempotency(held.idempotency_hash)) is None
+    assert await redis_client.get(keys.idempotency(late.idempotency_hash)) is None
     # The same after a reserve that did run (a client retry may have sent it twice).
-    other = Reservation(
-        purchase_id="pur_twice",
-        product_id=7,
-        user_id="u",
-        quantity=1,
-        expires_at_ms=2**40,
-        idempotency_hash="cd" * 20,
-    )
-    ran = await store.reserve(
-        reservation=other, fingerprint="f" * 32, now_ms=now_ms, in_flight_ttl_ms=60_000
-    )
-    assert ran.status == "OK" and await redis_client.get(keys.stock) == "4"
-    released = await store.release(
-        product_id=7,
-        purchase_id="pur_twice",
-        idempotency_hash=other.idempotency_hash,
-        now_ms=now_ms,
-        reason="release",
-        cancel_until_ms=now_ms + 60_000,
-    )
-    assert released.status == "RELEASED"
-    again = await store.reserve(
-        reservation=other, fingerprint="f" * 32, now_ms=now_ms, in_flight_ttl_ms=60_000
-    )
-    assert again.status == "CANCELLED"
+    twice = held("pur_twice", 1, "cd" * 20)
+    assert await reserve(twice) == "OK" and await redis_client.get(keys.stock) == "4"
+    assert await cancel(twice) == "RELEASED"
+    assert await reserve(twice) == "CANCELLED"
     assert await redis_client.get(keys.stock) == "5"
-    assert await redis_client.get(keys.idempotency(other.idempotency_hash)) is None
+    assert await redis_client.get(keys.idempotency(twice.idempotency_hash)) is None
     # The cancelled set expires with its newest deadline.
     assert 0 < await redis_client.pttl(keys.cancelled) <= 60_000
