@@ -28,7 +28,9 @@ from app.commerce.factory import build_commerce
 from app.commerce.service import CommerceServices, start_reconciler
 from app.health import dependencies as health_deps
 from app.health.service import HealthCheck, HealthService
+from app.platform.activity import ActiveUsers
 from app.platform.config import Settings
+from app.platform.events import EventRecorder
 from app.platform.gc_tuning import tuned_gc
 from app.platform.logging import get_logger
 from app.platform.metrics import METRICS_BUFFER, mark_process_dead
@@ -36,7 +38,13 @@ from app.platform.principal import scope_resolver
 from app.platform.ratelimit.limiter import RateLimiter
 from app.platform.storage.base import KeyValueStore
 from app.platform.storage.connections import Connections, open_connections
-from app.platform.storage.factory import build_kv_store, build_locks, build_rate_limiter
+from app.platform.storage.factory import (
+    build_active_users,
+    build_event_recorder,
+    build_kv_store,
+    build_locks,
+    build_rate_limiter,
+)
 from app.platform.storage.locks.manager import LockManager, run_as_leader
 from app.platform.tracing import start_tracing, stop_tracing
 from app.regulatory import dependencies as regulatory_deps
@@ -69,6 +77,9 @@ class Resources:
     commerce: CommerceServices
     batch: BatchServices
     health: HealthService
+    # The monitoring event log (GET /api/monitoring/events) and `active_users_total`'s marks.
+    events: EventRecorder
+    active_users: ActiveUsers
     # Long-running tasks started by the lifespan (reconcilers, workers); cancelled on shutdown.
     background_tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
@@ -90,7 +101,11 @@ async def build_resources(settings: Settings) -> Resources:
     locks = build_locks(connections)
     regulatory = build_regulatory(settings, connections, kv=kv)
     rate_limiter = build_rate_limiter(settings, connections)
-    health = HealthService(settings=settings, connections=connections)
+    events = build_event_recorder(settings, connections)
+    active_users = build_active_users(settings, connections)
+    health = HealthService(
+        settings=settings, connections=connections, events=events, active_users=active_users
+    )
     commerce = build_commerce(settings, connections, kv=kv, locks=locks)
     resources = Resources(
         settings=settings,
@@ -108,6 +123,8 @@ async def build_resources(settings: Settings) -> Resources:
             extra_kinds=[RestockKind(commerce.inventory)],
         ),
         health=health,
+        events=events,
+        active_users=active_users,
     )
     try:
         await connections.migrate(settings)
@@ -180,13 +197,20 @@ async def close_resources(resources: Resources) -> None:
         await resources.regulatory.aclose()
     with contextlib.suppress(Exception):
         await resources.rate_limiter.aclose()
+    for flushed in (resources.events, resources.active_users):
+        with contextlib.suppress(Exception):  # their store may be the Redis that is going away
+            await flushed.aclose()
     await resources.connections.aclose()
 
 
 def publish(app: FastAPI, resources: Resources) -> None:
     """Put each area's services where its routes' dependencies look for them."""
     app.state.resources = resources
-    app.state.principal_resolver = scope_resolver(resources.auth.resolve_principal)
+    # Every user the resolver returns is marked for `active_users_total`.
+    resolve = resources.active_users.noting(resources.auth.resolve_principal)
+    app.state.principal_resolver = scope_resolver(resolve)
+    # The edge layer records problem answers here (app/platform/middleware/edge.py).
+    app.state.events = resources.events
     setattr(app.state, accounts_deps.STATE_KEY, resources.auth)
     setattr(app.state, regulatory_deps.STATE_KEY, resources.regulatory)
     setattr(app.state, commerce_deps.STATE_KEY, resources.commerce)
