@@ -7,7 +7,14 @@ import json
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "change-me-in-production"  # noqa: S105 - a sentinel, refused outside development
@@ -123,8 +130,11 @@ class Settings(BaseSettings):
     # Static service-to-service keys (docs/security.md "Service API keys"): comma-separated,
     # each `name:key` or a bare key (named by its position, 1, 2, ...). A request with
     # `X-API-Key: <key>` is the principal `service:<name>` with the user role. Only SHA-256
-    # digests are kept in memory; the keys are never logged.
-    api_keys: SecretStr | None = None
+    # digests are kept in memory; the keys are never logged. VALID_API_KEYS (the seeds' name)
+    # is read too.
+    api_keys: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("API_KEYS", "VALID_API_KEYS", "api_keys")
+    )
 
     # --- regulatory: AI providers, cache, streaming ------------------------
     # rules = the offline rules engine; ollama / openai = a model server over HTTP.
@@ -263,9 +273,10 @@ class Settings(BaseSettings):
 
     # --- metrics ------------------------------------------------------------
     metrics_enabled: bool = True
-    # Who may read /metrics and /health/detailed (docs/security.md "Monitoring endpoints"):
-    # anyone when open (default: open in development and test only), else callers from
-    # MONITORING_ALLOWED_IPS, with `Authorization: Bearer <MONITORING_TOKEN>`, or admins.
+    # Who may read /metrics, /health/detailed and /api/monitoring/events (docs/security.md
+    # "Monitoring endpoints"): anyone when open (default: open in development and test only),
+    # else callers from MONITORING_ALLOWED_IPS, with `Authorization: Bearer <MONITORING_TOKEN>`,
+    # or admins.
     monitoring_open: bool | None = None
     monitoring_allowed_ips: Annotated[list[str], NoDecode] = []
     monitoring_token: SecretStr | None = None

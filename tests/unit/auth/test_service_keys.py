@@ -73,3 +73,11 @@ async def test_without_api_keys_a_static_looking_key_is_refused(app_factory: App
     async with app_factory() as (_app, http):
         refused = await http.get("/api/sessions", headers={"X-API-Key": CI_KEY})
         assert refused.status_code == 401
+
+
+def test_the_seeds_name_valid_api_keys_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("API_KEYS", raising=False)
+    monkeypatch.setenv("VALID_API_KEYS", f"ci:{CI_KEY}")
+    settings = load_settings(_env_file=None, environment="test")
+    assert settings.api_keys is not None
+    assert ServiceKeyring(settings.api_keys.get_secret_value()).match(CI_KEY) == "ci"
