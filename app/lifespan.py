@@ -31,7 +31,9 @@ from app.health.service import HealthCheck, HealthService
 from app.limits import dependencies as limits_deps
 from app.limits.factory import build_limits
 from app.limits.service import LimitsService
+from app.platform.activity import ActiveUsers
 from app.platform.config import Settings
+from app.platform.events import EventRecorder
 from app.platform.gc_tuning import tuned_gc
 from app.platform.logging import get_logger
 from app.platform.metrics import METRICS_BUFFER, mark_process_dead
@@ -39,7 +41,13 @@ from app.platform.principal import scope_resolver
 from app.platform.ratelimit.limiter import RateLimiter
 from app.platform.storage.base import KeyValueStore
 from app.platform.storage.connections import Connections, open_connections
-from app.platform.storage.factory import build_kv_store, build_locks, build_rate_limiter
+from app.platform.storage.factory import (
+    build_active_users,
+    build_event_recorder,
+    build_kv_store,
+    build_locks,
+    build_rate_limiter,
+)
 from app.platform.storage.locks.manager import LockManager, run_as_leader
 from app.platform.tracing import start_tracing, stop_tracing
 from app.regulatory import dependencies as regulatory_deps
@@ -74,6 +82,9 @@ class Resources:
     health: HealthService
     # Rate-limit administration: blocks and per-user quotas (`/api/admin`).
     limits: LimitsService
+    # The monitoring event log (GET /api/monitoring/events) and `active_users_total`'s marks.
+    events: EventRecorder
+    active_users: ActiveUsers
     # Long-running tasks started by the lifespan (reconcilers, workers); cancelled on shutdown.
     background_tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
@@ -95,7 +106,11 @@ async def build_resources(settings: Settings) -> Resources:
     locks = build_locks(connections)
     regulatory = build_regulatory(settings, connections, kv=kv)
     rate_limiter = build_rate_limiter(settings, connections)
-    health = HealthService(settings=settings, connections=connections)
+    events = build_event_recorder(settings, connections)
+    active_users = build_active_users(settings, connections)
+    health = HealthService(
+        settings=settings, connections=connections, events=events, active_users=active_users
+    )
     commerce = build_commerce(settings, connections, kv=kv, locks=locks)
     auth = build_accounts(settings, connections)
     resources = Resources(
@@ -115,6 +130,8 @@ async def build_resources(settings: Settings) -> Resources:
         ),
         health=health,
         limits=build_limits(settings, connections, limiter=rate_limiter, users=auth),
+        events=events,
+        active_users=active_users,
     )
     try:
         await connections.migrate(settings)
@@ -132,6 +149,10 @@ async def build_resources(settings: Settings) -> Resources:
         health.checks.append(HealthCheck("redis", connections.probe_redis))
     health.reports["batch"] = resources.batch.health_report
     health.metric_refreshers.append(rate_limiter.refresh_metrics)
+    # Every automatic block is a monitoring event (GET /api/monitoring/events?type=blocked).
+    rate_limiter.block_listeners.append(
+        lambda block: events.record_block(client=block.client, reason=block.reason)
+    )
     return resources
 
 
@@ -188,13 +209,20 @@ async def close_resources(resources: Resources) -> None:
         await resources.regulatory.aclose()
     with contextlib.suppress(Exception):
         await resources.rate_limiter.aclose()
+    for flushed in (resources.events, resources.active_users):
+        with contextlib.suppress(Exception):  # their store may be the Redis that is going away
+            await flushed.aclose()
     await resources.connections.aclose()
 
 
 def publish(app: FastAPI, resources: Resources) -> None:
     """Put each area's services where its routes' dependencies look for them."""
     app.state.resources = resources
-    app.state.principal_resolver = scope_resolver(resources.auth.resolve_principal)
+    # Every user the resolver returns is marked for `active_users_total`.
+    resolve = resources.active_users.noting(resources.auth.resolve_principal)
+    app.state.principal_resolver = scope_resolver(resolve)
+    # The edge layer records problem answers here (app/platform/middleware/edge.py).
+    app.state.events = resources.events
     setattr(app.state, accounts_deps.STATE_KEY, resources.auth)
     setattr(app.state, regulatory_deps.STATE_KEY, resources.regulatory)
     setattr(app.state, commerce_deps.STATE_KEY, resources.commerce)

@@ -84,7 +84,7 @@ class UserRead(BaseModel):
 class MeRead(UserRead):
     """The caller, and how they authenticated."""
 
-    auth_method: Literal["jwt", "api_key"]
+    auth_method: Literal["jwt", "api_key", "service_key"]
 
 
 class UserUpdate(_Request):

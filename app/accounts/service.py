@@ -48,8 +48,10 @@ from app.platform.errors import (
 from app.platform.logging import get_logger
 from app.platform.principal import Credentials, Principal, Role
 from app.platform.security import (
+    SERVICE_PRINCIPAL_PREFIX,
     IssuedToken,
     PasswordHasher,
+    ServiceKeyring,
     TokenClaims,
     TokenCodec,
     generate_api_key,
@@ -204,6 +206,7 @@ class AuthService:
         cache_ttl_s: float = 5.0,
         changes_poll_s: float = 1.0,
         api_keys_per_user_max: int = 25,
+        service_keys: ServiceKeyring | None = None,
         now: Callable[[], datetime] = _utcnow,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -212,6 +215,8 @@ class AuthService:
         self._passwords = passwords
         self._tokens = tokens
         self._max_keys = api_keys_per_user_max
+        # API_KEYS: None when there are none, so user keys pay nothing for the feature.
+        self._service_keys = service_keys if service_keys else None
         self._now = now
         self._user_cache: _TtlCache[UserRecord] = _TtlCache(ttl_s=cache_ttl_s, clock=monotonic)
         self._key_cache: _TtlCache[ApiKeyRecord] = _TtlCache(ttl_s=cache_ttl_s, clock=monotonic)
@@ -244,6 +249,9 @@ class AuthService:
             cache_ttl_s=settings.auth_cache_ttl_s,
             changes_poll_s=settings.auth_changes_poll_s,
             api_keys_per_user_max=settings.api_keys_per_user_max,
+            service_keys=ServiceKeyring(
+                settings.api_keys.get_secret_value() if settings.api_keys else None
+            ),
         )
 
     async def start(self, settings: Settings, *, schema_ready: bool) -> None:
@@ -458,6 +466,10 @@ class AuthService:
         if bearer is not None:
             return await self.principal_from_token(bearer)
         if api_key is not None:
+            if self._service_keys is not None:
+                service = self._service_keys.match(api_key)
+                if service is not None:
+                    return service_principal(service)
             return await self.principal_from_api_key(api_key)
         return None
 
@@ -545,6 +557,13 @@ class AuthService:
         return Principal(
             user_id=user.id, username=user.username, role=cast(Role, user.role), auth_method=method
         )
+
+
+def service_principal(name: str) -> Principal:
+    """The caller behind the `API_KEYS` entry `name`: `service:<name>`, a user, never an admin
+    (a static key cannot be revoked without a restart; admin work needs an account)."""
+    identity = SERVICE_PRINCIPAL_PREFIX + name
+    return Principal(user_id=identity, username=identity, role="user", auth_method="service_key")
 
 
 def _gone() -> AuthenticationError:

@@ -1,7 +1,8 @@
 """How the health routes reach the health service the lifespan built, and who may read the
-monitoring endpoints (`/metrics`, `/health/detailed`): they show process ids, paths, memory and
-every route's traffic, so outside development they are closed unless the settings open them to
-an address range, a scraper's token or an admin."""
+monitoring endpoints (`/metrics`, `/health/detailed`, `/api/monitoring/events`): they show
+process ids, paths, memory, every route's traffic and recent failures, so outside development
+they are closed unless the settings open them to an address range, a scraper's token or an
+admin."""
 
 from __future__ import annotations
 

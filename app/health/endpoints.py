@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
 
 from app.health.dependencies import HealthDep, require_monitoring_access
+from app.health.schemas import MonitoringEventList, MonitoringEventRead
+from app.platform.events import EventType
 from app.platform.metrics import render_latest
 
 router = APIRouter(tags=["health"])
@@ -75,3 +78,29 @@ async def metrics(service: HealthDep) -> Response:
     await service.refresh_metrics()
     payload, content_type = render_latest()
     return Response(payload, media_type=content_type)
+
+
+@router.get(
+    "/api/monitoring/events",
+    summary="Monitoring event log",
+    response_model=MonitoringEventList,
+    dependencies=[Depends(require_monitoring_access)],
+    responses={
+        **_MONITORING,
+        503: {"description": "REDIS_UNAVAILABLE: the shared event log could not be read"},
+    },
+)
+async def monitoring_events(
+    service: HealthDep,
+    trace_id: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+    type: Annotated[EventType | None, Query()] = None,
+    user_id: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+    since: Annotated[datetime | None, Query(description="ISO 8601 or Unix seconds")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> MonitoringEventList:
+    """Recent problem answers, rate-limit rejections, failed logins and blocks, newest first;
+    `trace_id` is the `trace_id` of a problem body (the request id)."""
+    events = await service.list_events(
+        trace_id=trace_id, event_type=type, user_id=user_id, since=since, limit=limit
+    )
+    return MonitoringEventList(items=[MonitoringEventRead.of(e) for e in events], count=len(events))

@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from app import __version__
+from app.platform.activity import ActiveUsers
 from app.platform.config import Settings
+from app.platform.events import EventQuery, EventRecorder, MonitoringEvent
 from app.platform.metrics import set_pool_gauges
 from app.platform.storage.connections import Connections
 from app.platform.storage.factory import backends_in_use
@@ -95,6 +97,9 @@ class HealthService:
     # each catches its own store errors.
     metric_refreshers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     started_at: float = field(default_factory=time.time)
+    # The monitoring event log and the active users' marks (None in apps built without them).
+    events: EventRecorder | None = None
+    active_users: ActiveUsers | None = None
 
     def index(self) -> dict[str, Any]:
         """Name, version, where the docs are, and which backend serves each concern."""
@@ -155,8 +160,34 @@ class HealthService:
         return report
 
     async def refresh_metrics(self) -> None:
-        """Set the pool gauges from the pools, and the store-read gauges, as they are now."""
+        """Set the pool gauges, `active_users_total` and the store-read gauges (before a
+        scrape)."""
         pools = self.connections.pool_stats()
         set_pool_gauges(database=pools["database"], redis=pools.get("redis"))
+        if self.active_users is not None:
+            await self.active_users.refresh_gauge()
         for refresh in self.metric_refreshers:
             await refresh()
+
+    async def list_events(
+        self,
+        *,
+        trace_id: str | None = None,
+        event_type: str | None = None,
+        user_id: str | None = None,
+        since: datetime | None = None,
+        limit: int = 100,
+    ) -> list[MonitoringEvent]:
+        """Recorded monitoring events matching every filter given, newest first."""
+        if self.events is None:
+            return []
+        if since is not None and since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)  # a time without a zone is read as UTC
+        query = EventQuery(
+            trace_id=trace_id,
+            type=event_type,
+            user_id=user_id,
+            since=None if since is None else since.timestamp(),
+            limit=limit,
+        )
+        return await self.events.query(query)

@@ -7,7 +7,14 @@ import json
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "change-me-in-production"  # noqa: S105 - a sentinel, refused outside development
@@ -120,6 +127,14 @@ class Settings(BaseSettings):
     # sooner than the cache TTL above. 0 turns the feed off (the cached account read alone).
     auth_changes_poll_s: float = Field(default=1.0, ge=0, le=60)
     api_keys_per_user_max: int = Field(default=25, ge=1, le=1000)
+    # Static service-to-service keys (docs/security.md "Service API keys"): comma-separated,
+    # each `name:key` or a bare key (named by its position, 1, 2, ...). A request with
+    # `X-API-Key: <key>` is the principal `service:<name>` with the user role. Only SHA-256
+    # digests are kept in memory; the keys are never logged. VALID_API_KEYS (the seeds' name)
+    # is read too.
+    api_keys: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("API_KEYS", "VALID_API_KEYS", "api_keys")
+    )
 
     # --- regulatory: AI providers, cache, streaming ------------------------
     # rules = the offline rules engine; ollama / openai = a model server over HTTP.
@@ -224,6 +239,7 @@ class Settings(BaseSettings):
     rate_limit_exempt_paths: Annotated[list[str], NoDecode] = [
         "/health*",
         "/metrics",
+        "/api/monitoring*",
         "/docs*",
         "/redoc*",
         "/openapi.json",
@@ -268,12 +284,22 @@ class Settings(BaseSettings):
 
     # --- metrics ------------------------------------------------------------
     metrics_enabled: bool = True
-    # Who may read /metrics and /health/detailed (docs/security.md "Monitoring endpoints"):
-    # anyone when open (default: open in development and test only), else callers from
-    # MONITORING_ALLOWED_IPS, with `Authorization: Bearer <MONITORING_TOKEN>`, or admins.
+    # Who may read /metrics, /health/detailed and /api/monitoring/events (docs/security.md
+    # "Monitoring endpoints"): anyone when open (default: open in development and test only),
+    # else callers from MONITORING_ALLOWED_IPS, with `Authorization: Bearer <MONITORING_TOKEN>`,
+    # or admins.
     monitoring_open: bool | None = None
     monitoring_allowed_ips: Annotated[list[str], NoDecode] = []
     monitoring_token: SecretStr | None = None
+    # The monitoring event log (GET /api/monitoring/events, docs/operations.md "Monitoring
+    # events"): problem answers, rate-limit rejections, failed logins and blocks. Kept in a Redis
+    # stream trimmed to about this many entries when REDIS_URL is set (every worker sees every
+    # event), else in a ring of this many in this process. false = nothing is recorded.
+    monitoring_events_enabled: bool = True
+    monitoring_events_max: int = Field(default=10_000, ge=100, le=1_000_000)
+    # `active_users_total`: distinct users with an authenticated request in the last this many
+    # minutes (across workers with REDIS_URL, else this process's users).
+    active_users_window_minutes: int = Field(default=15, ge=1, le=1440)
 
     # --- tracing (docs/operations.md "Tracing") -------------------------------
     # OpenTelemetry spans, exported over OTLP/HTTP to the standard OTEL_EXPORTER_OTLP_* endpoint.
@@ -343,6 +369,15 @@ class Settings(BaseSettings):
     def _valid_allowlist(cls, value: list[str]) -> list[str]:
         for item in value:
             ipaddress.ip_network(item, strict=False)
+        return value
+
+    @field_validator("api_keys")
+    @classmethod
+    def _valid_service_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        from app.platform.security import ServiceKeyring
+
+        if value is not None:
+            ServiceKeyring(value.get_secret_value())  # refuses short keys and repeated names
         return value
 
     @field_validator("log_level", mode="before")
@@ -423,6 +458,7 @@ class Settings(BaseSettings):
         "admin_password",
         "monitoring_open",
         "monitoring_token",
+        "api_keys",
         mode="before",
     )
     @classmethod

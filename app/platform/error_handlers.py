@@ -23,6 +23,7 @@ from app.platform.errors import (
     problem_body,
     validation_details,
 )
+from app.platform.events import PROBLEM_CODE_STATE_KEY
 from app.platform.logging import get_logger
 from app.platform.storage.errors import (
     REDIS_OUTAGES,
@@ -55,6 +56,8 @@ def request_path(request: Request) -> str:
 def problem_response(request: Request, error: AppError) -> Response:
     """The problem response for `error` at this request's path."""
     body = problem_body(error, instance=request_path(request))
+    # For the edge's monitoring event: it sees the status it sent, not the body's code.
+    request.scope.setdefault("state", {})[PROBLEM_CODE_STATE_KEY] = error.code
     return ProblemResponse(body, status_code=body["status"], headers=error.headers or None)
 
 

@@ -484,6 +484,11 @@ def _redact(text: str) -> str:
     return _CREDENTIAL_RE.sub("***", text)
 
 
+def redact_credentials(text: str) -> str:
+    """`text` with any JWT or API key in it masked (for paths kept in logs or event records)."""
+    return _redact(text)
+
+
 def _redact_details(details: Any) -> Any:
     """`details` with credentials masked in its string members (ids quote the client's path)."""
     if details is None:

@@ -124,6 +124,26 @@ BATCH_JOBS_FINISHED = Counter(
     ["kind", "status"],
 )
 
+# The monitoring event log (app/platform/events.py) and the active-users gauge.
+MONITORING_EVENTS = Counter(
+    "monitoring_events_total",
+    "Monitoring events recorded by this service, by type.",
+    ["type"],
+)
+MONITORING_EVENTS_DROPPED = Counter(
+    "monitoring_events_dropped_total",
+    "Monitoring events (or active-user marks) dropped, by store (events | active_users) and "
+    "reason (store_error | overflow).",
+    ["store", "reason"],
+)
+# Set by the worker that answers the scrape from the shared count (Redis): the most recent
+# value of a live worker is the answer, not a sum over workers that each saw the same users.
+ACTIVE_USERS = Gauge(
+    "active_users_total",
+    "Distinct users with an authenticated request in the last ACTIVE_USERS_WINDOW_MINUTES.",
+    multiprocess_mode="livemostrecent",
+)
+
 
 class MetricsBuffer:
     """Per-request tallies kept in this process and written to the instruments in batches.

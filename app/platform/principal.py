@@ -18,7 +18,7 @@ class Principal:
     user_id: str
     username: str
     role: Role
-    auth_method: Literal["jwt", "api_key"]
+    auth_method: Literal["jwt", "api_key", "service_key"]
 
     @property
     def is_admin(self) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import os
 import re
 import secrets
@@ -222,3 +223,56 @@ def generate_api_key() -> GeneratedApiKey:
 def is_well_formed_api_key(key: str) -> bool:
     """Whether `key` has the shape of a key we issue (checked before any lookup)."""
     return _API_KEY_RE.fullmatch(key) is not None
+
+
+# --- static service keys (API_KEYS) -------------------------------------------------------------
+SERVICE_PRINCIPAL_PREFIX: Final = "service:"
+MIN_SERVICE_KEY_CHARS: Final = 16
+# At most 48 characters: `service:<name>` fits the 64-character owner columns.
+_SERVICE_NAME_RE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,47}")
+
+
+class ServiceKeyring:
+    """The service-to-service keys from `API_KEYS`, kept only as SHA-256 digests.
+
+    `API_KEYS` is comma-separated; each entry is `name:key` or a bare key, which is named by
+    its position (`1`, `2`, ...). A key shorter than 16 characters, or a name given twice, is
+    refused (ValueError, at startup): a static key cannot be rate-limited into safety.
+    """
+
+    def __init__(self, raw: str | None) -> None:
+        entries: list[tuple[str, str]] = []
+        names: set[str] = set()
+        for position, part in enumerate((raw or "").split(","), start=1):
+            entry = part.strip()
+            if not entry:
+                continue
+            name, sep, key = entry.partition(":")
+            if not sep or _SERVICE_NAME_RE.fullmatch(name) is None:
+                name, key = str(position), entry
+            if len(key) < MIN_SERVICE_KEY_CHARS:
+                # The message names the entry's position and name, never any part of the key.
+                raise ValueError(
+                    f"entry {position} ({name}) is shorter than {MIN_SERVICE_KEY_CHARS} characters"
+                )
+            if name in names:
+                raise ValueError(f"the name {name!r} is given twice")
+            names.add(name)
+            entries.append((name, hash_api_key(key)))
+        self._digests: tuple[tuple[str, str], ...] = tuple(entries)
+
+    def __len__(self) -> int:
+        return len(self._digests)
+
+    def __repr__(self) -> str:  # names only: digests stay out of reprs and so out of logs
+        return f"ServiceKeyring(names={[name for name, _ in self._digests]})"
+
+    def match(self, key: str) -> str | None:
+        """The name of the service whose key `key` is, else None (constant time per entry)."""
+        digest = hash_api_key(key)
+        found: str | None = None
+        for name, known in self._digests:
+            # Every entry is compared, the match or not: the time says nothing about which.
+            if hmac.compare_digest(digest, known) and found is None:
+                found = name
+        return found

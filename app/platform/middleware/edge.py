@@ -20,6 +20,7 @@ from time import perf_counter
 from app.platform.config import Settings
 from app.platform.context import request_id_var
 from app.platform.errors import InvalidHostError
+from app.platform.events import PROBLEM_CODE_STATE_KEY
 from app.platform.logging import get_logger
 from app.platform.metrics import METRICS_BUFFER
 from app.platform.middleware.body_limit import BodyLimitMiddleware, send_payload_too_large
@@ -222,6 +223,8 @@ class EdgeMiddleware:
             ended = perf_counter()
             if self.metrics:
                 METRICS_BUFFER.in_flight -= 1
+            if status >= 400 and started:
+                _record_problem(scope, method, path, status, request_id, client_ip)
             self.requests.note(
                 (
                     method,
@@ -235,6 +238,29 @@ class EdgeMiddleware:
                 )
             )
             request_id_var.reset(token)
+
+
+def _record_problem(
+    scope: Scope, method: str, path: str, status: int, request_id: str, client_ip: str
+) -> None:
+    """Hand an answered problem to the app's monitoring event log (app/platform/events.py)."""
+    events = getattr(getattr(scope.get("app"), "state", None), "events", None)
+    if events is None:  # an app without the lifespan's recorder (bare apps, tools)
+        return
+    state = scope.get("state") or {}
+    principal = state.get("principal")
+    try:
+        events.record_problem(
+            status=status,
+            code=state.get(PROBLEM_CODE_STATE_KEY),
+            method=method,
+            path=path,
+            trace_id=request_id,
+            user_id=getattr(principal, "user_id", None),
+            client=client_ip,
+        )
+    except Exception:  # recording must never turn an answered request into a failure
+        _log.exception("monitoring_event_not_recorded", path=path)
 
 
 def _declared_length(value: bytes) -> int:

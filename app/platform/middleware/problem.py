@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from app.platform.errors import AppError, problem_bytes
+from app.platform.events import PROBLEM_CODE_STATE_KEY
 from app.platform.middleware.types import Scope, Send
 
 
@@ -13,6 +14,8 @@ async def send_problem(
 ) -> None:
     """Send `error` as an RFC 9457 response, with `headers` added to the standard ones."""
     status, body = problem_bytes(error, instance=scope["path"])
+    # For the edge's monitoring event: it sees the status it sent, not the body's code.
+    scope.setdefault("state", {})[PROBLEM_CODE_STATE_KEY] = error.code
     await send(
         {
             "type": "http.response.start",

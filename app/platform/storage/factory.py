@@ -3,7 +3,9 @@ in-process (one worker's view, which suffices for one process)."""
 
 from __future__ import annotations
 
+from app.platform.activity import ActiveUsers
 from app.platform.config import Settings
+from app.platform.events import EventRecorder
 from app.platform.ratelimit.blocks import BlockRule
 from app.platform.ratelimit.limiter import RateLimiter
 from app.platform.ratelimit.stores.memory import MemoryRateLimitStore
@@ -15,6 +17,8 @@ from app.platform.storage.kv.redis import RedisKeyValueStore
 from app.platform.storage.locks.manager import LockManager
 from app.platform.storage.locks.memory import MemoryLockStore
 from app.platform.storage.locks.redis import RedisLockStore
+from app.platform.storage.monitoring.memory import MemoryActivityStore, MemoryEventStore
+from app.platform.storage.monitoring.redis import RedisActivityStore, RedisEventStore
 
 
 def build_kv_store(connections: Connections) -> KeyValueStore:
@@ -66,6 +70,27 @@ def build_rate_limiter(settings: Settings, connections: Connections) -> RateLimi
     )
 
 
+def build_event_recorder(settings: Settings, connections: Connections) -> EventRecorder:
+    """The monitoring event log: a Redis stream every worker shares, else an in-process ring."""
+    max_len = settings.monitoring_events_max
+    store = (
+        RedisEventStore(connections.redis, max_len=max_len)
+        if connections.redis is not None
+        else MemoryEventStore(max_len=max_len)
+    )
+    return EventRecorder(store, enabled=settings.monitoring_events_enabled)
+
+
+def build_active_users(settings: Settings, connections: Connections) -> ActiveUsers:
+    """`active_users_total`'s marks: a Redis sorted set every worker shares, else in-process."""
+    store = (
+        RedisActivityStore(connections.redis)
+        if connections.redis is not None
+        else MemoryActivityStore()
+    )
+    return ActiveUsers(store, window_s=settings.active_users_window_minutes * 60.0)
+
+
 def backends_in_use(settings: Settings) -> dict[str, str]:
     """Which backend serves each concern (shown at `GET /`)."""
     sql = "sqlite" if settings.is_sqlite else "postgresql"
@@ -78,4 +103,5 @@ def backends_in_use(settings: Settings) -> dict[str, str]:
         "cache": shared,
         "locks": shared,
         "idempotency": shared,
+        "monitoring_events": shared,
     }

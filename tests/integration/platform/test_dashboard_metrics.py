@@ -24,8 +24,9 @@ ROOT = Path(__file__).resolve().parents[3]
 DASHBOARD = ROOT / "deploy" / "grafana" / "dashboards" / "raidesk.json"
 # A metric selector: a name followed by its label matchers.
 SELECTOR = re.compile(r"\b([a-z_:][a-z0-9_:]*)\{")
-# Families that only get samples on rare events (the reconciler finding drift): declared is enough.
-RARE = {"commerce_stock_drift_units_total"}
+# Families that only get samples on rare events (the reconciler finding drift, monitoring events
+# dropped because Redis failed): declared is enough.
+RARE = {"commerce_stock_drift_units_total", "monitoring_events_dropped_total"}
 
 
 def dashboard_metric_names() -> set[str]:

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from app.limits.service import LimitsService
 from tests.conftest import AppFactory
+from tests.support.servers import eventually
 
 pytestmark = pytest.mark.unit
 
@@ -93,6 +94,18 @@ async def test_repeated_rejections_block_a_client_until_an_admin_lifts_it(
         problem(await client.get("/ping", headers=carol), 429, "CLIENT_BLOCKED")
         listed = await client.get("/api/admin/blocks", headers=admin)
         assert sorted(b["client"] for b in listed.json()) == ["ip:127.0.0.1", f"u:{carol_id}"]
+
+        # Each block is a monitoring event too (the limiter's block listener).
+        async def block_events() -> list[str] | None:
+            r = await client.get("/api/monitoring/events?type=blocked", headers=admin)
+            assert r.status_code == 200, r.text
+            clients = sorted(e["client"] for e in r.json()["items"])
+            return clients if len(clients) == 2 else None
+
+        assert await eventually(block_events, what="two block events") == [
+            "ip:127.0.0.1",
+            f"u:{carol_id}",
+        ]
 
         released = await client.delete("/api/admin/blocks/ip:127.0.0.1", headers=admin)
         assert released.status_code == 204 and released.content == b""
