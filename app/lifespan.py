@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI
-from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.accounts import dependencies as accounts_deps
@@ -38,6 +37,7 @@ from app.platform.storage.base import KeyValueStore
 from app.platform.storage.connections import Connections, open_connections
 from app.platform.storage.factory import build_kv_store, build_locks, build_rate_limiter
 from app.platform.storage.locks.manager import LockManager, run_as_leader
+from app.platform.storage.redis.client import RedisClient
 from app.platform.tracing import start_tracing, stop_tracing
 from app.regulatory import dependencies as regulatory_deps
 from app.regulatory.factory import build_regulatory
@@ -78,7 +78,7 @@ class Resources:
         return self.connections.engine
 
     @property
-    def redis(self) -> Redis | None:
+    def redis(self) -> RedisClient | None:
         """The Redis client; None without REDIS_URL."""
         return self.connections.redis
 

@@ -7,13 +7,13 @@ import contextlib
 from dataclasses import dataclass
 from typing import Any
 
-from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.platform.config import Settings
 from app.platform.storage.migrate import is_up_to_date, run_migrations
-from app.platform.storage.redis.client import create_redis, redis_pool_stats
+from app.platform.storage.redis.client import RedisClient, create_redis, redis_pool_stats
 from app.platform.storage.sql.engine import create_engine, pool_stats
 
 
@@ -22,7 +22,7 @@ class Connections:
     """An engine (always) and a Redis client (None without REDIS_URL), and the schema's state."""
 
     engine: AsyncEngine
-    redis: Redis | None
+    redis: RedisClient | None
     # True once the database is at the newest migration; readiness waits for it.
     migrations_applied: bool = False
 
@@ -60,7 +60,10 @@ class Connections:
         """Close the Redis pool (errors ignored) and dispose of the engine."""
         if self.redis is not None:
             with contextlib.suppress(Exception):
-                await self.redis.aclose(close_connection_pool=True)
+                if isinstance(self.redis, RedisCluster):
+                    await self.redis.aclose()  # closes every node's connections
+                else:
+                    await self.redis.aclose(close_connection_pool=True)
         await self.engine.dispose()
 
 

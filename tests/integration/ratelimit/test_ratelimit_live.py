@@ -80,7 +80,7 @@ async def _burst(server: LiveServer, redis_client: Redis) -> None:
     remaining = sorted(int(r.headers["x-ratelimit-remaining"]) for r in responses if r.is_success)
     assert remaining == list(range(50))
     # The counter lives in Redis, not in either worker.
-    assert await redis_client.hget("rl:global:ip:127.0.0.1:60", "c") == "50"
+    assert await redis_client.hget("rl:{ip:127.0.0.1}:global:60", "c") == "50"
 
 
 def decisions(route: str, outcome: str) -> float:

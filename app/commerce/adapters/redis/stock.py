@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 from redis.exceptions import BusyLoadingError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -26,7 +25,7 @@ from app.commerce.repository import (
     StockStoreUnavailable,
 )
 from app.platform.storage.redis.batched import BatchedScript
-from app.platform.storage.redis.client import lua_source, register_script
+from app.platform.storage.redis.client import RedisClient, lua_source, register_script
 
 _ENTRY = re.compile(r"^(\d+)\|(\d+)\|([0-9a-f]*)\|(.*)$", re.S)
 
@@ -115,7 +114,7 @@ class RedisStockStore:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         *,
         stream_max_len: int = 10_000,
         settled_retention_ms: int = 600_000,

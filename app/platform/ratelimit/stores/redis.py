@@ -9,11 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from redis.asyncio import Redis
-
 from app.platform.ratelimit.items import LimitCheck, StoreDecision, WindowResult
 from app.platform.storage.redis.batched import BatchedScript
-from app.platform.storage.redis.client import lua_source
+from app.platform.storage.redis.client import RedisClient, lua_source
 
 # Keys and arguments kept for recent callers (see `RedisRateLimitStore.hit`).
 COMMAND_CACHE_SIZE = 8192
@@ -25,7 +23,7 @@ LUA_DIR = Path(__file__).parent / "lua"
 class RedisRateLimitStore:
     """One EVALSHA per request: check all limits, count in all or none (see rate_limit.lua)."""
 
-    def __init__(self, redis: Redis, *, namespace: str = "rl:") -> None:
+    def __init__(self, redis: RedisClient, *, namespace: str = "rl:") -> None:
         self._redis = redis
         self._ns = namespace
         self._script = BatchedScript(redis, lua_source(LUA_DIR / "rate_limit.lua"))

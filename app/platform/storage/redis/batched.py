@@ -14,8 +14,9 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
-from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
+
+from app.platform.storage.redis.client import RedisClient
 
 _Call = tuple[Sequence[Any], Sequence[Any], "asyncio.Future[Any]"]
 
@@ -23,7 +24,7 @@ _Call = tuple[Sequence[Any], Sequence[Any], "asyncio.Future[Any]"]
 class BatchedScript:
     """Call like redis-py's script object: `await script(keys=[...], args=[...])`."""
 
-    def __init__(self, redis: Redis, source: str) -> None:
+    def __init__(self, redis: RedisClient, source: str) -> None:
         self._redis = redis
         self._script = redis.register_script(source)
         self._pending: list[_Call] = []
