@@ -58,8 +58,15 @@ class RedisClusterServers:
             self._start_node(port)
         addresses = [f"127.0.0.1:{port}" for port in self.ports]
         subprocess.run(
-            [_binary("redis-cli"), "--cluster", "create", *addresses]
-            + ["--cluster-replicas", "1", "--cluster-yes"],
+            [
+                _binary("redis-cli"),
+                "--cluster",
+                "create",
+                *addresses,
+                "--cluster-replicas",
+                "1",
+                "--cluster-yes",
+            ],
             check=True,
             capture_output=True,
             timeout=60,
