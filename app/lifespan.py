@@ -110,6 +110,7 @@ async def build_resources(settings: Settings) -> Resources:
         health=health,
     )
     try:
+        await connections.connect_redis()
         await connections.migrate(settings)
         # Users are durable: always SQL. Several workers may bootstrap the admin at once (upsert).
         await resources.auth.start(settings, schema_ready=connections.migrations_applied)

@@ -12,9 +12,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.platform.config import Settings
+from app.platform.logging import get_logger
 from app.platform.storage.migrate import is_up_to_date, run_migrations
 from app.platform.storage.redis.client import RedisClient, create_redis, redis_pool_stats
 from app.platform.storage.sql.engine import create_engine, pool_stats
+
+_log = get_logger("app.storage")
 
 
 @dataclass
@@ -34,6 +37,17 @@ class Connections:
             return
         with contextlib.suppress(Exception):
             self.migrations_applied = await is_up_to_date(self.engine)
+
+    async def connect_redis(self) -> None:
+        """A cluster client reads the topology now, before requests arrive together: redis-py's
+        cluster client (8.1) fails commands sent concurrently before its first topology read.
+        An unreachable cluster is not fatal here (the first command tries again), as with one
+        Redis server, whose pool connects on first use."""
+        if isinstance(self.redis, RedisCluster):
+            try:
+                await self.redis.initialize()
+            except Exception as exc:
+                _log.warning("redis_cluster_not_reachable_at_startup", error=type(exc).__name__)
 
     async def probe_database(self) -> dict[str, Any] | None:
         """One `SELECT 1`; also notices a migration applied since startup."""

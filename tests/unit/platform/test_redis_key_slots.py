@@ -100,6 +100,13 @@ class RecordingPipeline:
         self._recorder.note_script(sha, numkeys, rest)
         return self._real.evalsha(sha, numkeys, *rest)
 
+    def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        if str(args[0]).upper() == "EVALSHA":
+            self._recorder.note_script(args[1], int(args[2]), args[3:])
+        elif self._transaction and len(args) > 1:
+            self._keys.append(str(args[1]))
+        return self._real.execute_command(*args, **kwargs)
+
     async def watch(self, *names: str) -> Any:
         self._keys.extend(names)
         return await self._real.watch(*names)
