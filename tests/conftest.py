@@ -154,6 +154,27 @@ async def app_redis_cluster_client(
     await client.aclose()
 
 
+@dataclass
+class SharedRedis:
+    """The Redis a live test's servers share: one server or a cluster, and a client to it."""
+
+    kind: str  # "redis" | "redis-cluster"
+    url: str  # REDIS_URL for the app
+    client: Any  # emptied before the test
+
+
+# Sync on purpose: it pulls async fixtures with getfixturevalue.
+@pytest.fixture(params=("redis", "redis-cluster"))
+def shared_redis(request: pytest.FixtureRequest) -> SharedRedis:
+    """One redis-server, then the 3-master Redis Cluster: for live tests that must hold on both."""
+    if request.param == "redis-cluster":
+        cluster: RedisClusterServers = request.getfixturevalue("redis_cluster")
+        client = request.getfixturevalue("app_redis_cluster_client")
+        return SharedRedis(request.param, cluster.url, client)
+    server: RedisServer = request.getfixturevalue("redis_server")
+    return SharedRedis(request.param, server.url, request.getfixturevalue("redis_client"))
+
+
 # --- real SQL -----------------------------------------------------------------------
 async def _exec_autocommit(url: str, statement: str) -> None:
     engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
