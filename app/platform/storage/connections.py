@@ -14,7 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.platform.config import Settings
 from app.platform.logging import get_logger
 from app.platform.storage.migrate import is_up_to_date, run_migrations
-from app.platform.storage.redis.client import RedisClient, create_redis, redis_pool_stats
+from app.platform.storage.redis.client import (
+    RedisClient,
+    close_redis,
+    create_redis,
+    redis_pool_stats,
+)
 from app.platform.storage.sql.engine import create_engine, pool_stats
 
 _log = get_logger("app.storage")
@@ -74,10 +79,7 @@ class Connections:
         """Close the Redis pool (errors ignored) and dispose of the engine."""
         if self.redis is not None:
             with contextlib.suppress(Exception):
-                if isinstance(self.redis, RedisCluster):
-                    await self.redis.aclose()  # closes every node's connections
-                else:
-                    await self.redis.aclose(close_connection_pool=True)
+                await close_redis(self.redis)
         await self.engine.dispose()
 
 

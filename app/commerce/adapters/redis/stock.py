@@ -12,8 +12,6 @@ from typing import Any
 
 from redis.commands.core import AsyncScript
 from redis.exceptions import BusyLoadingError, ResponseError
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from app.commerce.repository import (
     Reservation,
@@ -24,6 +22,7 @@ from app.commerce.repository import (
     StockSnapshot,
     StockStoreUnavailable,
 )
+from app.platform.storage.errors import REDIS_OUTAGES
 from app.platform.storage.redis.batched import BatchedScript
 from app.platform.storage.redis.client import RedisClient, lua_source, register_script
 
@@ -77,7 +76,7 @@ def parse_reservation(product_id: int, purchase_id: str, entry: str) -> Reservat
     )
 
 
-_UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, BusyLoadingError, OSError)
+_UNAVAILABLE: tuple[type[Exception], ...] = (*REDIS_OUTAGES, BusyLoadingError, OSError)
 
 
 @contextmanager

@@ -8,13 +8,54 @@ from pathlib import Path
 from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
-from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.cluster import ClusterPipeline, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisClusterException
 
 from app.platform.config import Settings
+
+# What redis-py's cluster client (8.1) lets escape when a topology refresh (a failover) closes a
+# connection another command is using, or a command races the client's first topology read:
+# the socket is gone under the command (`'NoneType' object has no attribute 'writelines'`,
+# uvloop's "handler is closed"; redis/redis-py#3835 is a relative). The command failed like one
+# on a lost connection, so it is reported as one: a ConnectionError, a 503 for the caller.
+_TORN_CONNECTION = (AttributeError, RuntimeError)
+
+
+def _torn(exc: Exception) -> RedisConnectionError:
+    return RedisConnectionError(f"cluster connection closed under a command ({type(exc).__name__})")
+
+
+class ClusterClient(RedisCluster):
+    """redis-py's RedisCluster, with torn-connection errors raised as ConnectionError."""
+
+    async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await super().execute_command(*args, **kwargs)
+        except _TORN_CONNECTION as exc:
+            raise _torn(exc) from exc
+
+    def pipeline(
+        self, transaction: Any | None = None, shard_hint: Any | None = None
+    ) -> ClusterPipeline:
+        if shard_hint:  # as RedisCluster.pipeline
+            raise RedisClusterException("shard_hint is deprecated in cluster mode")
+        # As redis-py builds its own (its typing marks an attribute abstract that it sets).
+        return _ClusterPipeline(self, transaction)  # type: ignore[abstract]
+
+
+class _ClusterPipeline(ClusterPipeline):
+    async def execute(
+        self, raise_on_error: bool = True, allow_redirections: bool = True
+    ) -> list[Any]:
+        try:
+            return await super().execute(raise_on_error, allow_redirections)
+        except _TORN_CONNECTION as exc:
+            raise _torn(exc) from exc
+
 
 # What the adapters are given: both clients speak the same commands, scripts and pipelines.
 # On a cluster every multi-key script and transaction must name keys of one slot (hash tags,
@@ -38,7 +79,7 @@ def create_redis_cluster(settings: Settings) -> RedisCluster:
     promoted replica is found after a failover; redis-py retries such a command up to three
     times (its default), and a command that still fails answers 503 like a lost single server.
     """
-    return RedisCluster.from_url(
+    return ClusterClient.from_url(
         settings.redis_node_url,
         max_connections=settings.redis_max_connections,
         socket_timeout=settings.redis_socket_timeout_s,
@@ -66,6 +107,14 @@ def create_redis_server(settings: Settings) -> Redis:
         decode_responses=True,
     )
     return Redis(connection_pool=pool)
+
+
+async def close_redis(redis: RedisClient) -> None:
+    """Close the client and every connection it holds (a cluster client: every node's)."""
+    if isinstance(redis, RedisCluster):
+        await redis.aclose()
+    else:
+        await redis.aclose(close_connection_pool=True)
 
 
 @cache
