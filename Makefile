@@ -10,7 +10,7 @@ WORKERS ?= 1
 # Another apt/dpkg run (an unattended upgrade, a second install) holds the lock: wait for it.
 APT := apt-get -o DPkg::Lock::Timeout=600
 
-.PHONY: help bootstrap run dev test lint typecheck unit integration migrate bench redis-server export-tools bench-tools clean
+.PHONY: help bootstrap run dev test lint typecheck unit integration migrate bench soak redis-server export-tools bench-tools clean
 
 # `make help` prints the `## ` note of every target's line, so the list cannot drift.
 help: ## list every target with what it does
@@ -75,6 +75,9 @@ integration: bootstrap redis-server export-tools bench-tools ## run the integrat
 
 bench: bootstrap redis-server bench-tools ## run the benchmarks (see docs/benchmarks.md)
 	$(PY) -m bench.run_all
+
+soak: bootstrap redis-server bench-tools ## 2 minutes of mixed traffic with a Redis restart in the middle (not in CI)
+	$(PY) -m bench.soak
 
 clean: ## remove .venv, tool caches and the default SQLite database
 	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache raidesk.db raidesk.db-*

@@ -372,6 +372,12 @@ class Databases:
             self.created.append(f"{self.prefix}_seed")
         return self.url("seed")
 
+    def create(self, name: str) -> str:
+        """An empty PostgreSQL database `name` for this run (dropped by `drop_all`)."""
+        self._pg(f'CREATE DATABASE "{self.prefix}_{name}"')
+        self.created.append(f"{self.prefix}_{name}")
+        return self.url(name)
+
     def clone_seed(self, name: str) -> str:
         """A copy of the seeded database for one server."""
         if self.kind == "sqlite":

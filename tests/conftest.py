@@ -66,6 +66,11 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "redis_url": "",
         "log_level": "INFO",
         "rate_limit_enabled": False,
+        # A busy test machine can keep a private redis-server off the CPU for over a second:
+        # tests that are not about timeouts must not turn that into a 503. Fault tests set
+        # their own short timeouts.
+        "redis_connect_timeout_s": 10.0,
+        "redis_socket_timeout_s": 10.0,
     }
     values.update(overrides)
     known = set(Settings.model_fields)
@@ -319,6 +324,9 @@ def live_server_factory(
             # argon2 at its cheapest: tests check the mechanism, not its cost (test env allows it).
             "ARGON2_TIME_COST": "1",
             "ARGON2_MEMORY_COST": "1024",
+            # As in make_settings: load on the test machine is not a Redis outage.
+            "REDIS_CONNECT_TIMEOUT_S": "10",
+            "REDIS_SOCKET_TIMEOUT_S": "10",
         }
         if workers > 1:
             metrics_dir = tmp_path / f"prom-{len(started)}"

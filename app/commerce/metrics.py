@@ -57,3 +57,9 @@ PRODUCT_STOCK = Gauge(
     ["product"],
     multiprocess_mode="mostrecent",
 )
+FOLLOWUPS = Counter(
+    "commerce_stock_followups_total",
+    "Confirms and cancels a purchase could not send during a stock-store stall, by what became "
+    "of them (queued, delivered, failed, dropped).",
+    ["kind", "outcome"],
+)

@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any, Literal, Protocol
 
 from app.commerce.batcher import GroupCommitter
+from app.commerce.followups import FollowUp, FollowUpQueue
 from app.commerce.idempotency import (
     KvIdempotency,
     check_key,
@@ -190,6 +191,10 @@ class PurchaseSteps:
         self.clock = clock or (lambda: datetime.now(UTC))
         # Strong references: a task that only the event loop knows may be garbage collected.
         self.settling: set[asyncio.Task[Any]] = set()
+        # Confirms and cancels a stall kept from the stock store, sent when it answers again.
+        self.followups = FollowUpQueue(apply=self.follow_up)
+        # How long a purchase keeps retrying its confirm before leaving it to the follow-ups.
+        self.confirm_budget_s = 1.0
 
     @property
     def store(self) -> StockStore:
@@ -198,9 +203,59 @@ class PurchaseSteps:
         return self.keeper.store
 
     async def finish(self) -> None:
-        """Wait (at most 10 s) for purchases past their reservation to settle."""
+        """Wait (at most 10 s) for purchases past their reservation to settle, then send what
+        the follow-ups still hold once."""
         if self.settling:
             await asyncio.wait(set(self.settling), timeout=10)
+        await self.followups.aclose()
+
+    def cancel_later(self, reservation: Reservation) -> None:
+        """The store stalled on this reservation: give it back (or refuse it if its reserve
+        call runs late) as soon as the store answers."""
+        self.followups.add(FollowUp("cancel", reservation))
+
+    async def follow_up(self, item: FollowUp) -> None:
+        """Deliver one follow-up; raises StockStoreUnavailable while the store is not answering."""
+        assert self.keeper is not None
+        reservation = item.reservation
+        for _ in range(3):
+            if item.kind == "cancel":
+                reply = await self.store.release(
+                    product_id=reservation.product_id,
+                    purchase_id=reservation.purchase_id,
+                    idempotency_hash=reservation.idempotency_hash,
+                    now_ms=_ms(self.clock()),
+                    reason="release",
+                    cancel_until_ms=_ms(self.clock()) + self.ttl_ms,
+                )
+            else:
+                reply = await self.store.confirm(
+                    reservation=reservation,
+                    now_ms=_ms(self.clock()),
+                    fingerprint=item.fingerprint,
+                    response_json=item.response_json,
+                    idempotency_ttl_ms=self.idem_ttl_ms,
+                )
+            if reply.status != "MISSING":
+                break
+            # The stock key is gone (Redis restarted empty): rebuild from SQL, then again.
+            await self.keeper.rehydrate(reservation.product_id)
+        _log.info(
+            "stock_followup_delivered",
+            kind=item.kind,
+            product_id=reservation.product_id,
+            purchase_id=reservation.purchase_id,
+            status=reply.status,
+        )
+        if item.kind == "confirm" and reply.status == "OVERSOLD":
+            # Only after Redis lost data while the row was committing, and the units were sold
+            # again meanwhile: the buyer was answered, but no unit may be sold twice.
+            _log.error(
+                "deferred_confirm_oversold",
+                product_id=reservation.product_id,
+                purchase_id=reservation.purchase_id,
+            )
+            await self.compensate(reservation, reason="oversold_after_stall")
 
     def record(self, request: PurchaseRequest, purchase_id: str, at: datetime) -> PurchaseRecord:
         """The durable row of this purchase."""
@@ -291,17 +346,25 @@ class PurchaseSteps:
                     await self.keeper.rehydrate(reservation.product_id)
             except StockStoreUnavailable:
                 _log.warning(
-                    "release_deferred_to_reconciler",
+                    "release_deferred",
                     product_id=reservation.product_id,
                     purchase_id=reservation.purchase_id,
                 )
+                self.cancel_later(reservation)
                 return
 
     async def confirm(
         self, reservation: Reservation, request: PurchaseRequest, receipt: PurchaseReceipt
     ) -> None:
-        """Settle the reservation; undo the row if the units cannot be accounted for."""
+        """Settle the reservation; undo the row if the units cannot be accounted for.
+
+        The row is committed, so the sale stands: if the store stalls past the confirm budget
+        the confirm is left to the follow-ups (sent as soon as the store answers) and the buyer
+        gets the receipt, instead of an undone purchase and a key stuck "in flight".
+        """
         assert self.keeper is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.confirm_budget_s
         delay = 0.05
         for _attempt in range(8):
             try:
@@ -318,6 +381,8 @@ class PurchaseSteps:
                     await self.keeper.rehydrate(reservation.product_id)
                     continue
             except StockStoreUnavailable:
+                if loop.time() >= deadline:
+                    break
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 1.0)
                 continue
@@ -338,10 +403,19 @@ class PurchaseSteps:
                     "The stock changed while this purchase was recorded; it was not completed. "
                     "Retry.",
                 )
-        await self.compensate(reservation, reason="stock_store_unreachable")
-        raise PurchaseNotRecordedError(
-            "The stock store did not answer, so the purchase was undone; nothing was sold.",
-            headers={"Retry-After": "1"},
+            raise StockStoreUnavailableError(f"Unexpected stock store answer {reply.status}.")
+        _log.warning(
+            "confirm_deferred",
+            product_id=reservation.product_id,
+            purchase_id=reservation.purchase_id,
+        )
+        self.followups.add(
+            FollowUp(
+                "confirm",
+                reservation,
+                fingerprint=request.fingerprint,
+                response_json=receipt.to_json(),
+            )
         )
 
     async def compensate(self, reservation: Reservation, *, reason: str) -> None:
@@ -407,6 +481,12 @@ class LuaPurchase:
         status = reply.status
         if status == "REPLAY":
             return PurchaseOutcome(PurchaseReceipt.from_json(reply.values[0]), replayed=True)
+        if status == "IDEM_IN_FLIGHT":
+            # The first request's row may be committed with its confirm still on the way (a
+            # stall): the durable row answers then, so the key does not wait for the store.
+            replay = await steps.replay_from_sql(request)
+            if replay is not None:
+                return replay
         if status != "OK":
             raise _rejection(reply, request)
         record = steps.record(request, reservation.purchase_id, now)
@@ -429,6 +509,8 @@ class LuaPurchase:
                     in_flight_ttl_ms=steps.ttl_ms,
                 )
             except StockStoreUnavailable as exc:
+                # The call may still run when a stalled Redis wakes: cancel it ahead.
+                steps.cancel_later(reservation)
                 raise StockStoreUnavailableError(
                     "The stock store is not answering; nothing was sold. Retry shortly.",
                     headers={"Retry-After": "1"},
@@ -542,6 +624,7 @@ class LockPurchase:
                     reservation=reservation, now_ms=_ms(now), fencing_token=lease.fencing_token
                 )
             except StockStoreUnavailable as exc:
+                steps.cancel_later(reservation)
                 raise StockStoreUnavailableError(headers={"Retry-After": "1"}) from exc
             if reply.status != "OK":
                 raise _insufficient(product, int(reply.values[0]) if reply.values else 0, 1)

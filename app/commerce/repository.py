@@ -259,9 +259,17 @@ class StockStore(Protocol):
         OVERSOLD(stock) | MISSING."""
 
     async def release(
-        self, *, product_id: int, purchase_id: str, idempotency_hash: str, now_ms: int, reason: str
+        self,
+        *,
+        product_id: int,
+        purchase_id: str,
+        idempotency_hash: str,
+        now_ms: int,
+        reason: str,
+        cancel_until_ms: int = 0,
     ) -> StockReply:
-        """Give a reservation's units back once: RELEASED(stock) | GONE | MISSING."""
+        """Give a reservation's units back once: RELEASED(stock) | GONE | MISSING; with
+        `cancel_until_ms`, one not made yet is refused until then instead: CANCELLED."""
 
     async def take(
         self, *, reservation: Reservation, now_ms: int, fencing_token: int

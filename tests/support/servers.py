@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import select
@@ -39,6 +40,17 @@ def wait_until(predicate, *, timeout: float = 60.0, what: str = "condition") -> 
         if predicate():
             return
         time.sleep(0.02)
+    raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
+
+
+async def eventually(check, *, timeout: float = 60.0, what: str = "condition"):  # type: ignore[no-untyped-def]
+    """Await `check()` until it returns a truthy value (returned); fail after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = await check()
+        if result:
+            return result
+        await asyncio.sleep(0.05)
     raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
 
 
@@ -239,6 +251,12 @@ class TcpProxy:
                 with contextlib.suppress(OSError):
                     sock.close()
             self._sockets.clear()
+
+    def restart(self) -> None:
+        """Down, then up again on the same port: every relayed connection is dead, new ones
+        work (a database server restart, as its clients see it)."""
+        self.down()
+        self.start()
 
     def stop(self) -> None:
         self._stop.set()

@@ -36,6 +36,7 @@ from app.batch.repository import (
     queued_job_record,
 )
 from app.platform.storage.sql.engine import reader
+from app.platform.storage.sql.retry import retry_read
 from app.platform.storage.sql.tables import batch_items as i
 from app.platform.storage.sql.tables import batch_jobs as j
 from app.platform.storage.sql.values import aware, dumps, maybe_aware, utc
@@ -131,63 +132,15 @@ class SqlBatchJobRepository:
         record = queued_job_record(replace(job, created_at=created_at))
         try:
             async with self._engine.begin() as conn:
-                if self._postgres:
-                    # Serialises creations per owner so the count below stays true until the
-                    # insert commits. An advisory lock rather than api_keys' FOR UPDATE on the
-                    # users row: an owner need not have one (there is no foreign key).
-                    await conn.execute(
-                        select(
-                            func.pg_advisory_xact_lock(
-                                func.hashtext("batch_jobs"), func.hashtext(job.owner_id)
-                            )
-                        )
-                    )
+                await self._lock_owner(conn, job.owner_id)
                 existing = await self._by_key(conn, job.owner_id, job.idempotency_key)
                 if existing is not None:
                     return existing, False
-                active = await conn.execute(
-                    select(func.count())
-                    .select_from(j)
-                    .where(j.c.owner_id == job.owner_id, j.c.status.in_(BATCH_ACTIVE))
-                )
-                if int(active.scalar_one()) >= max_active:
+                if await self._active_jobs(conn, job.owner_id) >= max_active:
                     return None
-                await conn.execute(
-                    insert(j).values(
-                        id=record.id,
-                        owner_id=record.owner_id,
-                        kind=record.kind,
-                        name=record.name,
-                        status=record.status,
-                        total=record.total,
-                        processed=0,
-                        succeeded=0,
-                        failed=0,
-                        idempotency_key=record.idempotency_key,
-                        request_hash=record.request_hash,
-                        created_at=created_at,
-                        updated_at=created_at,
-                        run_processed_at_start=0,
-                    )
-                )
-                if inputs:
-                    # One executemany: a job may carry 10,000 items.
-                    await conn.execute(
-                        insert(i),
-                        [
-                            {
-                                "job_id": job.id,
-                                "position": position,
-                                "ref": item.ref,
-                                "input": stored,
-                                "status": "pending",
-                                "attempts": 0,
-                            }
-                            for position, (item, stored) in enumerate(
-                                zip(job.items, inputs, strict=True)
-                            )
-                        ],
-                    )
+                await self._insert_job(conn, record, total=record.total)
+                # One executemany: a job may carry 10,000 items.
+                await self._insert_items(conn, job.id, 0, job.items, inputs)
         except IntegrityError:
             # The owner lock makes this unreachable for a same-key race; should a concurrent
             # create with the key still win the unique constraint, the caller gets its job.
@@ -211,59 +164,18 @@ class SqlBatchJobRepository:
         created_at = utc(job.created_at)
         record = queued_job_record(replace(job, items=(), created_at=created_at))
         async with self._engine.begin() as conn:
-            if self._postgres:
-                await conn.execute(
-                    select(
-                        func.pg_advisory_xact_lock(
-                            func.hashtext("batch_jobs"), func.hashtext(job.owner_id)
-                        )
-                    )
-                )
-            active = await conn.execute(
-                select(func.count())
-                .select_from(j)
-                .where(j.c.owner_id == job.owner_id, j.c.status.in_(BATCH_ACTIVE))
-            )
-            if int(active.scalar_one()) >= max_active:
+            await self._lock_owner(conn, job.owner_id)
+            if await self._active_jobs(conn, job.owner_id) >= max_active:
                 return None
-            await conn.execute(
-                insert(j).values(
-                    id=record.id,
-                    owner_id=record.owner_id,
-                    kind=record.kind,
-                    name=record.name,
-                    status=record.status,
-                    total=0,
-                    processed=0,
-                    succeeded=0,
-                    failed=0,
-                    idempotency_key=None,
-                    request_hash=record.request_hash,
-                    created_at=created_at,
-                    updated_at=created_at,
-                    run_processed_at_start=0,
-                )
-            )
+            await self._insert_job(conn, replace(record, idempotency_key=None), total=0)
             total = 0
             async for chunk in chunks:
                 if total + len(chunk) > max_items:
                     raise ValueError(f"more than {max_items} items")
-                if chunk:
-                    await conn.execute(
-                        insert(i),
-                        [
-                            {
-                                "job_id": job.id,
-                                "position": total + n,
-                                "ref": item.ref,
-                                "input": dumps(item.input),
-                                "status": "pending",
-                                "attempts": 0,
-                            }
-                            for n, item in enumerate(chunk)
-                        ],
-                    )
-                    total += len(chunk)
+                await self._insert_items(
+                    conn, job.id, total, chunk, [dumps(item.input) for item in chunk]
+                )
+                total += len(chunk)
             # Counted with this job's rows in the same transaction, so two uploads racing each
             # other may both pass on PostgreSQL (READ COMMITTED): the limit is a guard against
             # runaway queues, not an exact quota.
@@ -274,6 +186,73 @@ class SqlBatchJobRepository:
             await conn.execute(update(j).where(j.c.id == job.id).values(total=total))
         return replace(record, total=total)
 
+    async def _lock_owner(self, conn: AsyncConnection, owner_id: str) -> None:
+        # Serialises creations per owner so the active-job count stays true until the insert
+        # commits (SQLite's one write lock already does). An advisory lock rather than
+        # api_keys' FOR UPDATE on the users row: an owner need not have one (no foreign key).
+        if self._postgres:
+            await conn.execute(
+                select(
+                    func.pg_advisory_xact_lock(func.hashtext("batch_jobs"), func.hashtext(owner_id))
+                )
+            )
+
+    @staticmethod
+    async def _active_jobs(conn: AsyncConnection, owner_id: str) -> int:
+        active = await conn.execute(
+            select(func.count())
+            .select_from(j)
+            .where(j.c.owner_id == owner_id, j.c.status.in_(BATCH_ACTIVE))
+        )
+        return int(active.scalar_one())
+
+    @staticmethod
+    async def _insert_job(conn: AsyncConnection, record: BatchJobRecord, *, total: int) -> None:
+        await conn.execute(
+            insert(j).values(
+                id=record.id,
+                owner_id=record.owner_id,
+                kind=record.kind,
+                name=record.name,
+                status=record.status,
+                total=total,
+                processed=0,
+                succeeded=0,
+                failed=0,
+                idempotency_key=record.idempotency_key,
+                request_hash=record.request_hash,
+                created_at=record.created_at,
+                updated_at=record.created_at,
+                run_processed_at_start=0,
+            )
+        )
+
+    @staticmethod
+    async def _insert_items(
+        conn: AsyncConnection,
+        job_id: str,
+        first_position: int,
+        items: Sequence[NewBatchItem],
+        inputs: Sequence[str],
+    ) -> None:
+        if not items:
+            return
+        await conn.execute(
+            insert(i),
+            [
+                {
+                    "job_id": job_id,
+                    "position": first_position + n,
+                    "ref": item.ref,
+                    "input": stored,
+                    "status": "pending",
+                    "attempts": 0,
+                }
+                for n, (item, stored) in enumerate(zip(items, inputs, strict=True))
+            ],
+        )
+
+    @retry_read
     async def backlog(self) -> int:
         """Items without an outcome in all unfinished jobs."""
         async with reader(self._engine).connect() as conn:
@@ -286,6 +265,7 @@ class SqlBatchJobRepository:
         )
         return int((await conn.execute(stmt)).scalar_one())
 
+    @retry_read
     async def items_after(
         self, job_id: str, *, statuses: Sequence[str] | None, after: int, limit: int
     ) -> list[BatchItemRecord]:
@@ -297,6 +277,7 @@ class SqlBatchJobRepository:
         async with reader(self._engine).connect() as conn:
             return [_item(r) for r in (await conn.execute(stmt)).mappings()]
 
+    @retry_read
     async def stats(self, *, owner_id: str | None) -> BatchStats:
         """Totals over the owner's jobs, or everyone's."""
         scope = [] if owner_id is None else [j.c.owner_id == owner_id]
@@ -356,12 +337,14 @@ class SqlBatchJobRepository:
         row = result.mappings().first()
         return None if row is None else _job(row)
 
+    @retry_read
     async def get(self, job_id: str) -> BatchJobRecord | None:
         """The job, or None."""
         async with reader(self._engine).connect() as conn:
             row = (await conn.execute(select(j).where(j.c.id == job_id))).mappings().first()
         return None if row is None else _job(row)
 
+    @retry_read
     async def list_by_owner(
         self, owner_id: str, *, status: str | None, limit: int, offset: int
     ) -> list[BatchJobRecord]:
@@ -373,6 +356,7 @@ class SqlBatchJobRepository:
         async with reader(self._engine).connect() as conn:
             return [_job(r) for r in (await conn.execute(stmt)).mappings()]
 
+    @retry_read
     async def items(
         self, job_id: str, *, status: str | None, limit: int, offset: int
     ) -> list[BatchItemRecord]:
@@ -463,6 +447,7 @@ class SqlBatchJobRepository:
                     return _job(row)
         return None
 
+    @retry_read
     async def next_pending(self, job_id: str, *, limit: int) -> list[BatchItemRecord]:
         """Up to `limit` pending items, by position."""
         stmt = select(i).where(_pending_of(job_id)).order_by(i.c.position).limit(limit)

@@ -236,6 +236,49 @@ class Document:
         text = LABELS[key][self.lang]
         return text.format(**values) if values else text
 
+    def device_lines(self) -> list[str]:
+        """The device section's bullets: concept, category and one line per plan."""
+        label = self.label
+        lines = [f"{label('concept')}: {self.concept}"] if self.concept else []
+        if self.category:
+            lines.append(f"{label('category')}: {self.category}")
+        lines += [
+            f"{label('plan')} {i}: {dp.plan.description}" for i, dp in enumerate(self.plans, 1)
+        ]
+        return lines
+
+    def classification_facts(self) -> list[str]:
+        """The recorded classification as 'label: value' bullets (empty when none)."""
+        c, label = self.classification, self.label
+        if c is None:
+            return []
+        facts: list[str] = []
+        if c.is_medical_device is not None:
+            answer = label("yes") if c.is_medical_device else label("no")
+            facts.append(f"{label('medical_device')}: {answer}")
+        if c.risk_class:
+            facts.append(f"{label('risk_class')}: {c.risk_class}")
+        if c.category:
+            facts.append(f"{label('category')}: {c.category}")
+        if c.confidence is not None:
+            facts.append(f"{label('confidence')}: {c.confidence * 100:.0f}%")
+        return facts
+
+    def purpose_rows(self) -> list[list[str]]:
+        """The recorded purpose as (label, text) table rows (empty when none)."""
+        pr, label = self.purpose, self.label
+        if pr is None:
+            return []
+        rows = [
+            [label("intended_use"), pr.intended_use],
+            [label("mechanism"), pr.mechanism_of_action],
+            [label("population"), pr.target_population],
+            [label("benefit"), pr.clinical_benefit],
+        ]
+        if pr.contraindications:
+            rows.append([label("contraindications"), "; ".join(pr.contraindications)])
+        return rows
+
 
 def _text(value: Any) -> str:
     return clean(value) if isinstance(value, str) else ""

@@ -251,10 +251,7 @@ def render_pdf(doc: Document) -> bytes:
     st = _styles(doc.lang)
     label = doc.label
     story: list[Flowable] = [_p(doc.title, st["h1"]), _p(doc.subject, st["muted"])]
-    device = [f"{label('concept')}: {doc.concept}"] if doc.concept else []
-    if doc.category:
-        device.append(f"{label('category')}: {doc.category}")
-    device += [f"{label('plan')} {i}: {dp.plan.description}" for i, dp in enumerate(doc.plans, 1)]
+    device = doc.device_lines()
     story += [
         _p(label("device"), st["h2"]),
         _bullets(device, st["body"]) if device else Spacer(1, 1),
@@ -264,17 +261,7 @@ def render_pdf(doc: Document) -> bytes:
     if c is None:
         story.append(_p(label("not_recorded"), st["muted"]))
     else:
-        facts: list[str] = []
-        if c.is_medical_device is not None:
-            facts.append(
-                f"{label('medical_device')}: {label('yes') if c.is_medical_device else label('no')}"
-            )
-        if c.risk_class:
-            facts.append(f"{label('risk_class')}: {c.risk_class}")
-        if c.category:
-            facts.append(f"{label('category')}: {c.category}")
-        if c.confidence is not None:
-            facts.append(f"{label('confidence')}: {c.confidence * 100:.0f}%")
+        facts = doc.classification_facts()
         if facts:
             story.append(_bullets(facts, st["body"]))
         if c.rules_fired:
@@ -295,15 +282,7 @@ def render_pdf(doc: Document) -> bytes:
     if doc.purpose is None:
         story.append(_p(label("not_recorded"), st["muted"]))
     else:
-        pr = doc.purpose
-        rows = [
-            [label("intended_use"), pr.intended_use],
-            [label("mechanism"), pr.mechanism_of_action],
-            [label("population"), pr.target_population],
-            [label("benefit"), pr.clinical_benefit],
-        ]
-        if pr.contraindications:
-            rows.append([label("contraindications"), "; ".join(pr.contraindications)])
+        rows = doc.purpose_rows()
         story.append(_table(rows, [FRAME_W * 0.25, FRAME_W * 0.75], st, header=False))
     if not doc.plans:
         story.append(_p(label("no_plans"), st["muted"]))

@@ -123,27 +123,14 @@ def render_docx(doc: Document) -> bytes:
     small.font.size = Pt(8)
     small.font.color.rgb = RGBColor(0x5F, 0x6B, 0x7A)
     docx.add_heading(label("device"), level=1)
-    device = [f"{label('concept')}: {doc.concept}"] if doc.concept else []
-    if doc.category:
-        device.append(f"{label('category')}: {doc.category}")
-    device += [f"{label('plan')} {i}: {dp.plan.description}" for i, dp in enumerate(doc.plans, 1)]
+    device = doc.device_lines()
     _bullets(docx, device)
     docx.add_heading(label("classification"), level=1)
     c = doc.classification
     if c is None:
         docx.add_paragraph(label("not_recorded"))
     else:
-        facts: list[str] = []
-        if c.is_medical_device is not None:
-            facts.append(
-                f"{label('medical_device')}: {label('yes') if c.is_medical_device else label('no')}"
-            )
-        if c.risk_class:
-            facts.append(f"{label('risk_class')}: {c.risk_class}")
-        if c.category:
-            facts.append(f"{label('category')}: {c.category}")
-        if c.confidence is not None:
-            facts.append(f"{label('confidence')}: {c.confidence * 100:.0f}%")
+        facts = doc.classification_facts()
         _bullets(docx, facts)
         if c.rules_fired:
             docx.add_heading(label("rules_fired"), level=2)
@@ -157,15 +144,7 @@ def render_docx(doc: Document) -> bytes:
     if doc.purpose is None:
         docx.add_paragraph(label("not_recorded"))
     else:
-        pr = doc.purpose
-        rows = [
-            [label("intended_use"), pr.intended_use],
-            [label("mechanism"), pr.mechanism_of_action],
-            [label("population"), pr.target_population],
-            [label("benefit"), pr.clinical_benefit],
-        ]
-        if pr.contraindications:
-            rows.append([label("contraindications"), "; ".join(pr.contraindications)])
+        rows = doc.purpose_rows()
         _table(docx, rows, header=False)
     if not doc.plans:
         docx.add_paragraph(label("no_plans"))

@@ -131,7 +131,9 @@ def test_two_servers_of_two_workers_run_every_item_of_every_job_once(
         url = request.getfixturevalue("postgres_url")
     else:
         url = f"sqlite+aiosqlite:///{tmp_path / 'shared.db'}"
-    env = batch_env(slow_model, url, BATCH_WORKERS="2")
+    # Nobody dies here, so no lease may lapse: a long lease keeps a process the load starved
+    # of CPU for a few seconds from losing its job (and the model from being asked twice).
+    env = batch_env(slow_model, url, BATCH_WORKERS="2", BATCH_LEASE_S="60")
     first = live_server_factory(workers=2, **env)
     second = live_server_factory(workers=2, **env)
     alice = user_headers(first.url, "alice")
@@ -165,8 +167,10 @@ def test_a_killed_servers_job_is_taken_over_and_finished(
     tmp_path: Any,
 ) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'takeover.db'}"
-    first = live_server_factory(**batch_env(slow_model, url))
-    second = live_server_factory(**batch_env(slow_model, url))
+    # Short enough for a quick takeover, long enough that load alone does not cause one.
+    env = batch_env(slow_model, url, BATCH_LEASE_S="5")
+    first = live_server_factory(**env)
+    second = live_server_factory(**env)
     alice = user_headers(first.url, "alice")
     total = 120
     with httpx.Client(timeout=30) as http:

@@ -109,3 +109,22 @@ def test_batch_jobs_bench_compares_a_job_with_sequential_requests() -> None:
     assert match is not None, proc.stdout
     assert float(match.group(1)) > 0
     assert re.search(r"\|\s+one batch job \|\s+\d+ \|", proc.stdout), proc.stdout
+
+
+def test_soak_prints_windows_and_its_verdict() -> None:
+    proc = run_bench(
+        "soak", "--minutes", "0.05", "--window", "1", timeout=240, missed_target_code=3
+    )
+    rows = re.findall(r"^\|\s+(\d)( \(restart\))? \|\s+[\d,]+ \|", proc.stdout, re.M)
+    assert [(n, bool(r)) for n, r in rows] == [("1", False), ("2", True), ("3", False)]
+    summary = json.loads(proc.stdout.split("SOAK ", 1)[1].splitlines()[0])
+    assert summary["windows"] == 3
+    assert len(summary["rss_growth_per_worker"]) == 2  # one per worker, the tracker left out
+    assert summary["outage_window_requests"] > 0
+
+
+def test_batch_scale_bench_compares_one_and_two_processes_on_postgres() -> None:
+    proc = run_bench("batch_scale", "--rows", "8", "--jobs", "2", timeout=240, missed_target_code=3)
+    assert re.search(r"^\|\s+1 process \|\s+\d+\.\d s \|\s+[\d,]+ \|$", proc.stdout, re.M)
+    assert re.search(r"^\|\s+2 processes \|\s+\d+\.\d s \|\s+[\d,]+ \|$", proc.stdout, re.M)
+    assert re.search(r"^two processes / one: \d+\.\d\dx items/s", proc.stdout, re.M)

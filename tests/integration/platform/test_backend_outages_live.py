@@ -280,3 +280,46 @@ async def test_postgres_away_every_operation_answers_without_500(
     # Not database-bound: the rules engine classifies with no account (AUTH_REQUIRED=false).
     classify = await call(client, "POST", "/api/classify", json={"concept": "CT 폐결절 검출 AI"})
     assert classify.status_code == 200, classify.text
+
+
+async def test_postgres_restart_costs_no_failed_read(
+    tmp_path: Path, postgres_url: str, postgres_engine: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every pooled connection dies at once (the server restarted): reads are sent once more
+    on a fresh connection, so none fails. No idle ping here: the connections are in use."""
+    parts = urlsplit(postgres_url)
+    proxy = TcpProxy((parts.hostname or "127.0.0.1", parts.port or 5432))
+    proxy.start()
+    netloc = parts.netloc.rsplit(":", 1)[0] if parts.port else parts.netloc
+    relayed = urlunsplit(parts._replace(netloc=f"{netloc}:{proxy.port}"))
+    settings = make_settings(tmp_path, database_url=relayed, database_ping_idle_s=3600, **FAST)
+    try:
+        async with running_app(settings) as (_app, client):
+            auth, ids = await prepare(client)
+            reads = [
+                "/api/auth/me",
+                "/api/sessions",
+                f"/api/sessions/{ids['session_id']}",
+                f"/api/plans/{ids['plan_id']}",
+                "/api/purchases",
+                "/api/auth/users?limit=5",
+                "/api/auth/api-keys",
+            ]
+
+            async def read_all() -> list[httpx.Response]:
+                return await asyncio.gather(
+                    *(call(client, "GET", path, headers=auth) for path in reads * 3)
+                )
+
+            warm = await read_all()
+            assert {r.status_code for r in warm} == {200}, [r.text for r in warm]
+            capsys.readouterr()
+            proxy.restart()
+            after = await read_all()
+            assert [r.status_code for r in after] == [200] * len(after), [
+                r.text for r in after if r.status_code != 200
+            ]
+            assert [r.json() for r in after] == [r.json() for r in warm]
+            assert "sql_read_retried" in capsys.readouterr().out
+    finally:
+        proxy.stop()

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.accounts.repository import ApiKeyRecord, OwnerMissingError
 from app.platform.storage.sql.engine import reader
+from app.platform.storage.sql.retry import retry_read
 from app.platform.storage.sql.tables import api_keys as t
 from app.platform.storage.sql.tables import users
 from app.platform.storage.sql.values import aware
@@ -65,11 +66,13 @@ class SqlApiKeyRepository:
             )
             return True
 
+    @retry_read
     async def get_by_hash(self, key_hash: str) -> ApiKeyRecord | None:
         async with reader(self._engine).connect() as conn:
             row = (await conn.execute(select(t).where(t.c.key_hash == key_hash))).first()
         return None if row is None else _record(row)
 
+    @retry_read
     async def list_active(self, user_id: str) -> list[ApiKeyRecord]:
         stmt = (
             select(t)

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.accounts.repository import UserRecord
 from app.platform.storage.sql.engine import reader
+from app.platform.storage.sql.retry import retry_read
 from app.platform.storage.sql.tables import users as t
 from app.platform.storage.sql.values import aware
 
@@ -58,16 +59,19 @@ class SqlUserRepository:
             result = await conn.execute(stmt)
             return result.first() is not None
 
+    @retry_read
     async def get(self, user_id: str) -> UserRecord | None:
         async with reader(self._engine).connect() as conn:
             row = (await conn.execute(select(t).where(t.c.id == user_id))).first()
         return None if row is None else _record(row)
 
+    @retry_read
     async def get_by_username(self, username: str) -> UserRecord | None:
         async with reader(self._engine).connect() as conn:
             row = (await conn.execute(select(t).where(t.c.username == username))).first()
         return None if row is None else _record(row)
 
+    @retry_read
     async def list(self, *, limit: int, offset: int) -> list[UserRecord]:
         stmt = select(t).order_by(t.c.created_at, t.c.id).limit(limit).offset(offset)
         async with reader(self._engine).connect() as conn:
@@ -114,6 +118,7 @@ class SqlUserRepository:
             row = (await conn.execute(stmt)).one()
         return _record(row)
 
+    @retry_read
     async def changed_since(self, since: datetime) -> builtins.list[UserRecord]:
         # Served by ix_users_updated_at: each worker asks this every second or so.
         stmt = select(t).where(t.c.updated_at >= since)

@@ -36,6 +36,7 @@ class ProductKeys:
         "applied",
         "base",
         "buyers",
+        "cancelled",
         "events",
         "meta",
         "reservations",
@@ -51,6 +52,7 @@ class ProductKeys:
         self.buyers = self.base + ":buyers"
         self.reservations = self.base + ":reservations"
         self.settled = self.base + ":settled"
+        self.cancelled = self.base + ":cancelled"
         self.applied = self.base + ":restocks"
         self.events = self.base + ":events"
         self.version = self.base + ":ver"
@@ -155,6 +157,7 @@ class RedisStockStore:
                 k.events,
                 k.version,
                 k.idempotency(r.idempotency_hash),
+                k.cancelled,
             ],
             args=[
                 r.user_id,
@@ -207,7 +210,14 @@ class RedisStockStore:
         )
 
     async def release(
-        self, *, product_id: int, purchase_id: str, idempotency_hash: str, now_ms: int, reason: str
+        self,
+        *,
+        product_id: int,
+        purchase_id: str,
+        idempotency_hash: str,
+        now_ms: int,
+        reason: str,
+        cancel_until_ms: int = 0,
     ) -> StockReply:
         k = ProductKeys(product_id)
         return await _run(
@@ -220,8 +230,9 @@ class RedisStockStore:
                 k.version,
                 k.idempotency(idempotency_hash),
                 k.meta,
+                k.cancelled,
             ],
-            args=[purchase_id, now_ms, self._max_len, reason],
+            args=[purchase_id, now_ms, self._max_len, reason, cancel_until_ms],
         )
 
     async def take(
@@ -231,7 +242,7 @@ class RedisStockStore:
         k = ProductKeys(r.product_id)
         return await _run(
             self._take,
-            keys=[k.stock, k.meta, k.buyers, k.reservations, k.events, k.version],
+            keys=[k.stock, k.meta, k.buyers, k.reservations, k.events, k.version, k.cancelled],
             args=[
                 r.user_id,
                 r.quantity,

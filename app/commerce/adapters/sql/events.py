@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.commerce.repository import StockEvent
 from app.platform.storage.sql.engine import reader
+from app.platform.storage.sql.retry import retry_read
 from app.platform.storage.sql.tables import stock_events
 from app.platform.storage.sql.values import aware
 
@@ -38,6 +39,7 @@ class SqlStockEventLog:
         async with self._engine.begin() as conn:
             await conn.execute(insert(stock_events), rows)
 
+    @retry_read
     async def recent(
         self, *, product_id: int | None, limit: int, before: str | None = None
     ) -> list[StockEvent]:

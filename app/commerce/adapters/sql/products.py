@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.commerce.repository import NewProduct, ProductRecord, StockLedger
 from app.platform.storage.sql.engine import reader
+from app.platform.storage.sql.retry import retry_read
 from app.platform.storage.sql.tables import products, purchases, restocks
 from app.platform.storage.sql.values import aware, maybe_aware
 
@@ -62,11 +63,13 @@ class SqlProductRepository:
             result = await conn.execute(insert(products).values(**values).returning(*products.c))
             return product_record(result.one())
 
+    @retry_read
     async def get(self, product_id: int) -> ProductRecord | None:
         async with reader(self._engine).connect() as conn:
             row = (await conn.execute(select(products).where(products.c.id == product_id))).first()
         return None if row is None else product_record(row)
 
+    @retry_read
     async def get_many(self, product_ids: Sequence[int]) -> dict[int, ProductRecord]:
         if not product_ids:
             return {}
@@ -74,6 +77,7 @@ class SqlProductRepository:
             rows = await conn.execute(select(products).where(products.c.id.in_(set(product_ids))))
             return {int(r.id): product_record(r) for r in rows}
 
+    @retry_read
     async def list_page(self, *, limit: int, offset: int) -> list[ProductRecord]:
         async with reader(self._engine).connect() as conn:
             rows = await conn.execute(
@@ -81,6 +85,7 @@ class SqlProductRepository:
             )
             return [product_record(r) for r in rows]
 
+    @retry_read
     async def all_ids(self) -> list[int]:
         async with reader(self._engine).connect() as conn:
             rows = await conn.execute(select(products.c.id).order_by(products.c.id))

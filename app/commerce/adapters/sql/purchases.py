@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from app.commerce.adapters.sql.products import money
 from app.commerce.repository import BuyRequest, BuyResult, DuplicatePurchase, PurchaseRecord
 from app.platform.storage.sql.engine import reader
+from app.platform.storage.sql.retry import retry_read
 from app.platform.storage.sql.tables import products, purchases, stock_events
 from app.platform.storage.sql.values import aware
 
@@ -135,6 +136,7 @@ class SqlPurchaseRepository:
         await conn.execute(insert(purchases).values(**purchase_values(p)))
         return BuyResult("ok", stock=int(row[0]))
 
+    @retry_read
     async def get(self, purchase_id: str) -> PurchaseRecord | None:
         async with reader(self._engine).connect() as conn:
             row = (
@@ -142,6 +144,7 @@ class SqlPurchaseRepository:
             ).first()
         return None if row is None else purchase_record(row)
 
+    @retry_read
     async def get_by_idempotency_key(
         self, *, product_id: int, user_id: str, key: str
     ) -> PurchaseRecord | None:
@@ -157,6 +160,7 @@ class SqlPurchaseRepository:
             ).first()
         return None if row is None else purchase_record(row)
 
+    @retry_read
     async def list_page(
         self, *, user_id: str | None, product_id: int | None, limit: int, offset: int
     ) -> list[PurchaseRecord]:
@@ -170,6 +174,7 @@ class SqlPurchaseRepository:
             rows = await conn.execute(query.limit(limit).offset(offset))
             return [purchase_record(r) for r in rows]
 
+    @retry_read
     async def existing_ids(self, purchase_ids: Sequence[str]) -> set[str]:
         found: set[str] = set()
         ids = list(dict.fromkeys(purchase_ids))

@@ -89,7 +89,12 @@ def _install_unreachable_as_operational(engine: AsyncEngine) -> None:
     def _on_error(context: Any) -> None:
         original = context.original_exception
         if context.sqlalchemy_exception is None and isinstance(original, OSError):
-            raise OperationalError(context.statement, None, original) from original
+            # The socket under this connection is gone (reset, closed, timed out): say so, so
+            # the pool drops it and a read may be retried on a fresh one (`retry_read`).
+            context.is_disconnect = True
+            raise OperationalError(
+                context.statement, None, original, connection_invalidated=True
+            ) from original
 
 
 def _install_idle_ping(engine: AsyncEngine, *, idle_s: float) -> None:

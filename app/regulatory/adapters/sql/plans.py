@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.platform.storage.sql.engine import reader
+from app.platform.storage.sql.retry import retry_read
 from app.platform.storage.sql.tables import plan_versions as v
 from app.platform.storage.sql.tables import plans as p
 from app.platform.storage.sql.values import aware, dumps
@@ -147,6 +148,7 @@ class SqlPlanRepository:
             created_at=now,
         )
 
+    @retry_read
     async def get(self, plan_id: str, *, version: int | None = None) -> PlanRecord | None:
         wanted = p.c.latest_version if version is None else version
         stmt = (
@@ -158,6 +160,7 @@ class SqlPlanRepository:
             row = (await conn.execute(stmt)).mappings().first()
         return None if row is None else _record(row)
 
+    @retry_read
     async def history(self, plan_id: str) -> list[PlanRecord]:
         stmt = (
             select(*_COLUMNS)
@@ -168,6 +171,7 @@ class SqlPlanRepository:
         async with reader(self._engine).connect() as conn:
             return [_record(r) for r in (await conn.execute(stmt)).mappings()]
 
+    @retry_read
     async def list_latest(
         self, *, session_id: str | None = None, owner_id: str | None = None, limit: int = 100
     ) -> list[PlanRecord]:

@@ -12,6 +12,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.platform.storage.sql.engine import reader
+from app.platform.storage.sql.retry import retry_read
 from app.platform.storage.sql.tables import sessions as t
 from app.platform.storage.sql.values import aware, dumps
 from app.regulatory.repository import SessionMutation, SessionRecord
@@ -59,6 +60,7 @@ class SqlSessionStore:
             expires_at=datetime.fromtimestamp(now + ttl_s, UTC),
         )
 
+    @retry_read
     async def get(self, session_id: str) -> SessionRecord | None:
         async with reader(self._engine).connect() as conn:
             result = await conn.execute(
@@ -108,6 +110,7 @@ class SqlSessionStore:
             await conn.execute(delete(t).where(t.c.id == session_id))
         return found
 
+    @retry_read
     async def list_by_owner(self, owner_id: str, *, limit: int) -> list[SessionRecord]:
         async with reader(self._engine).connect() as conn:
             result = await conn.execute(

@@ -1,6 +1,7 @@
 -- Reserve stock for one purchase, atomically: idempotency, sale window, per-user limit,
 -- stock check, decrement, reservation and stock event. Every key shares the {p:<id>} tag.
 -- KEYS: 1 stock  2 meta  3 buyers  4 reservations  5 events  6 version  7 idempotency
+--       8 cancelled (purchase ids cancelled before their reserve ran: a stalled call woke late)
 -- ARGV: 1 user  2 quantity  3 purchase id  4 request fingerprint  5 now (ms)
 --       6 reservation expiry (ms)  7 idempotency hash ('' = no key)  8 stream max length
 --       9 in-flight marker TTL (ms)
@@ -21,6 +22,9 @@ end
 if redis.call('HEXISTS', KEYS[4], ARGV[3]) == 1 then
   return {'OK', redis.call('GET', KEYS[1]) or '0'}
 end
+-- This call timed out during a stall and its purchase was answered 503 and cancelled; Redis
+-- ran it only now. It must take nothing.
+if redis.call('ZSCORE', KEYS[8], ARGV[3]) then return {'CANCELLED'} end
 
 local stock = redis.call('GET', KEYS[1])
 local meta = redis.call('HMGET', KEYS[2], 'starts_at', 'ends_at', 'limit')

@@ -1,9 +1,24 @@
 -- Give a reservation's units back (its SQL insert failed, or it expired without a row).
 -- A reservation is released at most once: the HDEL is the guard.
+-- With a cancel deadline (ARGV 5, ms; '0' = none) the purchase id is also refused until then:
+-- its reserve call may still be queued in a Redis that stalled (or sent twice by a client
+-- retry), and must take nothing when it runs (purchase.lua checks the cancelled set). So a
+-- reservation that does not exist yet is cancelled ahead, and one that exists is released.
 -- KEYS: 1 stock  2 reservations  3 buyers  4 events  5 version  6 idempotency  7 meta
--- ARGV: 1 purchase id  2 now (ms)  3 stream max length  4 reason
+--       8 cancelled
+-- ARGV: 1 purchase id  2 now (ms)  3 stream max length  4 reason  5 cancel deadline (ms)
+local cancel = ARGV[5] ~= '0'
+if cancel then
+  redis.call('ZREMRANGEBYSCORE', KEYS[8], '-inf', ARGV[2])
+  redis.call('ZADD', KEYS[8], ARGV[5], ARGV[1])
+  -- Deadlines only grow (now + one TTL), so the newest one outlives every entry.
+  redis.call('PEXPIREAT', KEYS[8], ARGV[5])
+end
 local entry = redis.call('HGET', KEYS[2], ARGV[1])
-if not entry then return {'GONE'} end
+if not entry then
+  if cancel then return {'CANCELLED'} end
+  return {'GONE'}
+end
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'MISSING'} end
 local qty, _, idem, user = string.match(entry, '^(%d+)|(%d+)|(%x*)|(.*)$')
 qty = tonumber(qty)

@@ -2,9 +2,11 @@
 -- the stock, so this only writes: decrement, reservation, event. It still refuses to go below
 -- zero, so a lock lost to its TTL cannot oversell.
 -- KEYS: 1 stock  2 meta  3 buyers  4 reservations  5 events  6 version
+--       7 cancelled (see purchase.lua: a call that ran late after its purchase was cancelled)
 -- ARGV: 1 user  2 quantity  3 purchase id  4 now (ms)  5 reservation expiry (ms)
 --       6 stream max length  7 fencing token
 local qty = tonumber(ARGV[2])
+if redis.call('ZSCORE', KEYS[7], ARGV[3]) then return {'CANCELLED'} end
 local stock = redis.call('GET', KEYS[1])
 if not stock then return {'MISSING'} end
 if tonumber(stock) < qty then return {'INSUFFICIENT', stock} end

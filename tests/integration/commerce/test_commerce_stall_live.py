@@ -1,0 +1,173 @@
+"""A stock store that stalls mid-purchase (SIGSTOP on a real redis-server): once it answers
+again the buyer's Idempotency-Key resolves and no unit stays held, without waiting for the
+reservation TTL or the reconciler (issue: in-flight keys after a stall)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from app.commerce.adapters.redis.stock import ProductKeys, RedisStockStore
+from app.commerce.repository import Reservation
+from tests.support.servers import RedisServer, eventually
+from tests.unit.commerce.shop_helpers import ADMIN, create_product, user
+
+pytestmark = pytest.mark.integration
+
+# Short Redis timeouts: the stall must cost the buyer well under a second per call.
+STALL_SETTINGS = {"redis_socket_timeout_s": 0.5, "redis_connect_timeout_s": 0.5}
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server this test may freeze (SIGSTOP) without touching anyone else's."""
+    workdir = tmp_path / "redis"
+    workdir.mkdir()
+    server = RedisServer(workdir)
+    server.start()
+    yield server
+    server.stop()
+
+
+async def level(client: httpx.AsyncClient, pid: int) -> tuple[int, int, int]:
+    body = (await client.get(f"/api/inventory/{pid}")).json()
+    return body["stock"], body["sold"], body["reserved"]
+
+
+async def rows(client: httpx.AsyncClient, pid: int) -> list[dict[str, Any]]:
+    listed = await client.get(f"/api/purchases?product_id={pid}&limit=200", headers=ADMIN)
+    items: list[dict[str, Any]] = listed.json()["items"]
+    return items
+
+
+async def test_a_reserve_sent_into_a_frozen_redis_is_undone_when_it_wakes(
+    shop_factory: Any, private_redis: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reserve = RedisStockStore.reserve
+
+    async def reserve_into_a_freeze(self: RedisStockStore, **kwargs: Any) -> Any:
+        monkeypatch.setattr(RedisStockStore, "reserve", reserve)  # this call only
+        private_redis.freeze()  # the script is sent; Redis runs it when it wakes
+        return await reserve(self, **kwargs)
+
+    async with shop_factory(redis_url=private_redis.url, **STALL_SETTINGS) as (_app, client):
+        pid = (await create_product(client, initial_stock=5))["id"]
+        assert await level(client, pid) == (5, 0, 0)  # stock loaded into Redis
+        monkeypatch.setattr(RedisStockStore, "reserve", reserve_into_a_freeze)
+        buyer = {**user("a"), "Idempotency-Key": "stall-reserve"}
+
+        first = await client.post(f"/api/purchase/{pid}", json={"quantity": 2}, headers=buyer)
+        assert first.status_code == 503, first.text
+        assert first.json()["code"] == "STOCK_STORE_UNAVAILABLE"
+        private_redis.thaw()
+        woke = time.monotonic()
+
+        async def retry() -> httpx.Response | None:
+            r = await client.post(f"/api/purchase/{pid}", json={"quantity": 2}, headers=buyer)
+            assert r.status_code in (201, 409, 503), r.text
+            return r if r.status_code == 201 else None
+
+        bought = await eventually(retry, what="the key to resolve after the stall")
+        print(f"key resolved {time.monotonic() - woke:.2f} s after Redis woke")
+        # Sold once: the late reserve took nothing for good (released, or refused as cancelled).
+        assert await level(client, pid) == (3, 2, 0)
+        assert [r["purchase_id"] for r in await rows(client, pid)] == [bought.json()["purchase_id"]]
+        replay = await client.post(f"/api/purchase/{pid}", json={"quantity": 2}, headers=buyer)
+        assert replay.status_code == 201 and replay.headers["idempotent-replayed"] == "true"
+        assert replay.json()["purchase_id"] == bought.json()["purchase_id"]
+
+
+async def test_a_confirm_lost_to_a_frozen_redis_is_delivered_when_it_wakes(
+    shop_factory: Any, private_redis: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    confirm = RedisStockStore.confirm
+
+    async def confirm_into_a_freeze(self: RedisStockStore, **kwargs: Any) -> Any:
+        monkeypatch.setattr(RedisStockStore, "confirm", confirm)
+        private_redis.freeze()  # the row is committed; the stock store hears nothing
+        return await confirm(self, **kwargs)
+
+    async with shop_factory(redis_url=private_redis.url, **STALL_SETTINGS) as (_app, client):
+        pid = (await create_product(client, initial_stock=5))["id"]
+        assert await level(client, pid) == (5, 0, 0)
+        monkeypatch.setattr(RedisStockStore, "confirm", confirm_into_a_freeze)
+        buyer = {**user("b"), "Idempotency-Key": "stall-confirm"}
+
+        # The row is durable, so the sale stands: the receipt, with the confirm left to the
+        # follow-ups instead of an undone purchase.
+        first = await client.post(f"/api/purchase/{pid}", json={"quantity": 1}, headers=buyer)
+        assert first.status_code == 201, first.text
+        private_redis.thaw()
+        woke = time.monotonic()
+        replay = await client.post(f"/api/purchase/{pid}", json={"quantity": 1}, headers=buyer)
+        assert replay.status_code == 201, replay.text  # from the row, or the confirmed record
+        assert replay.headers["idempotent-replayed"] == "true"
+        assert replay.json()["purchase_id"] == first.json()["purchase_id"]
+
+        async def settled() -> bool:
+            return await level(client, pid) == (4, 1, 0)
+
+        await eventually(settled, what="the deferred confirm to settle the reservation")
+        print(f"reservation settled {time.monotonic() - woke:.2f} s after Redis woke")
+        assert [r["purchase_id"] for r in await rows(client, pid)] == [first.json()["purchase_id"]]
+
+
+def held(purchase_id: str, quantity: int, digest: str) -> Reservation:
+    return Reservation(
+        purchase_id=purchase_id,
+        product_id=7,
+        user_id="u",
+        quantity=quantity,
+        expires_at_ms=2**40,
+        idempotency_hash=digest,
+    )
+
+
+async def test_a_cancel_that_overtakes_its_reserve_makes_the_reserve_take_nothing(
+    redis_client: Redis,
+) -> None:
+    """Order is not guaranteed when a frozen Redis wakes: the cancel may run first."""
+    store = RedisStockStore(redis_client)
+    keys = ProductKeys(7)
+    await redis_client.set(keys.stock, 5)
+    await redis_client.hset(keys.meta, mapping={"limit": 0})
+    now_ms = int(time.time() * 1000)
+
+    async def reserve(r: Reservation) -> str:
+        reply = await store.reserve(
+            reservation=r, fingerprint="f" * 32, now_ms=now_ms, in_flight_ttl_ms=60_000
+        )
+        return reply.status
+
+    async def cancel(r: Reservation) -> str:
+        reply = await store.release(
+            product_id=7,
+            purchase_id=r.purchase_id,
+            idempotency_hash=r.idempotency_hash,
+            now_ms=now_ms,
+            reason="release",
+            cancel_until_ms=now_ms + 60_000,
+        )
+        return reply.status
+
+    late = held("pur_late", 2, "ab" * 20)
+    assert await cancel(late) == "CANCELLED"
+    assert await reserve(late) == "CANCELLED"
+    assert await redis_client.get(keys.stock) == "5"
+    assert await redis_client.hgetall(keys.reservations) == {}
+    assert await redis_client.get(keys.idempotency(late.idempotency_hash)) is None
+    # The same after a reserve that did run (a client retry may have sent it twice).
+    twice = held("pur_twice", 1, "cd" * 20)
+    assert await reserve(twice) == "OK" and await redis_client.get(keys.stock) == "4"
+    assert await cancel(twice) == "RELEASED"
+    assert await reserve(twice) == "CANCELLED"
+    assert await redis_client.get(keys.stock) == "5"
+    assert await redis_client.get(keys.idempotency(twice.idempotency_hash)) is None
+    # The cancelled set expires with its newest deadline.
+    assert 0 < await redis_client.pttl(keys.cancelled) <= 60_000
