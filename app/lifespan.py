@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI
-from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.accounts import dependencies as accounts_deps
@@ -49,6 +48,7 @@ from app.platform.storage.factory import (
     build_rate_limiter,
 )
 from app.platform.storage.locks.manager import LockManager, run_as_leader
+from app.platform.storage.redis.client import RedisClient
 from app.platform.tracing import start_tracing, stop_tracing
 from app.regulatory import dependencies as regulatory_deps
 from app.regulatory.factory import build_regulatory
@@ -94,7 +94,7 @@ class Resources:
         return self.connections.engine
 
     @property
-    def redis(self) -> Redis | None:
+    def redis(self) -> RedisClient | None:
         """The Redis client; None without REDIS_URL."""
         return self.connections.redis
 
@@ -134,6 +134,7 @@ async def build_resources(settings: Settings) -> Resources:
         active_users=active_users,
     )
     try:
+        await connections.connect_redis()
         await connections.migrate(settings)
         # Users are durable: always SQL. Several workers may bootstrap the admin at once (upsert).
         await resources.auth.start(settings, schema_ready=connections.migrations_applied)

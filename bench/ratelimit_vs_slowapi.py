@@ -105,7 +105,7 @@ def ours_app() -> FastAPI:
     from app.platform.middleware.rate_limit import RateLimitGate
     from app.platform.ratelimit.limiter import RateLimiter
     from app.platform.ratelimit.stores.redis import RedisRateLimitStore
-    from app.platform.storage.redis.client import create_redis
+    from app.platform.storage.redis.client import close_redis, create_redis
 
     settings = load_settings(
         _env_file=None,
@@ -121,7 +121,7 @@ def ours_app() -> FastAPI:
         app.state.resources = SimpleNamespace(rate_limiter=limiter)
         yield
         await limiter.aclose()
-        await redis.aclose(close_connection_pool=True)
+        await close_redis(redis)
 
     app = FastAPI(lifespan=lifespan)
     _add_routes(app)

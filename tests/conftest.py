@@ -16,6 +16,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -25,6 +26,8 @@ from app.platform.storage.migrate import run_migrations
 from app.platform.storage.redis.client import create_redis
 from app.platform.storage.sql.engine import create_engine
 from bench.harness import release_port_claims
+from tests.support.cluster import RedisClusterServers
+from tests.support.cluster import redis_cluster as redis_cluster  # the session fixture
 from tests.support.servers import LiveServer, RedisServer
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -142,6 +145,41 @@ async def app_redis_client(redis_server: RedisServer, tmp_path: Path) -> AsyncIt
     await client.aclose(close_connection_pool=True)
 
 
+@pytest.fixture
+async def app_redis_cluster_client(
+    redis_cluster: RedisClusterServers, tmp_path: Path
+) -> AsyncIterator[RedisCluster]:
+    """A client to the private Redis Cluster built as the app builds it (`create_redis` on a
+    `redis+cluster://` URL), every master emptied before the test."""
+    redis_cluster.flush()
+    client = create_redis(make_settings(tmp_path, redis_url=redis_cluster.url))
+    assert isinstance(client, RedisCluster)
+    await client.initialize()  # as the lifespan does (Connections.connect_redis)
+    yield client
+    await client.aclose()
+
+
+@dataclass
+class SharedRedis:
+    """The Redis a live test's servers share: one server or a cluster, and a client to it."""
+
+    kind: str  # "redis" | "redis-cluster"
+    url: str  # REDIS_URL for the app
+    client: Any  # emptied before the test
+
+
+# Sync on purpose: it pulls async fixtures with getfixturevalue.
+@pytest.fixture(params=("redis", "redis-cluster"))
+def shared_redis(request: pytest.FixtureRequest) -> SharedRedis:
+    """One redis-server, then the 3-master Redis Cluster: for live tests that must hold on both."""
+    if request.param == "redis-cluster":
+        cluster: RedisClusterServers = request.getfixturevalue("redis_cluster")
+        client = request.getfixturevalue("app_redis_cluster_client")
+        return SharedRedis(request.param, cluster.url, client)
+    server: RedisServer = request.getfixturevalue("redis_server")
+    return SharedRedis(request.param, server.url, request.getfixturevalue("redis_client"))
+
+
 # --- real SQL -----------------------------------------------------------------------
 async def _exec_autocommit(url: str, statement: str) -> None:
     engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
@@ -220,10 +258,10 @@ class Backend:
 
     kind: str
     engine: AsyncEngine | None = None
-    redis: Redis | None = None
+    redis: Redis | RedisCluster | None = None
 
 
-ALL_BACKENDS = ("memory", "sqlite", "postgres", "redis")
+ALL_BACKENDS = ("memory", "sqlite", "postgres", "redis", "redis-cluster")
 
 
 def _backend(request: pytest.FixtureRequest, kind: str) -> Backend:
@@ -233,13 +271,15 @@ def _backend(request: pytest.FixtureRequest, kind: str) -> Backend:
         return Backend(kind, engine=request.getfixturevalue("postgres_engine"))
     if kind == "redis":
         return Backend(kind, redis=request.getfixturevalue("redis_client"))
+    if kind == "redis-cluster":
+        return Backend(kind, redis=request.getfixturevalue("app_redis_cluster_client"))
     return Backend(kind)
 
 
 # Sync on purpose: it pulls async fixtures with getfixturevalue, which cannot run inside a loop.
 @pytest.fixture(params=ALL_BACKENDS)
 def backend(request: pytest.FixtureRequest) -> Backend:
-    """Every backend in turn: memory, SQLite, PostgreSQL, Redis."""
+    """Every backend in turn: memory, SQLite, PostgreSQL, Redis, Redis Cluster."""
     return _backend(request, request.param)
 
 

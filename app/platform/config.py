@@ -6,6 +6,7 @@ import ipaddress
 import json
 from functools import lru_cache
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AliasChoices,
@@ -17,6 +18,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+_CLUSTER_SCHEMES = ("redis+cluster://", "rediss+cluster://")
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://", *_CLUSTER_SCHEMES)
 DEFAULT_SECRET_KEY = "change-me-in-production"  # noqa: S105 - a sentinel, refused outside development
 
 # Plain SQLAlchemy URLs (as the seeds write them) → the async drivers the service uses.
@@ -78,6 +81,9 @@ class Settings(BaseSettings):
     database_pool_timeout_s: float = Field(default=3.0, gt=0, le=25)
     run_migrations_on_startup: bool = True
     redis_url: str = ""
+    # REDIS_URL names one node of a Redis Cluster (also implied by a redis+cluster:// or
+    # rediss+cluster:// URL): the client discovers the others and follows slot moves.
+    redis_cluster: bool = False
     redis_max_connections: int = Field(default=100, ge=1, le=100_000)
     # Redis: the longest wait for a reply (and for a free pooled connection), and for a new
     # connection. Past them: 503 REDIS_UNAVAILABLE (or the documented degraded answer).
@@ -420,9 +426,24 @@ class Settings(BaseSettings):
     @field_validator("redis_url")
     @classmethod
     def _valid_redis_url(cls, value: str) -> str:
-        if value and not value.startswith(("redis://", "rediss://", "unix://")):
-            raise ValueError("must be empty or start with redis://, rediss:// or unix://")
+        if value and not value.startswith(_REDIS_SCHEMES):
+            raise ValueError("must be empty or start with " + ", ".join(_REDIS_SCHEMES))
         return value
+
+    @property
+    def redis_is_cluster(self) -> bool:
+        """True when REDIS_URL names a Redis Cluster (REDIS_CLUSTER or a +cluster scheme)."""
+        return bool(self.redis_url) and (
+            self.redis_cluster or self.redis_url.startswith(_CLUSTER_SCHEMES)
+        )
+
+    @property
+    def redis_node_url(self) -> str:
+        """REDIS_URL without the `+cluster` marker: the URL redis-py parses."""
+        for scheme in _CLUSTER_SCHEMES:
+            if self.redis_url.startswith(scheme):
+                return scheme.replace("+cluster", "") + self.redis_url[len(scheme) :]
+        return self.redis_url
 
     @model_validator(mode="after")
     def _check_consistency(self) -> Settings:
@@ -435,6 +456,16 @@ class Settings(BaseSettings):
             )
         if self.session_storage == "redis" and not self.redis_url:
             raise ValueError("SESSION_STORAGE=redis needs REDIS_URL")
+        if self.redis_is_cluster and self.redis_url.startswith("unix://"):
+            raise ValueError("a Redis Cluster is reached over TCP: REDIS_URL=redis://host:port")
+        if self.redis_is_cluster and urlsplit(self.redis_node_url).path.strip("/") not in ("", "0"):
+            raise ValueError("a Redis Cluster has only database 0: drop the /<db> from REDIS_URL")
+        if self.redis_is_cluster and self.rate_limit_block_after > 0:
+            # The block script still writes a global index key beside the caller's counters,
+            # two slots in one script (docs/rate-limits.md "Blocks"): refused, not half-working.
+            raise ValueError(
+                "RATE_LIMIT_BLOCK_AFTER is not supported on a Redis Cluster yet: set it to 0"
+            )
         return self
 
     @model_validator(mode="after")

@@ -252,7 +252,7 @@ def set_pool_gauges(*, database: dict[str, int], redis: dict[str, Any] | None) -
     """The connection-pool gauges from the pools' figures (read just before a scrape)."""
     for state, value in database.items():
         DB_POOL_CONNECTIONS.labels(state).set(value)
-    if redis is not None:
+    if redis is not None and "in_use" in redis:  # a cluster client does not count them
         REDIS_POOL_CONNECTIONS.labels("in_use").set(redis["in_use"])
         REDIS_POOL_CONNECTIONS.labels("idle").set(redis["idle"])
 

@@ -65,9 +65,18 @@ def username_identity(username: str) -> str:
     return "un:" + hashlib.sha256(normalized).hexdigest()[:32]
 
 
+def counter_key(scope: str, identity: str, window_s: int) -> str:
+    """The counter's key: the identity's first part (`ip:…`, `u:…`, `un:…`) is a Redis Cluster
+    hash tag, so every counter of one request lands in one slot (one script call)."""
+    tag, _, rest = identity.partition("|")
+    return f"{{{tag}}}:{scope}:{rest + ':' if rest else ''}{window_s}"
+
+
 def _check(scope: str, identity: str, item: RateLimitItem) -> LimitCheck:
     return LimitCheck(
-        key=f"{scope}:{identity}:{item.window_s}", item=item, policy=f"{scope}-{item.window_s}s"
+        key=counter_key(scope, identity, item.window_s),
+        item=item,
+        policy=f"{scope}-{item.window_s}s",
     )
 
 
@@ -162,9 +171,15 @@ class RateLimitPolicy:
         quota: tuple[RateLimitItem, ...] | None = None,
     ) -> list[LimitCheck]:
         """Every limit this request must pass: its routes' limits, then its caller's tier (or
-        the caller's own `quota`, set by an admin, in its place)."""
+        the caller's own `quota`, set by an admin, in its place).
+
+        All of them count under one identity, the caller's account or, when there is none or
+        a route counts by address (logins), its address: so the counters share one hash tag.
+        A token sent to a login route is therefore counted as its address (the `global` tier).
+        """
         ip_identity = f"ip:{client_ip}"
-        user_identity = f"u:{principal.user_id}" if principal is not None else None
+        by_address = principal is None or any(rule.key != "user" for rule in rules)
+        user_identity = None if by_address or principal is None else f"u:{principal.user_id}"
         checks: list[LimitCheck] = []
         for rule in rules:
             if rule.key == "ip_and_username":
@@ -178,7 +193,7 @@ class RateLimitPolicy:
                 checks += checks_for(rule.name, user_identity, rule.items)
             else:
                 checks += checks_for(rule.name, ip_identity, rule.items)
-        if principal is None:
+        if user_identity is None or principal is None:
             checks += checks_for("global", ip_identity, self.anonymous)
         else:
             # A quota counts under the tier's own keys: a window both share keeps its count
@@ -186,7 +201,7 @@ class RateLimitPolicy:
             scope = "admin" if principal.is_admin else "user"
             tier = self.admin if principal.is_admin else self.authenticated
             items = tier if quota is None else quota
-            checks += checks_for(scope, f"u:{principal.user_id}", items)
+            checks += checks_for(scope, user_identity, items)
         if len({c.key for c in checks}) != len(checks):
             # Two rules sharing a name and window would count one request twice in one key.
             unique = {c.key: c for c in reversed(checks)}

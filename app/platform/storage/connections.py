@@ -7,14 +7,22 @@ import contextlib
 from dataclasses import dataclass
 from typing import Any
 
-from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.platform.config import Settings
+from app.platform.logging import get_logger
 from app.platform.storage.migrate import is_up_to_date, run_migrations
-from app.platform.storage.redis.client import create_redis, redis_pool_stats
+from app.platform.storage.redis.client import (
+    RedisClient,
+    close_redis,
+    create_redis,
+    redis_pool_stats,
+)
 from app.platform.storage.sql.engine import create_engine, pool_stats
+
+_log = get_logger("app.storage")
 
 
 @dataclass
@@ -22,7 +30,7 @@ class Connections:
     """An engine (always) and a Redis client (None without REDIS_URL), and the schema's state."""
 
     engine: AsyncEngine
-    redis: Redis | None
+    redis: RedisClient | None
     # True once the database is at the newest migration; readiness waits for it.
     migrations_applied: bool = False
 
@@ -34,6 +42,17 @@ class Connections:
             return
         with contextlib.suppress(Exception):
             self.migrations_applied = await is_up_to_date(self.engine)
+
+    async def connect_redis(self) -> None:
+        """A cluster client reads the topology now, before requests arrive together: redis-py's
+        cluster client (8.1) fails commands sent concurrently before its first topology read.
+        An unreachable cluster is not fatal here (the first command tries again), as with one
+        Redis server, whose pool connects on first use."""
+        if isinstance(self.redis, RedisCluster):
+            try:
+                await self.redis.initialize()
+            except Exception as exc:
+                _log.warning("redis_cluster_not_reachable_at_startup", error=type(exc).__name__)
 
     async def probe_database(self) -> dict[str, Any] | None:
         """One `SELECT 1`; also notices a migration applied since startup."""
@@ -60,7 +79,7 @@ class Connections:
         """Close the Redis pool (errors ignored) and dispose of the engine."""
         if self.redis is not None:
             with contextlib.suppress(Exception):
-                await self.redis.aclose(close_connection_pool=True)
+                await close_redis(self.redis)
         await self.engine.dispose()
 
 

@@ -15,10 +15,15 @@ from sqlalchemy.exc import SQLAlchemyError
 # The SQL layer's errors and the OS's (a socket or file that went away).
 DATABASE_ERRORS: tuple[type[Exception], ...] = (SQLAlchemyError, OSError)
 
-# Refused, reset, closed, timed out (socket or blocking pool), still loading its data.
+# Refused, reset, closed, timed out (socket or blocking pool), still loading its data; on a
+# Redis Cluster also a shard without a master (CLUSTERDOWN, MASTERDOWN, TRYAGAIN while a
+# failover or slot move is under way, a slot no known node serves).
 REDIS_OUTAGES: tuple[type[Exception], ...] = (
     redis_errors.ConnectionError,
     redis_errors.TimeoutError,
+    redis_errors.ClusterDownError,
+    redis_errors.TryAgainError,
+    redis_errors.SlotNotCoveredError,
 )
 # Unreachable, silent (connect / statement timeouts, see app/platform/storage/sql/engine.py),
 # no free pooled connection in time, or a connection lost mid-statement.

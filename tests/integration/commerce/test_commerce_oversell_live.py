@@ -10,15 +10,14 @@ from typing import Any
 
 import httpx
 import pytest
-from redis.asyncio import Redis
 
+from tests.conftest import SharedRedis
 from tests.integration.commerce.live_shop import (
     create_live_product,
     live_env,
     seed_users,
     sql_sales,
 )
-from tests.support.servers import RedisServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -60,12 +59,13 @@ def _check_answers(responses: list[httpx.Response]) -> list[dict[str, Any]]:
 
 
 async def test_two_workers_500_buyers_sell_exactly_the_stock_with_lua(
-    live_server_factory: Any, redis_client: Redis, redis_server: RedisServer, tmp_path: Path
+    live_server_factory: Any, shared_redis: SharedRedis, tmp_path: Path
 ) -> None:
+    """On one Redis server and on a 3-master Redis Cluster."""
     db = tmp_path / "oversell.db"
     server = live_server_factory(
         workers=2,
-        **live_env(db, REDIS_URL=redis_server.url, RECONCILE_INTERVAL_S="0"),
+        **live_env(db, REDIS_URL=shared_redis.url, RECONCILE_INTERVAL_S="0"),
     )
     admin = (await seed_users(db, 1, role="admin"))[0]
     buyers = await seed_users(db, BUYERS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
@@ -12,6 +13,17 @@ from app.commerce.adapters.redis.stock import ProductKeys, RedisStockStore
 from app.commerce.repository import ProductRecord, Reservation, StockLedger
 
 pytestmark = pytest.mark.integration
+
+
+# Sync on purpose: it pulls async fixtures with getfixturevalue (as tests/conftest.py). Every
+# script runs on one server and on a 3-master cluster (the keys of a product share `{p:<id>}`).
+@pytest.fixture(params=("redis", "redis-cluster"))
+def redis_client(request: pytest.FixtureRequest) -> Any:
+    """The app-built client to one server, then to a cluster (overrides the commerce one)."""
+    if request.param == "redis-cluster":
+        return request.getfixturevalue("app_redis_cluster_client")
+    return request.getfixturevalue("app_redis_client")
+
 
 NOW_MS = 1_800_000_000_000
 

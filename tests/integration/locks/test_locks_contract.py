@@ -11,6 +11,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
@@ -29,17 +30,18 @@ ROOT = Path(__file__).resolve().parents[3]
 @dataclass
 class LockBackend:
     kind: str
-    redis: Redis | None
+    redis: Any
     # A second, independent store on the same backend: another "instance" of the service.
     make_store: Callable[[], LockStore]
 
 
 # Sync on purpose: it pulls the async redis fixture with getfixturevalue (as tests/conftest.py).
-@pytest.fixture(params=("memory", "redis"))
+@pytest.fixture(params=("memory", "redis", "redis-cluster"))
 def lock_backend(request: pytest.FixtureRequest) -> LockBackend:
-    if request.param == "redis":
-        redis: Redis = request.getfixturevalue("redis_client")
-        return LockBackend("redis", redis, lambda: RedisLockStore(redis))
+    if request.param in ("redis", "redis-cluster"):
+        fixture = "redis_client" if request.param == "redis" else "app_redis_cluster_client"
+        redis: Any = request.getfixturevalue(fixture)
+        return LockBackend(request.param, redis, lambda: RedisLockStore(redis))
     shared = MemoryLockStore()
     return LockBackend("memory", None, lambda: shared)
 

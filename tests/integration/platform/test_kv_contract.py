@@ -13,10 +13,12 @@ from app.platform.storage.kv.redis import RedisKeyValueStore
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(params=("memory", "redis"))
+@pytest.fixture(params=("memory", "redis", "redis-cluster"))
 def store(request: pytest.FixtureRequest) -> KeyValueStore:
     if request.param == "memory":
         return MemoryKeyValueStore()
+    if request.param == "redis-cluster":  # prefix deletion scans and unlinks on every master
+        return RedisKeyValueStore(request.getfixturevalue("app_redis_cluster_client"))
     return RedisKeyValueStore(request.getfixturevalue("redis_client"))
 
 

@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -13,7 +14,7 @@ from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
 from app.platform.metrics import METRICS_BUFFER
-from tests.conftest import TEST_SECRET, AppFactory
+from tests.conftest import TEST_SECRET, AppFactory, SharedRedis
 from tests.support.servers import LiveServer, RedisServer
 
 pytestmark = pytest.mark.integration
@@ -46,23 +47,22 @@ def start_server(tmp_path: Path, **env: str) -> LiveServer:
 
 @pytest.mark.slow
 async def test_two_workers_and_200_concurrent_clients_let_exactly_50_through(
-    tmp_path: Path,
-    redis_server: RedisServer,
-    redis_client: Redis,  # empties the shared Redis first
+    tmp_path: Path, shared_redis: SharedRedis
 ) -> None:
+    """On one Redis server and on a 3-master Redis Cluster (emptied first)."""
     server = start_server(
         tmp_path,
-        REDIS_URL=redis_server.url,
+        REDIS_URL=shared_redis.url,
         RATE_LIMIT_ENABLED="true",
         RATE_LIMIT_DEFAULT="50/minute",
     )
     try:
-        await _burst(server, redis_client)
+        await _burst(server, shared_redis.client)
     finally:
         server.stop()
 
 
-async def _burst(server: LiveServer, redis_client: Redis) -> None:
+async def _burst(server: LiveServer, redis_client: Any) -> None:
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=0)
     async with httpx.AsyncClient(base_url=server.url, limits=limits, timeout=30) as client:
         responses = await asyncio.gather(*(client.get("/ping") for _ in range(200)))
@@ -80,7 +80,7 @@ async def _burst(server: LiveServer, redis_client: Redis) -> None:
     remaining = sorted(int(r.headers["x-ratelimit-remaining"]) for r in responses if r.is_success)
     assert remaining == list(range(50))
     # The counter lives in Redis, not in either worker.
-    assert await redis_client.hget("rl:global:ip:127.0.0.1:60", "c") == "50"
+    assert await redis_client.hget("rl:{ip:127.0.0.1}:global:60", "c") == "50"
 
 
 def decisions(route: str, outcome: str) -> float:

@@ -54,6 +54,29 @@ def test_redis_url_switches_sessions_to_redis() -> None:
 
 
 @pytest.mark.parametrize(
+    ("overrides", "node_url"),
+    [
+        ({"redis_url": "redis+cluster://10.0.0.5:7000"}, "redis://10.0.0.5:7000"),
+        ({"redis_url": "rediss+cluster://:pw@h:7000/0"}, "rediss://:pw@h:7000/0"),
+        ({"redis_url": "redis://h:7000", "redis_cluster": True}, "redis://h:7000"),
+    ],
+)
+def test_a_cluster_url_builds_the_cluster_client(
+    overrides: dict[str, object], node_url: str
+) -> None:
+    """REDIS_CLUSTER or a +cluster scheme: redis-py's RedisCluster (built without connecting)."""
+    from redis.asyncio.cluster import RedisCluster
+
+    from app.platform.storage.redis.client import create_redis
+
+    settings = load_settings(_env_file=None, **overrides)  # type: ignore[arg-type]
+    assert settings.redis_is_cluster and settings.redis_node_url == node_url
+    assert isinstance(create_redis(settings), RedisCluster)
+    plain = load_settings(_env_file=None, redis_url="redis://h:6379/2")
+    assert not plain.redis_is_cluster and not isinstance(create_redis(plain), RedisCluster)
+
+
+@pytest.mark.parametrize(
     ("overrides", "variable"),
     [
         ({"database_url": "mysql://x"}, "DATABASE_URL"),
@@ -64,6 +87,8 @@ def test_redis_url_switches_sessions_to_redis() -> None:
         ({"environment": "production"}, "SECRET_KEY"),
         ({"environment": "staging", "secret_key": "short"}, "SECRET_KEY"),
         ({"session_storage": "redis"}, "REDIS_URL"),
+        ({"redis_url": "redis+cluster://127.0.0.1:7000/3"}, "REDIS_URL"),
+        ({"redis_url": "unix:///tmp/redis.sock", "redis_cluster": True}, "REDIS_URL"),
     ],
 )
 def test_invalid_configuration_names_the_variable(
@@ -117,3 +142,39 @@ def test_env_example_copied_to_dotenv_starts(
     settings = load_settings(_env_file=dotenv)
     assert settings.session_storage is None
     assert settings.effective_session_storage == "sql"
+
+
+async def test_a_torn_cluster_connection_is_a_connection_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """redis-py's cluster client may raise AttributeError / RuntimeError when a failover closes
+    a connection under a command: the app's client reports a ConnectionError (a 503)."""
+    from redis.asyncio.cluster import ClusterPipeline, RedisCluster
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from app.platform.storage.redis.client import create_redis
+
+    async def torn(*_args: object, **_kwargs: object) -> None:
+        raise AttributeError("'NoneType' object has no attribute 'writelines'")
+
+    monkeypatch.setattr(RedisCluster, "execute_command", torn)
+    monkeypatch.setattr(ClusterPipeline, "execute", torn)
+    client = create_redis(load_settings(_env_file=None, redis_url="redis+cluster://h:7000"))
+    with pytest.raises(RedisConnectionError) as raised:
+        await client.get("k")
+    assert isinstance(raised.value.__cause__, AttributeError)
+    with pytest.raises(RedisConnectionError):
+        await client.pipeline(transaction=False).execute()
+
+
+def test_automatic_blocks_are_refused_on_a_redis_cluster() -> None:
+    with pytest.raises(ConfigurationError, match="RATE_LIMIT_BLOCK_AFTER is not supported"):
+        load_settings(
+            _env_file=None,
+            redis_url="redis+cluster://127.0.0.1:7000",
+            rate_limit_block_after=3,
+        )
+    plain = load_settings(
+        _env_file=None, redis_url="redis://127.0.0.1:6379/0", rate_limit_block_after=3
+    )
+    assert plain.rate_limit_block_after == 3

@@ -10,11 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 from redis.exceptions import BusyLoadingError, ResponseError
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from app.commerce.repository import (
     Reservation,
@@ -25,8 +22,9 @@ from app.commerce.repository import (
     StockSnapshot,
     StockStoreUnavailable,
 )
+from app.platform.storage.errors import REDIS_OUTAGES
 from app.platform.storage.redis.batched import BatchedScript
-from app.platform.storage.redis.client import lua_source, register_script
+from app.platform.storage.redis.client import RedisClient, lua_source, register_script
 
 _ENTRY = re.compile(r"^(\d+)\|(\d+)\|([0-9a-f]*)\|(.*)$", re.S)
 
@@ -80,7 +78,7 @@ def parse_reservation(product_id: int, purchase_id: str, entry: str) -> Reservat
     )
 
 
-_UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, BusyLoadingError, OSError)
+_UNAVAILABLE: tuple[type[Exception], ...] = (*REDIS_OUTAGES, BusyLoadingError, OSError)
 
 
 @contextmanager
@@ -117,7 +115,7 @@ class RedisStockStore:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         *,
         stream_max_len: int = 10_000,
         settled_retention_ms: int = 600_000,

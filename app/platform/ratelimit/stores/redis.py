@@ -12,12 +12,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from redis.asyncio import Redis
-
 from app.platform.ratelimit.blocks import BlockCheck, BlockRecord
 from app.platform.ratelimit.items import LimitCheck, StoreDecision, WindowResult
 from app.platform.storage.redis.batched import BatchedScript
-from app.platform.storage.redis.client import lua_source
+from app.platform.storage.redis.client import RedisClient, lua_source
 
 # Keys and arguments kept for recent callers (see `RedisRateLimitStore.hit`).
 COMMAND_CACHE_SIZE = 8192
@@ -34,7 +32,7 @@ def _text(value: bytes | str) -> str:
 class RedisRateLimitStore:
     """One EVALSHA per request: check all limits, count in all or none (see rate_limit.lua)."""
 
-    def __init__(self, redis: Redis, *, namespace: str = "rl:") -> None:
+    def __init__(self, redis: RedisClient, *, namespace: str = "rl:") -> None:
         self._redis = redis
         self._ns = namespace
         self._blocks_index = namespace + "blocks"

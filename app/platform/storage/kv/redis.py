@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
+from app.platform.storage.redis.client import RedisClient
 
 
 class RedisKeyValueStore:
     """Plain strings with PX expiry; prefix deletion walks SCAN, never KEYS."""
 
-    def __init__(self, redis: Redis, *, namespace: str = "kv:") -> None:
+    def __init__(self, redis: RedisClient, *, namespace: str = "kv:") -> None:
         self._redis = redis
         self._ns = namespace
 

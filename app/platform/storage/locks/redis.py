@@ -5,10 +5,8 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from redis.asyncio import Redis
-
 from app.platform.storage.base import Lease, check_lock_args
-from app.platform.storage.redis.client import register_script
+from app.platform.storage.redis.client import RedisClient, register_script
 
 LUA_DIR = Path(__file__).parent / "lua"
 
@@ -19,7 +17,7 @@ class RedisLockStore:
     Both keys share the `{name}` hash tag, so the acquire script is one slot on Redis Cluster.
     """
 
-    def __init__(self, redis: Redis, *, namespace: str = "lock:") -> None:
+    def __init__(self, redis: RedisClient, *, namespace: str = "lock:") -> None:
         self._redis = redis
         self._ns = namespace
         self._acquire = register_script(redis, LUA_DIR / "lock_acquire.lua")

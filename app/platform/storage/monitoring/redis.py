@@ -8,9 +8,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from redis.asyncio import Redis
-
 from app.platform.events import EventQuery, MonitoringEvent
+from app.platform.storage.redis.client import RedisClient
 
 # Stream ids carry Redis's clock, events the recording worker's: `since` scans this much
 # further back by id, then filters by the event's own time.
@@ -23,7 +22,7 @@ class RedisEventStore:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         *,
         key: str = "monitoring:events",
         max_len: int = 10_000,
@@ -77,7 +76,7 @@ def _decode(entry_id: str, fields: Mapping[Any, Any]) -> MonitoringEvent | None:
 class RedisActivityStore:
     """User marks as a sorted set scored by Unix time; expires when nobody is marked."""
 
-    def __init__(self, redis: Redis, *, key: str = "monitoring:active_users") -> None:
+    def __init__(self, redis: RedisClient, *, key: str = "monitoring:active_users") -> None:
         self._redis = redis
         self.key = key
 

@@ -4,8 +4,8 @@ A flash sale or a burst of rate-limited requests makes hundreds of EVALSHA calls
 call per pooled connection makes each wait for a free socket (and fail after the pool's
 timeout when there is none); here the calls made in one event-loop tick go to Redis together,
 in one `pipeline(transaction=False)` on one connection, and each caller gets its own reply.
-Only redis-py's public client is used: `register_script` for the SHA and source, a pipeline's
-`evalsha`, and `script_load` when the server answers NOSCRIPT (a restarted or flushed Redis).
+Only redis-py's public client is used: `register_script` for the SHA and source, EVALSHA in a
+pipeline, and `script_load` (on a Redis Cluster: every master) when the server answers NOSCRIPT (a restarted or flushed Redis).
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
-from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
+
+from app.platform.storage.redis.client import RedisClient
 
 _Call = tuple[Sequence[Any], Sequence[Any], "asyncio.Future[Any]"]
 
@@ -23,7 +24,7 @@ _Call = tuple[Sequence[Any], Sequence[Any], "asyncio.Future[Any]"]
 class BatchedScript:
     """Call like redis-py's script object: `await script(keys=[...], args=[...])`."""
 
-    def __init__(self, redis: Redis, source: str) -> None:
+    def __init__(self, redis: RedisClient, source: str) -> None:
         self._redis = redis
         self._script = redis.register_script(source)
         self._pending: list[_Call] = []
@@ -75,6 +76,10 @@ class BatchedScript:
         sha = self._script.sha
         async with self._redis.pipeline(transaction=False) as pipe:
             for keys, args, _future in batch:
-                pipe.evalsha(sha, len(keys), *keys, *args)
+                # `execute_command`, not `pipe.evalsha`: redis-py (8.1) blocks the latter in a
+                # cluster pipeline for no documented reason (redis/redis-py#2914, lifted
+                # upstream since); the command itself is routed by its keys' slot like any
+                # other, on a cluster and on one server alike.
+                pipe.execute_command("EVALSHA", sha, len(keys), *keys, *args)
             replies: list[Any] = await pipe.execute(raise_on_error=False)
         return replies

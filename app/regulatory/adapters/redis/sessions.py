@@ -7,9 +7,9 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
+from app.platform.storage.redis.client import RedisClient
 from app.regulatory.repository import SessionMutation, SessionRecord
 
 _MAX_WATCH_RETRIES = 100
@@ -23,7 +23,7 @@ class RedisSessionStore:
     """`sess:<id>` holds the session; `sess-owner:<owner>` (a sorted set by update time) lists
     an owner's sessions. Index entries of expired sessions are dropped when listed."""
 
-    def __init__(self, redis: Redis, *, namespace: str = "sess:") -> None:
+    def __init__(self, redis: RedisClient, *, namespace: str = "sess:") -> None:
         self._redis = redis
         self._ns = namespace
         self._owner_ns = namespace.rstrip(":") + "-owner:"
@@ -119,7 +119,12 @@ class RedisSessionStore:
         ids = [str(i) for i in await self._redis.zrevrange(index, 0, -1)]
         if not ids:
             return []
-        raws = await self._redis.mget([self._key(i) for i in ids])
+        # One GET per session in a pipeline, not MGET: the sessions live in different Redis
+        # Cluster slots, and a cluster pipeline sends each node its own share.
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for session_id in ids:
+                pipe.get(self._key(session_id))
+            raws = await pipe.execute()
         found: list[SessionRecord] = []
         gone: list[str] = []
         for session_id, raw in zip(ids, raws, strict=True):
