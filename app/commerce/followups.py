@@ -1,12 +1,12 @@
 """Follow-ups: what a purchase could not tell the stock store while it stalled, sent again as
 soon as the store answers.
 
-During a Redis stall (frozen, restarting) a purchase may have committed its row but not
-confirmed its reservation, or may not know whether its reserve script ran at all (the command
-timed out, and a frozen Redis runs it when it wakes). Left alone, both hold units and keep the
-buyer's Idempotency-Key "in flight" until the reservation expires and the reconciler's next pass
-(half a minute to minutes). Queued here, they are settled within one retry interval of the
-store answering again. The reconciler stays the safety net for a worker that dies meanwhile.
+During a Redis stall (frozen, restarting) a purchase may not know whether its reserve script
+ran at all (the command timed out, and a frozen Redis runs it when it wakes), or may have
+committed its row but not confirmed its reservation (the row is then deleted and the buyer
+answered 503). Left alone, both hold units and keep the buyer's Idempotency-Key "in flight"
+until the reservation expires and the reconciler's next pass (half a minute to minutes). Queued
+here, they are settled within one retry interval of the store answering again. The reconciler stays the safety net for a worker that dies meanwhile.
 """
 
 from __future__ import annotations
@@ -24,12 +24,14 @@ from app.platform.logging import get_logger
 
 _log = get_logger("app.commerce.followups")
 
-FollowUpKind = Literal["confirm", "cancel"]
+# cancel: the reserve timed out; void: the row was deleted after its confirm timed out;
+# confirm: the confirm timed out and the row could not be deleted either (SQL down too).
+FollowUpKind = Literal["cancel", "void", "confirm"]
 
 
 @dataclass(frozen=True, slots=True)
 class FollowUp:
-    """One message for the stock store: confirm a committed purchase, or cancel a reservation."""
+    """One message for the stock store about a purchase it did not hear the end of."""
 
     kind: FollowUpKind
     reservation: Reservation

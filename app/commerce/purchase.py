@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, NoReturn, Protocol
 
 from app.commerce.batcher import GroupCommitter
 from app.commerce.followups import FollowUp, FollowUpQueue
@@ -219,19 +219,24 @@ class PurchaseSteps:
         assert self.keeper is not None
         reservation = item.reservation
         for _ in range(3):
+            now_ms = _ms(self.clock())
             if item.kind == "cancel":
                 reply = await self.store.release(
                     product_id=reservation.product_id,
                     purchase_id=reservation.purchase_id,
                     idempotency_hash=reservation.idempotency_hash,
-                    now_ms=_ms(self.clock()),
+                    now_ms=now_ms,
                     reason="release",
-                    cancel_until_ms=_ms(self.clock()) + self.ttl_ms,
+                    cancel_until_ms=now_ms + self.ttl_ms,
+                )
+            elif item.kind == "void":
+                reply = await self.store.void(
+                    reservation=reservation, now_ms=now_ms, cancel_until_ms=now_ms + self.ttl_ms
                 )
             else:
                 reply = await self.store.confirm(
                     reservation=reservation,
-                    now_ms=_ms(self.clock()),
+                    now_ms=now_ms,
                     fingerprint=item.fingerprint,
                     response_json=item.response_json,
                     idempotency_ttl_ms=self.idem_ttl_ms,
@@ -248,13 +253,8 @@ class PurchaseSteps:
             status=reply.status,
         )
         if item.kind == "confirm" and reply.status == "OVERSOLD":
-            # Only after Redis lost data while the row was committing, and the units were sold
-            # again meanwhile: the buyer was answered, but no unit may be sold twice.
-            _log.error(
-                "deferred_confirm_oversold",
-                product_id=reservation.product_id,
-                purchase_id=reservation.purchase_id,
-            )
+            # Only when neither store answered at confirm time, and Redis lost data meanwhile:
+            # the buyer was told the outcome is unknown; no unit may be sold twice.
             await self.compensate(reservation, reason="oversold_after_stall")
 
     def record(self, request: PurchaseRequest, purchase_id: str, at: datetime) -> PurchaseRecord:
@@ -356,12 +356,7 @@ class PurchaseSteps:
     async def confirm(
         self, reservation: Reservation, request: PurchaseRequest, receipt: PurchaseReceipt
     ) -> None:
-        """Settle the reservation; undo the row if the units cannot be accounted for.
-
-        The row is committed, so the sale stands: if the store stalls past the confirm budget
-        the confirm is left to the follow-ups (sent as soon as the store answers) and the buyer
-        gets the receipt, instead of an undone purchase and a key stuck "in flight".
-        """
+        """Settle the reservation; undo the row if the units cannot be accounted for (503)."""
         assert self.keeper is not None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.confirm_budget_s
@@ -404,18 +399,47 @@ class PurchaseSteps:
                     "Retry.",
                 )
             raise StockStoreUnavailableError(f"Unexpected stock store answer {reply.status}.")
+        await self.undo_unconfirmed(reservation, request, receipt)
+
+    async def undo_unconfirmed(
+        self, reservation: Reservation, request: PurchaseRequest, receipt: PurchaseReceipt
+    ) -> NoReturn:
+        """The store did not answer the confirm in time: delete the row, void the reservation
+        when the store answers again, and tell the buyer nothing was sold.
+
+        Answering 201 here would promise a sale that may not hold: if Redis restarted empty and
+        the stock was rebuilt before the row committed, its units may have been sold again, and
+        a late confirm could only undo the row after the buyer was told it stands.
+        """
+        try:
+            await self.compensate(reservation, reason="confirm_unreachable")
+        except Exception as exc:
+            # SQL fails too: the row may stand. Its confirm goes to the follow-ups (which undo
+            # the row should the units have been sold again); a retry with the same
+            # Idempotency-Key learns the outcome.
+            self.followups.add(
+                FollowUp(
+                    "confirm",
+                    reservation,
+                    fingerprint=request.fingerprint,
+                    response_json=receipt.to_json(),
+                )
+            )
+            raise StockStoreUnavailableError(
+                "The stock store is not answering and the outcome of this purchase is not "
+                "known yet; retry with the same Idempotency-Key.",
+                headers={"Retry-After": "1"},
+            ) from exc
         _log.warning(
-            "confirm_deferred",
+            "confirm_unreachable_purchase_undone",
             product_id=reservation.product_id,
             purchase_id=reservation.purchase_id,
         )
-        self.followups.add(
-            FollowUp(
-                "confirm",
-                reservation,
-                fingerprint=request.fingerprint,
-                response_json=receipt.to_json(),
-            )
+        self.followups.add(FollowUp("void", reservation))
+        raise PurchaseNotRecordedError(
+            "The stock store did not answer in time; this purchase was not completed and "
+            "nothing was charged. Retry.",
+            headers={"Retry-After": "1"},
         )
 
     async def compensate(self, reservation: Reservation, *, reason: str) -> None:

@@ -186,16 +186,19 @@ class Reconciler:
                 result.status = "rehydrated"
                 await self._keeper.rehydrate(product_id)
                 return result
+            # A reservation whose row is already committed is counted once, in the ledger.
+            # Which rows exist is read *before* the ledger: a row committing between the two
+            # reads is then counted twice (stock set low, raised again by the next pass), never
+            # not at all (stock set high: the units would be sold twice).
+            committed = await self._purchases.existing_ids(
+                [r.purchase_id for r in snap.reservations]
+            )
             ledger = await self._products.ledger(
                 product_id, recent_since=self._clock(), per_user=False
             )
             if ledger is None:
                 result.status = "unknown"
                 return result
-            # A reservation whose row is already committed is counted once, in the ledger.
-            committed = await self._purchases.existing_ids(
-                [r.purchase_id for r in snap.reservations]
-            )
             live = sum(r.quantity for r in snap.reservations if r.purchase_id not in committed)
             expected = ledger.available - live
             result.expected, result.actual = expected, snap.stock

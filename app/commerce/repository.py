@@ -256,7 +256,7 @@ class StockStore(Protocol):
         idempotency_ttl_ms: int,
     ) -> StockReply:
         """Settle a reservation whose row is committed: CONFIRMED | COUNTED | RETAKEN |
-        OVERSOLD(stock) | MISSING."""
+        OVERSOLD(stock) | MISSING | CANCELLED (voided meanwhile)."""
 
     async def release(
         self,
@@ -270,6 +270,13 @@ class StockStore(Protocol):
     ) -> StockReply:
         """Give a reservation's units back once: RELEASED(stock) | GONE | MISSING; with
         `cancel_until_ms`, one not made yet is refused until then instead: CANCELLED."""
+
+    async def void(
+        self, *, reservation: Reservation, now_ms: int, cancel_until_ms: int
+    ) -> StockReply:
+        """The purchase's row was deleted: refuse its reserve and confirm until
+        `cancel_until_ms`, and give back the units its reservation or a confirm that ran late
+        still holds: RELEASED(stock) | CANCELLED | MISSING."""
 
     async def take(
         self, *, reservation: Reservation, now_ms: int, fencing_token: int

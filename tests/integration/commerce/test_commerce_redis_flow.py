@@ -4,6 +4,7 @@ SQL faults, reconciliation, rebuilding a lost stock, and the lock strategy."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -13,11 +14,13 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from app.commerce.adapters.redis.stock import ProductKeys, RedisStockStore
 from app.commerce.adapters.sql.purchases import SqlPurchaseRepository
 from app.commerce.repository import PurchaseRecord, Reservation
 from app.platform.storage.locks.manager import LockManager
+from tests.support.servers import eventually
 from tests.unit.commerce.shop_helpers import ADMIN, create_product, user
 
 pytestmark = pytest.mark.integration
@@ -385,3 +388,194 @@ async def test_redis_lost_while_a_failed_purchase_gives_units_back_is_a_clean_50
         assert response.json()["code"] == "PURCHASE_NOT_RECORDED"
         assert rebuilds == [pid]
         assert await sold_in_sql(client, pid) == 0
+
+
+async def test_confirm_and_undo_both_failing_leaves_the_outcome_to_the_same_key(
+    shop_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis does not answer the confirm and SQL refuses to delete the row: the buyer is told
+    the outcome is not known (503), the confirm follow-up settles the sale once Redis answers,
+    and a retry with the same Idempotency-Key gets that very purchase."""
+    from app.commerce.repository import StockStoreUnavailable
+
+    confirm = RedisStockStore.confirm
+    redis_answers = asyncio.Event()
+
+    async def confirm_when_up(self: RedisStockStore, **kwargs: Any) -> Any:
+        if not redis_answers.is_set():
+            raise StockStoreUnavailable("TimeoutError")
+        return await confirm(self, **kwargs)
+
+    async def delete_fails(*_args: Any, **_kwargs: Any) -> bool:
+        raise OSError("database unreachable")
+
+    async with shop_factory() as (_app, client):
+        pid = (await create_product(client, initial_stock=5))["id"]
+        monkeypatch.setattr(RedisStockStore, "confirm", confirm_when_up)
+        monkeypatch.setattr(SqlPurchaseRepository, "delete", delete_fails)
+        buyer = {**user("a"), "Idempotency-Key": "unknown-outcome"}
+        first = await client.post(f"/api/purchase/{pid}", json={"quantity": 2}, headers=buyer)
+        assert first.status_code == 503, first.text
+        assert first.json()["code"] == "STOCK_STORE_UNAVAILABLE"
+        assert "same Idempotency-Key" in first.json()["detail"]
+        assert await sold_in_sql(client, pid) == 2  # the row stands, unconfirmed
+        assert (await inventory(client, pid))["stock"] == 3  # its units are held
+
+        redis_answers.set()
+
+        async def settled() -> bool:
+            level = await inventory(client, pid)
+            return (level["stock"], level["sold"], level["reserved"]) == (3, 2, 0)
+
+        await eventually(settled, what="the confirm follow-up to settle the sale")
+        again = await client.post(f"/api/purchase/{pid}", json={"quantity": 2}, headers=buyer)
+        assert again.status_code == 201, again.text
+        assert again.headers["idempotent-replayed"] == "true"
+        assert await sold_in_sql(client, pid) == 2
+
+
+async def test_a_row_committed_while_the_reconciler_reads_never_raises_the_stock(
+    shop_factory: Any, redis_client: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reconciler reads which reserved purchases have rows and SQL's totals in two steps;
+    a purchase committing between them must not make it count the units as neither live nor
+    sold (that repair would put sold units back on sale)."""
+    from app.commerce.adapters.sql.products import SqlProductRepository
+
+    existing_ids, ledger = SqlPurchaseRepository.existing_ids, SqlProductRepository.ledger
+    async with shop_factory() as (app, client):
+        pid = (await create_product(client, initial_stock=10))["id"]
+        store = RedisStockStore(redis_client)
+        now_ms = int(time.time() * 1000)
+        # A purchase in flight: reserved (2 units), its row about to commit.
+        reserved = Reservation("pur_in_flight", pid, "buyer", 2, now_ms + 60_000)
+        reply = await store.reserve(
+            reservation=reserved, fingerprint="0", now_ms=now_ms, in_flight_ttl_ms=60_000
+        )
+        assert reply.status == "OK"
+        await redis_client.set(ProductKeys(pid).stock, 9)  # drift, so the pass repairs
+        row = PurchaseRecord(
+            id="pur_in_flight",
+            product_id=pid,
+            user_id="buyer",
+            quantity=2,
+            unit_price=Decimal("19.99"),
+            total_price=Decimal("39.98"),
+            idempotency_key=None,
+            purchased_at=datetime.now(UTC),
+        )
+        reads: list[str] = []
+
+        async def commit_after_first_read() -> None:
+            if len(reads) == 1:
+                await SqlPurchaseRepository(app.state.resources.engine).insert_many([row])
+
+        async def existing_ids_then_commit(self: Any, ids: Any) -> Any:
+            found = await existing_ids(self, ids)
+            reads.append("existing_ids")
+            await commit_after_first_read()
+            return found
+
+        async def ledger_then_commit(self: Any, product_id: int, **kwargs: Any) -> Any:
+            found = await ledger(self, product_id, **kwargs)
+            reads.append("ledger")
+            await commit_after_first_read()
+            return found
+
+        monkeypatch.setattr(SqlPurchaseRepository, "existing_ids", existing_ids_then_commit)
+        monkeypatch.setattr(SqlProductRepository, "ledger", ledger_then_commit)
+        report = (
+            await client.post(f"/api/inventory/reconcile?product_id={pid}", headers=ADMIN)
+        ).json()
+        assert sorted(reads) == ["existing_ids", "ledger"]
+        assert report["products"][0]["status"] == "repaired"
+        # 10 − 2 held by the purchase is the truth; a repair may err low, never high.
+        assert int(await redis_client.get(ProductKeys(pid).stock)) <= 8
+        monkeypatch.undo()
+
+        # The purchase confirms; the next pass sets the stock exactly.
+        confirmed = await store.confirm(
+            reservation=reserved,
+            now_ms=now_ms,
+            fingerprint="0",
+            response_json="",
+            idempotency_ttl_ms=1,
+        )
+        assert confirmed.status == "CONFIRMED"
+        await client.post(f"/api/inventory/reconcile?product_id={pid}", headers=ADMIN)
+        level = await inventory(client, pid)
+        assert (level["stock"], level["sold"], level["reserved"]) == (8, 2, 0)
+
+
+async def test_a_row_committed_while_a_rebuild_reads_sql_never_raises_the_stock(
+    postgres_engine: AsyncEngine, redis_client: Redis
+) -> None:
+    """A stock rebuild reads the settled ids and the sum of purchases in two statements, and
+    under PostgreSQL READ COMMITTED each sees the rows committed before it ran. A purchase
+    committing between them must not come out settled but not sold (its confirm would then be
+    COUNTED and its units stay on sale). (SQLite reads the ledger under BEGIN IMMEDIATE, so
+    nothing commits in between there.)"""
+    from sqlalchemy import event
+
+    from app.commerce.adapters.sql.products import SqlProductRepository
+    from app.commerce.repository import NewProduct
+    from app.commerce.stock import StockKeeper
+    from app.platform.storage.sql.tables import purchases
+
+    products = SqlProductRepository(postgres_engine)
+    now = datetime.now(UTC)
+    product = await products.create(
+        NewProduct("Sneakers", Decimal("19.99"), 10, None, None, None, now)
+    )
+    store = RedisStockStore(redis_client)
+    keeper = StockKeeper(store=store, products=products, settle_window_s=60)
+    row = {
+        "id": "pur_committing",
+        "product_id": product.id,
+        "user_id": "buyer",
+        "quantity": 2,
+        "unit_price": Decimal("19.99"),
+        "total_price": Decimal("39.98"),
+        "purchased_at": now,
+    }
+
+    async def commit_the_row() -> None:
+        writer = create_async_engine(postgres_engine.url)
+        try:
+            async with writer.begin() as conn:
+                await conn.execute(purchases.insert().values(**row))
+        finally:
+            await writer.dispose()
+
+    reads: list[str] = []
+
+    def commit_after_first_read(*args: Any) -> None:
+        statement = str(args[2])
+        if "sum(purchases.quantity)" in statement or "purchases.purchased_at >=" in statement:
+            reads.append(statement)
+            if len(reads) == 1:
+                # Another worker's purchase commits now, on its own connection (this one is
+                # busy inside the ledger's transaction, so the insert runs on another thread).
+                worker = threading.Thread(target=asyncio.run, args=(commit_the_row(),))
+                worker.start()
+                worker.join()
+
+    await redis_client.flushall()  # Redis restarted empty; the reservation is gone too
+    event.listen(postgres_engine.sync_engine, "after_cursor_execute", commit_after_first_read)
+    try:
+        reply = await keeper.rehydrate(product.id)
+    finally:
+        event.remove(postgres_engine.sync_engine, "after_cursor_execute", commit_after_first_read)
+    assert reply is not None and reply.status == "OK"
+    assert len(reads) == 2
+    # The purchase's confirm arrives: its units are taken again, or found counted.
+    confirmed = await store.confirm(
+        reservation=Reservation("pur_committing", product.id, "buyer", 2, 0),
+        now_ms=int(now.timestamp() * 1000),
+        fingerprint="0",
+        response_json="",
+        idempotency_ttl_ms=1,
+    )
+    assert confirmed.status in ("RETAKEN", "COUNTED")
+    # 10 − 2 sold is the truth; a rebuild may err low (the reconciler raises it), never high.
+    assert int(await redis_client.get(ProductKeys(product.id).stock)) <= 8

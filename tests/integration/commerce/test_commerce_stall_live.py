@@ -83,9 +83,12 @@ async def test_a_reserve_sent_into_a_frozen_redis_is_undone_when_it_wakes(
         assert replay.json()["purchase_id"] == bought.json()["purchase_id"]
 
 
-async def test_a_confirm_lost_to_a_frozen_redis_is_delivered_when_it_wakes(
+async def test_a_confirm_lost_to_a_frozen_redis_undoes_the_purchase_and_frees_the_key(
     shop_factory: Any, private_redis: RedisServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """No 201 for a sale that may not hold: the row is deleted, the buyer gets 503, and the
+    void follow-up gives the units back (whichever runs first when Redis wakes: the late
+    confirm sitting in its buffer, or the void)."""
     confirm = RedisStockStore.confirm
 
     async def confirm_into_a_freeze(self: RedisStockStore, **kwargs: Any) -> Any:
@@ -99,23 +102,31 @@ async def test_a_confirm_lost_to_a_frozen_redis_is_delivered_when_it_wakes(
         monkeypatch.setattr(RedisStockStore, "confirm", confirm_into_a_freeze)
         buyer = {**user("b"), "Idempotency-Key": "stall-confirm"}
 
-        # The row is durable, so the sale stands: the receipt, with the confirm left to the
-        # follow-ups instead of an undone purchase.
         first = await client.post(f"/api/purchase/{pid}", json={"quantity": 1}, headers=buyer)
-        assert first.status_code == 201, first.text
+        assert first.status_code == 503, first.text
+        assert first.json()["code"] == "PURCHASE_NOT_RECORDED"
+        assert first.headers["retry-after"] == "1"
+        assert await rows(client, pid) == []  # the row is undone before the answer
         private_redis.thaw()
         woke = time.monotonic()
-        replay = await client.post(f"/api/purchase/{pid}", json={"quantity": 1}, headers=buyer)
-        assert replay.status_code == 201, replay.text  # from the row, or the confirmed record
-        assert replay.headers["idempotent-replayed"] == "true"
-        assert replay.json()["purchase_id"] == first.json()["purchase_id"]
+
+        async def retry() -> httpx.Response | None:
+            r = await client.post(f"/api/purchase/{pid}", json={"quantity": 1}, headers=buyer)
+            assert r.status_code in (201, 409, 503), r.text
+            return r if r.status_code == 201 else None
+
+        bought = await eventually(retry, what="the key to resolve after the stall")
+        print(f"key resolved {time.monotonic() - woke:.2f} s after Redis woke")
+        assert bought.headers.get("idempotent-replayed") != "true"  # a new sale, not the undone one
 
         async def settled() -> bool:
             return await level(client, pid) == (4, 1, 0)
 
-        await eventually(settled, what="the deferred confirm to settle the reservation")
-        print(f"reservation settled {time.monotonic() - woke:.2f} s after Redis woke")
-        assert [r["purchase_id"] for r in await rows(client, pid)] == [first.json()["purchase_id"]]
+        await eventually(settled, what="one unit sold, none held")
+        assert [r["purchase_id"] for r in await rows(client, pid)] == [bought.json()["purchase_id"]]
+        replay = await client.post(f"/api/purchase/{pid}", json={"quantity": 1}, headers=buyer)
+        assert replay.status_code == 201 and replay.headers["idempotent-replayed"] == "true"
+        assert replay.json()["purchase_id"] == bought.json()["purchase_id"]
 
 
 def held(purchase_id: str, quantity: int, digest: str) -> Reservation:
@@ -171,3 +182,75 @@ async def test_a_cancel_that_overtakes_its_reserve_makes_the_reserve_take_nothin
     assert await redis_client.get(keys.idempotency(twice.idempotency_hash)) is None
     # The cancelled set expires with its newest deadline.
     assert 0 < await redis_client.pttl(keys.cancelled) <= 60_000
+
+
+async def test_a_void_undoes_a_confirm_in_either_order_and_a_counted_row(
+    redis_client: Redis,
+) -> None:
+    """The row of a purchase whose confirm timed out is deleted; when Redis answers again the
+    void and the late confirm may run in either order, and a rebuild may have counted the row
+    before it was deleted. Each way the units come back once and no answer for it is kept."""
+    store = RedisStockStore(redis_client)
+    keys = ProductKeys(7)
+    await redis_client.set(keys.stock, 5)
+    await redis_client.hset(keys.meta, mapping={"limit": 2})
+    now_ms = int(time.time() * 1000)
+
+    async def reserve(r: Reservation) -> None:
+        reply = await store.reserve(
+            reservation=r, fingerprint="f" * 32, now_ms=now_ms, in_flight_ttl_ms=60_000
+        )
+        assert reply.status == "OK"
+
+    async def confirm(r: Reservation) -> str:
+        reply = await store.confirm(
+            reservation=r,
+            now_ms=now_ms,
+            fingerprint="f" * 32,
+            response_json=f'{{"purchase_id": "{r.purchase_id}"}}',
+            idempotency_ttl_ms=60_000,
+        )
+        return reply.status
+
+    async def void(r: Reservation) -> str:
+        reply = await store.void(reservation=r, now_ms=now_ms, cancel_until_ms=now_ms + 60_000)
+        return reply.status
+
+    async def stock_and_bought() -> tuple[str | None, str | None]:
+        return await redis_client.get(keys.stock), await redis_client.hget(keys.buyers, "u")
+
+    # The void first: the reservation is released, the late confirm then settles nothing.
+    first = held("pur_void_first", 2, "ab" * 20)
+    await reserve(first)
+    assert await stock_and_bought() == ("3", "2")
+    assert await void(first) == "RELEASED"
+    assert await confirm(first) == "CANCELLED"
+    assert await stock_and_bought() == ("5", "0")
+    assert await redis_client.zscore(keys.settled, first.purchase_id) is None
+    assert await redis_client.get(keys.idempotency(first.idempotency_hash)) is None
+
+    # The late confirm first: it settled and stored an answer; the void undoes both.
+    late = held("pur_confirm_first", 2, "cd" * 20)
+    await reserve(late)
+    assert await confirm(late) == "CONFIRMED"
+    assert await redis_client.get(keys.idempotency(late.idempotency_hash)) is not None
+    assert await void(late) == "RELEASED"
+    assert await stock_and_bought() == ("5", "0")
+    assert await redis_client.zscore(keys.settled, late.purchase_id) is None
+    assert await redis_client.get(keys.idempotency(late.idempotency_hash)) is None
+    assert await void(late) == "CANCELLED"  # a second delivery gives nothing back twice
+    assert await stock_and_bought() == ("5", "0")
+
+    # Redis restarted empty and the rebuild counted the row (settled) before it was deleted.
+    counted = held("pur_counted", 1, "")
+    await redis_client.set(keys.stock, 4)
+    await redis_client.hset(keys.buyers, "u", 1)
+    await redis_client.zadd(keys.settled, {counted.purchase_id: now_ms})
+    assert await void(counted) == "RELEASED"
+    assert await stock_and_bought() == ("5", "0")
+
+    # Nothing holds it and nothing counted it: only the refusal is recorded.
+    never = held("pur_never", 1, "ef" * 20)
+    assert await void(never) == "CANCELLED"
+    assert await stock_and_bought() == ("5", "0")
+    assert await redis_client.zscore(keys.cancelled, never.purchase_id) is not None

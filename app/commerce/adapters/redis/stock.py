@@ -194,6 +194,7 @@ class RedisStockStore:
                 k.version,
                 k.idempotency(r.idempotency_hash),
                 k.meta,
+                k.cancelled,
             ],
             args=[
                 r.purchase_id,
@@ -219,6 +220,27 @@ class RedisStockStore:
         reason: str,
         cancel_until_ms: int = 0,
     ) -> StockReply:
+        return await self._release_or_void(
+            product_id=product_id,
+            purchase_id=purchase_id,
+            idempotency_hash=idempotency_hash,
+            args=[now_ms, self._max_len, reason, cancel_until_ms, 0, ""],
+        )
+
+    async def void(
+        self, *, reservation: Reservation, now_ms: int, cancel_until_ms: int
+    ) -> StockReply:
+        r = reservation
+        return await self._release_or_void(
+            product_id=r.product_id,
+            purchase_id=r.purchase_id,
+            idempotency_hash=r.idempotency_hash,
+            args=[now_ms, self._max_len, "void", cancel_until_ms, r.quantity, r.user_id],
+        )
+
+    async def _release_or_void(
+        self, *, product_id: int, purchase_id: str, idempotency_hash: str, args: list[Any]
+    ) -> StockReply:
         k = ProductKeys(product_id)
         return await _run(
             self._release,
@@ -231,8 +253,9 @@ class RedisStockStore:
                 k.idempotency(idempotency_hash),
                 k.meta,
                 k.cancelled,
+                k.settled,
             ],
-            args=[purchase_id, now_ms, self._max_len, reason, cancel_until_ms],
+            args=[purchase_id, *args],
         )
 
     async def take(

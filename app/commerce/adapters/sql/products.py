@@ -122,9 +122,8 @@ class SqlProductRepository:
     async def ledger(
         self, product_id: int, *, recent_since: datetime, per_user: bool
     ) -> StockLedger | None:
-        # One transaction so that the product, its restocks and its purchases are one snapshot
-        # (PostgreSQL REPEATABLE READ is not needed: the counts only have to be consistent with
-        # each other, and the Redis side tolerates rows committed after this read).
+        # One transaction, but not one snapshot: the statements are ordered so that a row
+        # committed while they run can only make the stock come out low, never high.
         async with self._engine.begin() as conn:
             row = (await conn.execute(select(products).where(products.c.id == product_id))).first()
             if row is None:
@@ -136,6 +135,19 @@ class SqlProductRepository:
                 )
             )
             restock_list = list(restock_rows)
+            # The ids a rebuild counts as settled are read before the sums: under PostgreSQL
+            # READ COMMITTED each statement sees the rows committed before it ran (SQLite holds
+            # the write lock here, so nothing commits in between). A row committing between
+            # the two is then sold but not settled, so its confirm takes its units again
+            # (stock low, raised by the reconciler), instead of settled but not sold (stock
+            # high: its units sold twice).
+            recent = await conn.execute(
+                select(purchases.c.id).where(
+                    purchases.c.product_id == product_id,
+                    purchases.c.purchased_at >= recent_since,
+                )
+            )
+            recent_ids = [str(r[0]) for r in recent]
             sold = await conn.execute(
                 select(func.coalesce(func.sum(purchases.c.quantity), 0)).where(
                     purchases.c.product_id == product_id
@@ -150,13 +162,6 @@ class SqlProductRepository:
                     .group_by(purchases.c.user_id)
                 )
                 by_user = {str(r[0]): int(r[1]) for r in rows}
-            recent = await conn.execute(
-                select(purchases.c.id).where(
-                    purchases.c.product_id == product_id,
-                    purchases.c.purchased_at >= recent_since,
-                )
-            )
-            recent_ids = [str(r[0]) for r in recent]
         # The ledger of restocks is the truth; `restocked` is a cached sum of it.
         restocked = sum(int(r.quantity) for r in restock_list)
         if restocked != product.restocked:

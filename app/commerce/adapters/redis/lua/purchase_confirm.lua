@@ -1,10 +1,14 @@
 -- The purchase's SQL row is committed: settle its reservation and remember the response for
 -- Idempotency-Key replays. If the reservation is gone (Redis restarted empty, or the reconciler
 -- returned it as expired) and a stock rebuild did not count the row, the units are taken again.
+-- A purchase voided meanwhile (its row was deleted after this call timed out; the call ran
+-- late) settles nothing: CANCELLED.
 -- KEYS: 1 stock  2 reservations  3 settled  4 buyers  5 events  6 version  7 idempotency  8 meta
+--       9 cancelled
 -- ARGV: 1 purchase id  2 user  3 quantity  4 now (ms)  5 settled retention (ms)
 --       6 idempotency hash ('' = none)  7 fingerprint  8 response JSON  9 idempotency TTL (ms)
 --       10 stream max length
+if redis.call('ZSCORE', KEYS[9], ARGV[1]) then return {'CANCELLED'} end
 local outcome
 if redis.call('HDEL', KEYS[2], ARGV[1]) == 1 then
   outcome = 'CONFIRMED'
