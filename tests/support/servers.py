@@ -18,9 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from bench.harness import PORT_CLAIMS_ENV, free_port
+from bench.harness import PORT_CLAIMS_ENV, free_port, http_status
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -178,10 +176,7 @@ class LiveServer:
         def ready() -> bool:
             if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(f"server exited with {self.process.returncode}; see log")
-            try:
-                return httpx.get(self.url + "/health/live", timeout=0.5).status_code == 200
-            except httpx.HTTPError:
-                return False
+            return http_status(self.url + "/health/live") == 200
 
         try:
             wait_until(ready, timeout=timeout, what=f"uvicorn on {self.url}")

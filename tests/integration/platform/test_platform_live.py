@@ -102,7 +102,7 @@ def test_python_m_app_serve_is_what_make_run_starts(tmp_path) -> None:  # type: 
     import subprocess
     import sys
 
-    from tests.support.servers import ROOT, free_port, wait_until
+    from tests.support.servers import ROOT, free_port, http_status, wait_until
 
     port = free_port()
     env = {
@@ -123,10 +123,7 @@ def test_python_m_app_serve_is_what_make_run_starts(tmp_path) -> None:  # type: 
     try:
 
         def up() -> bool:
-            try:
-                return httpx.get(f"http://127.0.0.1:{port}/health", timeout=0.5).status_code == 200
-            except httpx.HTTPError:
-                return False
+            return http_status(f"http://127.0.0.1:{port}/health") == 200
 
         wait_until(up, timeout=120, what="python -m app serve")
         assert httpx.get(f"http://127.0.0.1:{port}/openapi.json").status_code == 200

@@ -12,11 +12,10 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.conftest import TEST_SECRET
-from tests.support.servers import ROOT, free_port, wait_until
+from tests.support.servers import ROOT, free_port, http_status, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -47,10 +46,7 @@ def served(tmp_path: Path) -> Iterator[int]:
 
     def ready() -> bool:
         assert process.poll() is None, "server exited"
-        try:
-            return httpx.get(f"http://127.0.0.1:{port}/health/live", timeout=0.5).is_success
-        except httpx.HTTPError:
-            return False
+        return http_status(f"http://127.0.0.1:{port}/health/live") == 200
 
     try:
         wait_until(ready, timeout=120, what="python -m app serve")
