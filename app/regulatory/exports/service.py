@@ -38,10 +38,7 @@ from app.regulatory.exports.documents import (
     render_html,
     render_markdown,
 )
-from app.regulatory.exports.pdf import render_pdf
-from app.regulatory.exports.png import NoFontError, render_png
 from app.regulatory.exports.svg import render_svg
-from app.regulatory.exports.word import render_docx
 from app.regulatory.repository import PlanRecord, SessionRecord
 from app.regulatory.schemas.analysis import Plan
 from app.regulatory.schemas.exports import ComparedPlan, ComparisonRow, PlanComparison
@@ -54,11 +51,26 @@ MAX_SESSION_PLANS = 12  # three rounds of four tiers per session document
 CACHE_MAX_BYTES = 64 * 1024 * 1024
 CACHE_MAX_ENTRY = 8 * 1024 * 1024
 
+
+def _render_pdf(doc: Document) -> bytes:
+    # reportlab, python-docx and Pillow load on the first export, not in every process start
+    # (together ~0.1 s of CPU per worker and per test server).
+    from app.regulatory.exports.pdf import render_pdf
+
+    return render_pdf(doc)
+
+
+def _render_docx(doc: Document) -> bytes:
+    from app.regulatory.exports.word import render_docx
+
+    return render_docx(doc)
+
+
 _RENDERERS: dict[Format, Callable[[Document], bytes]] = {
     "md": render_markdown,
     "html": render_html,
-    "pdf": render_pdf,
-    "docx": render_docx,
+    "pdf": _render_pdf,
+    "docx": _render_docx,
 }
 
 
@@ -180,6 +192,8 @@ async def plan_timeline(
         scene = timeline_scene(plan)
         if fmt == "svg":
             return render_svg(scene).encode()
+        from app.regulatory.exports.png import NoFontError, render_png
+
         try:
             return render_png(scene)
         except NoFontError as exc:
