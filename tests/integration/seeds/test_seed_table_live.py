@@ -1,4 +1,5 @@
-"""docs/seed-compatibility.md against a live server (uvicorn, SQLite): every endpoint row whose
+"""docs/seed-compatibility.md against a live server (uvicorn, on SQLite with in-process stores and
+on Redis + PostgreSQL): every endpoint row whose
 status says it works (`same`, `both work`) is a route the server has. Placeholders are filled
 with an id that exists nowhere, so a route answers with its own problem (`SESSION_NOT_FOUND`,
 401, 400 …) while a missing route answers the router's generic `NOT_FOUND` or 405."""
@@ -37,11 +38,23 @@ def working_endpoints() -> list[tuple[str, str]]:
     return calls
 
 
-def test_working_endpoint_rows_are_routes(live_server_factory: Callable[..., LiveServer]) -> None:
+@pytest.mark.parametrize("backends", ["sqlite", "redis+postgres"])
+def test_working_endpoint_rows_are_routes(
+    live_server_factory: Callable[..., LiveServer], request: pytest.FixtureRequest, backends: str
+) -> None:
     calls = working_endpoints()
     assert len(calls) >= 20
-    server = live_server_factory()
+    env: dict[str, str] = {}
+    if backends == "redis+postgres":
+        request.getfixturevalue("postgres_engine")  # empties every table first
+        env["DATABASE_URL"] = request.getfixturevalue("postgres_url")
+        env["REDIS_URL"] = request.getfixturevalue("redis_server").url
+    server = live_server_factory(**env)
     with httpx.Client(base_url=server.url, timeout=30) as client:
+        # The walk is on the backends it names: the server reports Redis only when it has it.
+        checks = client.get("/health/detailed").json()["checks"]
+        assert checks["database"]["status"] == "up"
+        assert ("redis" in checks) == (backends == "redis+postgres"), checks
         # What a path the server does not have looks like: the baseline the rows must differ from.
         missing = client.get("/no/such/route")
         assert missing.status_code == 404
