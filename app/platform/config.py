@@ -460,12 +460,6 @@ class Settings(BaseSettings):
             raise ValueError("a Redis Cluster is reached over TCP: REDIS_URL=redis://host:port")
         if self.redis_is_cluster and urlsplit(self.redis_node_url).path.strip("/") not in ("", "0"):
             raise ValueError("a Redis Cluster has only database 0: drop the /<db> from REDIS_URL")
-        if self.redis_is_cluster and self.rate_limit_block_after > 0:
-            # The block script still writes a global index key beside the caller's counters,
-            # two slots in one script (docs/rate-limits.md "Blocks"): refused, not half-working.
-            raise ValueError(
-                "RATE_LIMIT_BLOCK_AFTER is not supported on a Redis Cluster yet: set it to 0"
-            )
         return self
 
     @model_validator(mode="after")

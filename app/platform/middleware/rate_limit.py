@@ -29,7 +29,7 @@ from app.platform.principal import Principal
 from app.platform.ratelimit.blocks import BlockCheck
 from app.platform.ratelimit.items import LimitCheck, RateLimitItem
 from app.platform.ratelimit.limiter import LimitOutcome, RateLimiter
-from app.platform.ratelimit.policy import SAFE_METHODS, RateLimitPolicy, RouteRule
+from app.platform.ratelimit.policy import SAFE_METHODS, RateLimitPolicy, RouteRule, block_client
 from app.platform.ratelimit.stores.memory import MemoryRateLimitStore
 
 _log = get_logger("app.ratelimit")
@@ -192,12 +192,10 @@ class RateLimitGate:
                     quota=quota,
                 )
             )
-            # Blocked: a user by id, an anonymous caller by address. Never an admin, who must
-            # stay able to lift blocks (their limits still apply).
-            if principal is None:
-                client: str | None = f"ip:{client_ip}"
-            else:
-                client = None if principal.is_admin else f"u:{principal.user_id}"
+            # Blocked: whom the request is counted under (a user by id, an anonymous caller by
+            # address). Never an admin, who must stay able to lift blocks (their limits apply).
+            is_admin = principal is not None and principal.is_admin
+            client = None if is_admin else block_client(checks)
             plan = (checks, self.policy.policy_header(checks).encode(), limiter.block_check(client))
             if len(self._plans) >= PLAN_CACHE_SIZE:
                 self._plans.clear()  # one-off callers churn; a reset is O(1) amortised

@@ -72,6 +72,15 @@ def counter_key(scope: str, identity: str, window_s: int) -> str:
     return f"{{{tag}}}:{scope}:{rest + ':' if rest else ''}{window_s}"
 
 
+def block_client(checks: Sequence[LimitCheck]) -> str | None:
+    """Whom a request's rejections count towards a block: the identity its counters share (a
+    user `u:<id>`, or an address `ip:<address>`, also for a login carrying a token, which is
+    counted by address). Being their hash tag, the block's keys share the counters' slot."""
+    if not checks:
+        return None
+    return checks[0].key[1:].partition("}")[0]
+
+
 def _check(scope: str, identity: str, item: RateLimitItem) -> LimitCheck:
     return LimitCheck(
         key=counter_key(scope, identity, item.window_s),

@@ -9,9 +9,8 @@ from typing import Any
 
 import httpx
 import pytest
-from redis.asyncio import Redis
 
-from tests.support.servers import LiveServer, RedisServer, wait_until
+from tests.support.servers import LiveServer, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -96,12 +95,18 @@ def problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
     return body
 
 
+@pytest.mark.parametrize("redis", ["redis", "redis-cluster"])
 def test_blocks_and_quotas_hold_across_two_workers_on_redis(
-    live_server_factory: Callable[..., LiveServer],
-    redis_server: RedisServer,
-    redis_client: Redis,  # empties the shared Redis first
+    live_server_factory: Callable[..., LiveServer], request: pytest.FixtureRequest, redis: str
 ) -> None:
-    server = live_server_factory(workers=2, REDIS_URL=redis_server.url, **SETTINGS, **ADMIN)
+    if redis == "redis-cluster":
+        cluster = request.getfixturevalue("redis_cluster")
+        cluster.flush()
+        url = cluster.url
+    else:
+        request.getfixturevalue("redis_client")  # empties the shared Redis first
+        url = request.getfixturevalue("redis_server").url
+    server = live_server_factory(workers=2, REDIS_URL=url, **SETTINGS, **ADMIN)
     a, b = pin_two_workers(server.url)
     try:
         run(a, b)

@@ -14,7 +14,14 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from app.platform.ratelimit.items import LimitCheck, RateLimitItem
+from app.platform.ratelimit.blocks import BlockCheck, BlockRule
+from app.platform.ratelimit.items import (
+    ALREADY_BLOCKED,
+    NEWLY_BLOCKED,
+    NOT_BLOCKED,
+    LimitCheck,
+    RateLimitItem,
+)
 from app.platform.ratelimit.store import RateLimitStore
 from app.platform.ratelimit.stores.memory import MemoryRateLimitStore
 from app.platform.ratelimit.stores.redis import RedisRateLimitStore
@@ -266,3 +273,29 @@ def test_redis_store_works_on_uvloop(redis_server: RedisServer, tmp_path: Path) 
         assert sorted(loop.run_until_complete(run())) == [0, 1, 2]
     finally:
         loop.close()
+
+
+async def test_a_block_is_placed_listed_refuses_and_is_released(store: RateLimitStore) -> None:
+    """Blocks on every store, a Redis Cluster included: the block's keys share the counters'
+    slot, and the index of blocks (its own slot) is written outside the script."""
+    rule = BlockRule(after=2, window_s=60, block_s=60, max_block_s=600)
+    limits = [check("{u:9}:60", 1, 60)]
+    block = BlockCheck("u:9", rule)
+    assert (await store.hit(limits, block=block)).allowed
+    first = await store.hit(limits, block=block)
+    assert (first.allowed, first.block_state) == (False, NOT_BLOCKED)
+    placed = await store.hit(limits, block=block)
+    assert (placed.allowed, placed.block_state, placed.block_level) == (False, NEWLY_BLOCKED, 1)
+    assert 59_000 < placed.block_ms <= 60_000
+    refused = await store.hit(limits, block=block)
+    assert (refused.block_state, refused.results) == (ALREADY_BLOCKED, ())
+    # Another client is untouched.
+    assert (await store.hit([check("{u:10}:60", 1, 60)], block=BlockCheck("u:10", rule))).allowed
+    listed = await store.list_blocks(limit=10)
+    assert [(b.client, b.level) for b in listed] == [("u:9", 1)]
+    assert await store.count_blocks() == 1
+    assert await store.release_block("u:9") is True
+    assert await store.list_blocks(limit=10) == [] and await store.count_blocks() == 0
+    assert await store.release_block("u:9") is False
+    after = await store.hit(limits, block=block)  # counted again: a plain rejection
+    assert (after.allowed, after.block_state) == (False, NOT_BLOCKED)

@@ -26,7 +26,9 @@ from app.commerce.adapters.redis.stock import RedisStockStore
 from app.commerce.repository import ProductRecord, Reservation, StockLedger
 from app.platform.config import Settings
 from app.platform.principal import Principal
-from app.platform.ratelimit.policy import RateLimitPolicy
+from app.platform.ratelimit.blocks import BlockCheck, BlockRule
+from app.platform.ratelimit.items import NEWLY_BLOCKED
+from app.platform.ratelimit.policy import RateLimitPolicy, block_client
 from app.platform.ratelimit.stores.redis import RedisRateLimitStore
 from app.platform.storage.kv.redis import RedisKeyValueStore
 from app.platform.storage.locks.redis import RedisLockStore
@@ -200,6 +202,9 @@ def limiting_settings() -> Settings:
     )
 
 
+BLOCK_AT_ONCE = BlockRule(after=1, window_s=60, block_s=60, max_block_s=600)
+
+
 async def drive_rate_limits(client: Any) -> int:
     """Every combination of caller, route rule and login name the policy builds checks for."""
     policy = RateLimitPolicy.from_settings(limiting_settings())
@@ -212,6 +217,14 @@ async def drive_rate_limits(client: Any) -> int:
         checks = policy.checks(client_ip=ip, principal=principal, rules=rules, username=username)
         await store.hit(checks)
         calls += 1
+        # The same counters with blocks on, as the middleware sends them: one rejection blocks
+        # (cost past every limit), so the block keys are written in the same call.
+        client = block_client(checks)
+        if client is not None:
+            decision = await store.hit(checks, cost=10**6, block=BlockCheck(client, BLOCK_AT_ONCE))
+            assert decision.block_state == NEWLY_BLOCKED
+            calls += 1
+            assert await store.release_block(client)
         for rule in rules:
             if username and rule.key == "ip_and_username":
                 await store.hit(policy.slowdown_checks(rule, username))

@@ -101,7 +101,7 @@ async def test_repeat_blocks_double_up_to_the_longest(store: RateLimitStore) -> 
         if isinstance(store, MemoryRateLimitStore):
             store._blocks.clear()
         else:
-            await store._redis.delete("rl:block:u:42")  # type: ignore[attr-defined]
+            await store._redis.delete("rl:block:{u:42}")  # type: ignore[attr-defined]
     assert lengths == [(1, 1000), (2, 2000), (3, 3000)]
 
 
@@ -137,12 +137,12 @@ async def test_redis_blocks_end_by_themselves_on_the_key_ttl() -> None:
     block = BlockCheck("ip:a", BlockRule(after=1, window_s=60, block_s=1, max_block_s=1))
     assert (await store.hit(LIMIT, block=block)).allowed
     assert (await store.hit(LIMIT, block=block)).block_state == NEWLY_BLOCKED
-    assert 0 < await redis.pttl("rl:block:ip:a") <= 1000
+    assert 0 < await redis.pttl("rl:block:{ip:a}") <= 1000
     deadline = time.monotonic() + 30
     while await store.list_blocks(limit=10):  # no hits meanwhile: only the TTL can end it
         assert time.monotonic() < deadline, "the block never expired"
         await asyncio.sleep(0.05)
-    assert await redis.exists("rl:block:ip:a") == 0 and await store.count_blocks() == 0
+    assert await redis.exists("rl:block:{ip:a}") == 0 and await store.count_blocks() == 0
     # Rejected again while the first block is remembered: a repeat, twice as long.
     again = await store.hit(LIMIT, block=block)
     assert (again.block_state, again.block_level) == (NEWLY_BLOCKED, 2)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from app.platform.ratelimit.blocks import BlockCheck, BlockRecord
-from app.platform.ratelimit.items import LimitCheck, StoreDecision, WindowResult
+from app.platform.ratelimit.items import NEWLY_BLOCKED, LimitCheck, StoreDecision, WindowResult
 from app.platform.storage.redis.batched import BatchedScript
 from app.platform.storage.redis.client import RedisClient, lua_source
 
@@ -46,10 +46,11 @@ class RedisRateLimitStore:
         await self._redis.ping()
 
     def _block_keys(self, client: str) -> tuple[str, str, str]:
+        # `{client}` is the counters' hash tag too (policy.block_client): one slot per call.
         return (
-            f"{self._ns}block:{client}",
-            f"{self._ns}strikes:{client}",
-            f"{self._ns}blocklevel:{client}",
+            f"{self._ns}block:{{{client}}}",
+            f"{self._ns}strikes:{{{client}}}",
+            f"{self._ns}blocklevel:{{{client}}}",
         )
 
     def _command(
@@ -64,7 +65,7 @@ class RedisRateLimitStore:
             args.extend((check.item.amount, check.item.window_ms))
         if block is not None:
             client, rule = block
-            keys.extend((*self._block_keys(client), self._blocks_index))
+            keys.extend(self._block_keys(client))
             args.extend(
                 (
                     rule.after,
@@ -95,7 +96,22 @@ class RedisRateLimitStore:
                 for i in range(4, len(reply), 3)
             ]
         )
-        return StoreDecision(allowed, results, int(reply[1]), int(reply[2]), int(reply[3]))
+        decision = StoreDecision(allowed, results, int(reply[1]), int(reply[2]), int(reply[3]))
+        if block is not None and decision.block_state == NEWLY_BLOCKED:
+            await self._index_block(block.client, decision.block_ms)
+        return decision
+
+    async def _index_block(self, client: str, block_ms: int) -> None:
+        """List a new block (a key of its own slot, so not in the script). The index only
+        serves listing: the block's own TTL ends it, and a block placed by a worker that died
+        before this call still refuses, it is just not listed."""
+        now_ms = time.time_ns() // 1_000_000
+        async with self._redis.pipeline(transaction=False) as pipe:
+            # Past entries go on every write, so the set never outgrows the live blocks (Redis
+            # deletes it when it empties): no TTL of its own is needed.
+            pipe.zremrangebyscore(self._blocks_index, "-inf", now_ms)
+            pipe.zadd(self._blocks_index, {client: now_ms + block_ms})
+            await pipe.execute()
 
     async def list_blocks(self, *, limit: int) -> list[BlockRecord]:
         """Active blocks, soonest to expire first, at most `limit` (from the index; a block
@@ -138,9 +154,11 @@ class RedisRateLimitStore:
     async def release_block(self, client: str) -> bool:
         """Lift a client's block (and forget its repeats) on every worker at once."""
         block_key, strikes_key, level_key = self._block_keys(client)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.delete(block_key)
-            pipe.delete(strikes_key, level_key)
-            pipe.zrem(self._blocks_index, client)
-            deleted, _others, _index = await pipe.execute()
-        return int(deleted) > 0
+        # The block is the key: deleting it releases the client everywhere at once. The three
+        # keys share a slot; the index (another slot) follows, and only serves listing.
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.exists(block_key)
+            pipe.delete(block_key, strikes_key, level_key)
+            existed, _deleted = await pipe.execute()
+        await self._redis.zrem(self._blocks_index, client)
+        return int(existed) > 0

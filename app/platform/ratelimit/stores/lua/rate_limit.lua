@@ -7,10 +7,11 @@
 -- ARGV[1]  cost of this request (normally 1)
 -- ARGV[2]  n, the number of limits
 -- ARGV[2i+1], ARGV[2i+2]  limit and window (ms) of KEYS[i]
--- With a block check (docs/rate-limits.md "Blocks"), four more keys and six more arguments:
+-- With a block check (docs/rate-limits.md "Blocks"), three more keys and six more arguments:
 -- KEYS[n+1] the client's block (hash: client, reason, blocked_at, expires_at, level; its TTL
---           is the block), KEYS[n+2] its rejection count, KEYS[n+3] its repeat level,
--- KEYS[n+4] the index of blocks (sorted set: client by expires_at, for listing)
+--           is the block), KEYS[n+2] its rejection count, KEYS[n+3] its repeat level.
+-- They carry the client's hash tag, which is the counters' tag, so one call is one slot on a
+-- Redis Cluster; the index of blocks (another slot) is written by the caller afterwards.
 -- ARGV[2n+3..2n+8]  rejections before a block, their window (ms), the first block (ms),
 --                   the longest block (ms), the client, the reason
 -- Returns {allowed (1/0), block state (0 none, 1 refused while blocked, 2 blocked now),
@@ -94,11 +95,6 @@ if blocking and allowed == 0 then
     redis.call('HSET', KEYS[n + 1], 'client', ARGV[b + 4], 'reason', ARGV[b + 5],
       'blocked_at', now, 'expires_at', expires, 'level', block_level)
     redis.call('PEXPIRE', KEYS[n + 1], block_ms)
-    -- The index only helps listing; the block's own TTL is what releases it.
-    redis.call('ZREMRANGEBYSCORE', KEYS[n + 4], '-inf', now)
-    redis.call('ZADD', KEYS[n + 4], expires, ARGV[b + 4])
-    local last = redis.call('ZRANGE', KEYS[n + 4], -1, -1, 'WITHSCORES')
-    redis.call('PEXPIREAT', KEYS[n + 4], math.max(expires, tonumber(last[2])))
     block_state = 2
   end
 end
