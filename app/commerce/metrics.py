@@ -59,7 +59,7 @@ PRODUCT_STOCK = Gauge(
 )
 FOLLOWUPS = Counter(
     "commerce_stock_followups_total",
-    "Confirms and cancels a purchase could not send during a stock-store stall, by what became "
-    "of them (queued, delivered, failed, dropped).",
+    "Cancels, voids and confirms a purchase could not send during a stock-store stall, by what "
+    "became of them (queued, delivered, failed, dropped).",
     ["kind", "outcome"],
 )
