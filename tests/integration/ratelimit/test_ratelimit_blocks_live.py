@@ -52,27 +52,30 @@ class Worker:
         return response
 
 
+def pin(url: str) -> Worker:
+    """One kept-alive connection to whichever worker of `url` accepts it."""
+    http = httpx.Client(
+        base_url=url,
+        timeout=30,
+        # One connection, never dropped for idling (httpx would after 5 s).
+        limits=httpx.Limits(max_connections=1, max_keepalive_connections=1, keepalive_expiry=600),
+        event_hooks={"response": [_remember_port]},
+    )
+    probe = http.get("/health/detailed")
+    return Worker(http, probe.json()["process"]["pid"], probe.extensions["local_port"])
+
+
 def pin_two_workers(url: str) -> list[Worker]:
     """A connection to each of the two workers (which one accepts is up to the kernel)."""
     pinned: dict[int, Worker] = {}
     spare: list[httpx.Client] = []
 
     def another() -> bool:
-        http = httpx.Client(
-            base_url=url,
-            timeout=30,
-            # One connection, never dropped for idling (httpx would after 5 s).
-            limits=httpx.Limits(
-                max_connections=1, max_keepalive_connections=1, keepalive_expiry=600
-            ),
-            event_hooks={"response": [_remember_port]},
-        )
-        probe = http.get("/health/detailed")
-        pid = probe.json()["process"]["pid"]
-        if pid in pinned:
-            spare.append(http)
+        worker = pin(url)
+        if worker.pid in pinned:
+            spare.append(worker.http)
         else:
-            pinned[pid] = Worker(http, pid, probe.extensions["local_port"])
+            pinned[worker.pid] = worker
         return len(pinned) == 2
 
     wait_until(another, timeout=120, what="a connection to each worker")
@@ -115,7 +118,9 @@ def test_blocks_and_quotas_hold_across_two_workers_on_redis(
         b.http.close()
 
 
-def run(a: Worker, b: Worker) -> None:
+def run(a: Worker, b: Worker, *, one_instance: bool = True) -> None:
+    """Blocks and quotas placed through `a` hold on `b` and back; `one_instance`: whether both
+    are workers of one server (one metrics view) or of two (each counts its own)."""
     for name in ("mallory", "dave", "erin"):
         made = a.call("POST", "/api/auth/register", json={"username": name, "password": PASSWORD})
         assert made.status_code == 201, made.text
@@ -204,10 +209,12 @@ def run(a: Worker, b: Worker) -> None:
             lifted = b.call("DELETE", f"/api/admin/quotas/{ids['erin']}", admin)
             assert lifted.status_code == 204, lifted.text
 
-    # Two blocks in all, one placed by each worker: the counter adds the workers up.
-    lines = a.call("GET", "/metrics").text.splitlines()
-    # (In multiprocess mode the families come in no fixed order.)
-    assert sorted(x for x in lines if x.startswith("rate_limit_blocks_")) == [
-        "rate_limit_blocks_active 0.0",
-        "rate_limit_blocks_total 2.0",
-    ]
+    # Two blocks in all, one placed through each side: one server's counter adds its workers
+    # up; two servers each count their own.
+    for worker, placed_here in ((a, 2), (b, 2)) if one_instance else ((a, 1), (b, 1)):
+        lines = worker.call("GET", "/metrics").text.splitlines()
+        # (In multiprocess mode the families come in no fixed order.)
+        assert sorted(x for x in lines if x.startswith("rate_limit_blocks_")) == [
+            "rate_limit_blocks_active 0.0",
+            f"rate_limit_blocks_total {placed_here}.0",
+        ]
