@@ -327,6 +327,12 @@ def live_server_factory(
             # As in make_settings: load on the test machine is not a Redis outage.
             "REDIS_CONNECT_TIMEOUT_S": "10",
             "REDIS_SOCKET_TIMEOUT_S": "10",
+            # A test client's pool may send a request on a kept-alive connection at the very
+            # moment uvicorn closes it for idling (5 s by default): the request then fails with
+            # a ReadError, a race of the machine's load, not of the code. Tests of the idle
+            # cut-off start their own server (test_slow_clients_live.py).
+            "UVICORN_TIMEOUT_KEEP_ALIVE": "600",
+            "KEEP_ALIVE_TIMEOUT_S": "300",  # the same for `python -m app serve` (argv)
         }
         if workers > 1:
             metrics_dir = tmp_path / f"prom-{len(started)}"
