@@ -26,7 +26,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -332,10 +332,20 @@ def workdir(prefix: str = "raidesk-bench-") -> Iterator[Path]:
         yield Path(tmp)
 
 
+class Startable(Protocol):
+    """Anything a bench starts before measuring and stops afterwards (a server, Redis)."""
+
+    def start(self) -> None:
+        """Start it and wait until it answers."""
+
+    def stop(self) -> None:
+        """Stop it (idempotent)."""
+
+
 @contextlib.contextmanager
-def running(*servers: Server | RedisProcess) -> Iterator[None]:
+def running(*servers: Startable) -> Iterator[None]:
     """Start each in order; stop them all (in reverse) however the block ends."""
-    started: list[Server | RedisProcess] = []
+    started: list[Startable] = []
     try:
         for server in servers:
             server.start()
