@@ -506,7 +506,8 @@ def report(variants: list[Variant], args: argparse.Namespace) -> int:
             "held_scheduled": held.scheduled,
         }
     print()
-    print(f"(a) flash sale, {args.connections} connections (medians of {args.rounds} rounds)")
+    connections = min(args.connections, args.buyers)  # as sale_round opens them
+    print(f"(a) flash sale, {connections} connections (medians of {args.rounds} rounds)")
     print(
         format_table(
             sale_rows,
