@@ -447,11 +447,15 @@ def sale_round(
 ) -> SaleRun:
     """One hot-product sale: fresh product, one purchase per buyer, then the books."""
     product_id = create_product(server, admin_token, stock=args.stock, label=server.name)
-    threads = max(1, min(args.threads, args.connections))
+    # No more connections than buyers: wrk sends each connection's first request without
+    # asking delay(), so a connection with no buyer left sends the script's filler, whose
+    # quick answer would count toward the thread's quota and stop it before the purchases.
+    connections = max(1, min(args.connections, args.buyers))
+    threads = max(1, min(args.threads, connections))
     result = run_wrk(
         f"{server.url}/api/purchase/{product_id}",
         duration_s=300,  # an upper bound: the threads stop after their buyers
-        connections=args.connections,
+        connections=connections,
         threads=threads,
         script=PURCHASE_LUA,
         script_args=[str(tokens_file), f"/api/purchase/{product_id}", str(threads)],

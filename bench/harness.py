@@ -26,7 +26,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -172,7 +172,8 @@ def http_status(url: str) -> int | None:
         return None
 
 
-def _wait_until(predicate: Any, *, timeout: float, what: str) -> None:
+def wait_until(predicate: Any, *, timeout: float, what: str) -> None:
+    """Poll `predicate` every 50 ms until it holds; BenchError after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -220,7 +221,7 @@ class RedisProcess:
                 sock.settimeout(0.2)
                 return sock.connect_ex(("127.0.0.1", self.port)) == 0
 
-        _wait_until(up, timeout=15, what=f"redis-server on port {self.port}")
+        wait_until(up, timeout=15, what=f"redis-server on port {self.port}")
 
     def stop(self) -> None:
         if self.process is not None:
@@ -294,7 +295,7 @@ class Server:
                 raise BenchError(f"{self.name} exited with {self.process.returncode}:\n{tail}")
             return http_status(self.url + "/health/live") == 200
 
-        _wait_until(ready, timeout=timeout, what=f"{self.name} on {self.url}")
+        wait_until(ready, timeout=timeout, what=f"{self.name} on {self.url}")
         if self.workers > 1:
             self._wait_for_all_workers()
 
@@ -304,7 +305,7 @@ class Server:
             text = self.log_path.read_text(errors="replace")
             return text.count("Application startup complete") >= self.workers
 
-        _wait_until(all_started, timeout=60, what=f"{self.workers} workers of {self.name}")
+        wait_until(all_started, timeout=60, what=f"{self.workers} workers of {self.name}")
 
     def stop(self) -> None:
         if self.process is None:
@@ -331,10 +332,20 @@ def workdir(prefix: str = "raidesk-bench-") -> Iterator[Path]:
         yield Path(tmp)
 
 
+class Startable(Protocol):
+    """Anything a bench starts before measuring and stops afterwards (a server, Redis)."""
+
+    def start(self) -> None:
+        """Start it and wait until it answers."""
+
+    def stop(self) -> None:
+        """Stop it (idempotent)."""
+
+
 @contextlib.contextmanager
-def running(*servers: Server | RedisProcess) -> Iterator[None]:
+def running(*servers: Startable) -> Iterator[None]:
     """Start each in order; stop them all (in reverse) however the block ends."""
-    started: list[Server | RedisProcess] = []
+    started: list[Startable] = []
     try:
         for server in servers:
             server.start()

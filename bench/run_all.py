@@ -22,6 +22,11 @@ BENCHES: list[tuple[str, list[str]]] = [
     ("bench.middleware_instructions", ["--requests", "3000"]),
     ("bench.ratelimit_vs_slowapi", []),
     ("bench.flash_sale", ["--workers", "2", "--connections", "64"]),
+    # Single Redis against a Redis Cluster: 1,000-connection sale, then 1,000 req/s for 60 s each.
+    (
+        "bench.scale",
+        ["--workers", "2", "--connections", "1000", "--rate", "1000", "--duration", "60"],
+    ),
     ("bench.auth_resolve", []),
     ("bench.regulatory_engine", []),
     ("bench.batch_jobs", []),

@@ -128,3 +128,24 @@ def test_batch_scale_bench_compares_one_and_two_processes_on_postgres() -> None:
     assert re.search(r"^\|\s+1 process \|\s+\d+\.\d s \|\s+[\d,]+ \|$", proc.stdout, re.M)
     assert re.search(r"^\|\s+2 processes \|\s+\d+\.\d s \|\s+[\d,]+ \|$", proc.stdout, re.M)
     assert re.search(r"^two processes / one: \d+\.\d\dx items/s", proc.stdout, re.M)
+
+
+def test_scale_bench_compares_single_redis_with_a_cluster() -> None:
+    proc = run_bench(
+        "scale",
+        *("--workers", "1", "--connections", "4", "--threads", "1", "--buyers", "12"),
+        *("--stock", "5", "--rounds", "1", "--rate", "20", "--duration", "1"),
+        *("--paced-connections", "2"),
+        timeout=240,
+    )
+    number = r"\d+(\.\d+)?"
+    for redis in ("single", "cluster"):
+        sale = rf"^\|\s+{redis} \|\s+\d+ \|\s+\d\.\d{{3}} \|( \s*{number} \|){{3}}"
+        sale += r"\s+\d+ \(\d+\.\d\d%\) \|\s+5 \|\s+ok \|$"
+        assert re.search(sale, proc.stdout, re.M), proc.stdout
+        held = rf"^\|\s+{redis} \|\s+20 \|\s+\d+ \|\s+\d\.\d{{3}} \|( \s*{number} \|){{3}}"
+        held += r"\s+\d+ \(\d+\.\d\d%\) \|$"
+        assert re.search(held, proc.stdout, re.M), proc.stdout
+    summary = json.loads(proc.stdout.split("SCALE ", 1)[1].splitlines()[0])
+    assert summary["single"]["sold"] == summary["cluster"]["sold"] == [5]
+    assert summary["cluster"]["held_scheduled"] == 20
