@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +31,7 @@ from app.limits import dependencies as limits_deps
 from app.limits.factory import build_limits
 from app.limits.service import LimitsService
 from app.platform.activity import ActiveUsers
+from app.platform.cache import Cache, install_cache
 from app.platform.config import Settings
 from app.platform.events import EventRecorder
 from app.platform.gc_tuning import tuned_gc
@@ -71,6 +72,8 @@ class Resources:
     settings: Settings
     connections: Connections
     kv: KeyValueStore
+    # What `@cached` functions use (app/platform/cache.py), over `kv`; installed while the app runs.
+    cache: Cache
     # Named locks (Redis when REDIS_URL is set, else in-process): `async with locks.hold(...)`.
     locks: LockManager
     # Rate limiting: Redis when REDIS_URL is set, else in-process (see docs/rate-limits.md).
@@ -87,6 +90,7 @@ class Resources:
     active_users: ActiveUsers
     # Long-running tasks started by the lifespan (reconcilers, workers); cancelled on shutdown.
     background_tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    uninstall_cache: Callable[[], None] = lambda: None
 
     @property
     def engine(self) -> AsyncEngine:
@@ -117,6 +121,7 @@ async def build_resources(settings: Settings) -> Resources:
         settings=settings,
         connections=connections,
         kv=kv,
+        cache=Cache(kv),
         locks=locks,
         rate_limiter=rate_limiter,
         auth=auth,
@@ -144,6 +149,7 @@ async def build_resources(settings: Settings) -> Resources:
     if settings.ai_provider != "rules":
         # Not critical: with the model down the rest of the API (and AI_FALLBACK) still works.
         health.checks.append(HealthCheck("ai_model", regulatory.probe_model, critical=False))
+    resources.uninstall_cache = install_cache(resources.cache)
     _start_background_work(resources)
     health.checks.append(HealthCheck("database", connections.probe_database))
     if connections.redis is not None:
@@ -193,6 +199,7 @@ def _start_background_work(resources: Resources) -> None:
 
 async def close_resources(resources: Resources) -> None:
     """Stop background work, then close clients; each step runs even if another fails."""
+    resources.uninstall_cache()
     with contextlib.suppress(Exception):
         await resources.commerce.aclose()  # purchases in progress finish first
     for task in resources.background_tasks:

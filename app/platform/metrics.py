@@ -81,6 +81,11 @@ LOCK_WAIT = Histogram(
     buckets=_LATENCY_BUCKETS,
 )
 
+CACHE_LOOKUPS = Counter(
+    "cache_lookups_total",
+    "Lookups of @cached functions by key prefix and outcome (hit, miss, error: store failed).",
+    ["prefix", "outcome"],
+)
 # Rate limiting: `route` is the rule family ("classify", "login", ...) or "global".
 RATE_LIMIT_DECISIONS = Counter(
     "rate_limit_decisions_total",

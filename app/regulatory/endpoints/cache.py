@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from app.platform.cache import get_cache
 from app.platform.dependencies import AdminUser
 from app.regulatory.dependencies import RegulatoryDep
 from app.regulatory.schemas.cache import CacheInvalidated, CacheStats
@@ -16,7 +17,9 @@ router = APIRouter(prefix="/api/cache", tags=["cache"])
 @router.get("/stats", summary="Cache statistics")
 async def cache_stats(service: RegulatoryDep) -> CacheStats:
     """Hits and misses counted by this worker process; size of the (possibly shared) store."""
-    return CacheStats.model_validate(await service.cache.stats())
+    stats = await service.cache.stats()
+    cache = get_cache()
+    return CacheStats.model_validate({**stats, "decorated": {} if cache is None else cache.stats()})
 
 
 @router.delete("", summary="Invalidate cache entries (admin)")

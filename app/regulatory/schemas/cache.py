@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class CacheStats(BaseModel):
@@ -25,6 +25,15 @@ class CacheStats(BaseModel):
                     "ttl_s": 3600,
                     "max_entries": 10000,
                     "counted_per": "process",
+                    "decorated": {
+                        "template:": {
+                            "hits": 9,
+                            "misses": 1,
+                            "errors": 0,
+                            "hit_rate": 0.9,
+                            "miss_rate": 0.1,
+                        }
+                    },
                 }
             ]
         }
@@ -41,6 +50,8 @@ class CacheStats(BaseModel):
     ttl_s: float
     max_entries: int | None
     counted_per: Literal["process"]
+    # The `@cached` functions' lookups by key prefix (app/platform/cache.py), this process.
+    decorated: dict[str, dict[str, float]] = Field(default_factory=dict)
 
 
 class CacheInvalidated(BaseModel):
