@@ -132,6 +132,14 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         error = MethodNotAllowedError(
             f"{request.method} is not allowed on {request_path(request)}."
         )
+    elif exc.status_code == 400 and isinstance(exc.__cause__, RecursionError):
+        # FastAPI's JSON parsing ran out of stack: a body nested deeper than the interpreter's
+        # recursion limit (how deep that is depends on the stack it is parsed on). It is the
+        # same client error as a body the service finds too deeply nested itself.
+        error = ValidationFailedError(
+            "The JSON body is nested too deeply.",
+            details=[{"field": "body", "message": "nested too deeply", "type": "value_error"}],
+        )
     else:
         detail = exc.detail if isinstance(exc.detail, str) else None
         error = HTTPStatusError(exc.status_code, detail)

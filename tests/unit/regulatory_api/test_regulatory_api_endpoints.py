@@ -285,7 +285,7 @@ async def test_auth_required_needs_a_user(app_factory: Any) -> None:
         assert r.status_code == 401
 
 
-@pytest.mark.parametrize("depth", [40, 900])
+@pytest.mark.parametrize("depth", [40, 900, 5000])
 async def test_deeply_nested_input_is_a_400(reg: Reg, depth: int) -> None:
     _app, client = reg
     nested = "[" * depth + "]" * depth
@@ -302,5 +302,11 @@ async def test_deeply_nested_input_is_a_400(reg: Reg, depth: int) -> None:
             content=raw,
             headers={"content-type": "application/json"},
         )
+        if r.status_code == 400:
+            # The body ran the JSON parser out of stack before the route could start its
+            # stream (how deep that is depends on the stack: under coverage's tracer, 900 is).
+            assert_problem(r, 400, "VALIDATION_ERROR")
+            assert depth > 100
+            continue
         assert r.status_code == 200
         assert '"code":"VALIDATION_ERROR"' in r.text and r.text.endswith("data: [DONE]\n\n")
