@@ -20,7 +20,7 @@ from tests.integration.ratelimit.test_ratelimit_blocks_live import (
     pin,
     run,
 )
-from tests.support.servers import LiveServer
+from tests.support.servers import LiveServer, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -135,8 +135,15 @@ def test_two_instances_share_state_and_sell_exactly_the_stock(
         listed = b.call("GET", f"/api/purchases?product_id={pid}&limit=200", admin)
         assert len(listed.json()["items"]) == STOCK  # every sale is one durable row
 
-        # Each instance's metrics count the units it sold (its two workers added up).
+        # Each instance's metrics count the units it sold (its two workers added up). A worker
+        # writes its tallies at most a second after a sale (MetricsBuffer), and the scrape is
+        # answered by one of the two: wait for the other's flush, then the figure must be exact.
         for worker, sold in zip((a, b), sold_through, strict=True):
+            wait_until(
+                lambda w=worker, n=sold: units_sold(w.call("GET", "/metrics").text) >= n,
+                timeout=60,
+                what="both workers' sales in the instance's metrics",
+            )
             assert units_sold(worker.call("GET", "/metrics").text) == sold
     finally:
         a.http.close()
