@@ -25,6 +25,10 @@ from app.platform.storage.sql.engine import create_engine, pool_stats
 _log = get_logger("app.storage")
 
 
+class RedisClusterNotOk(Exception):
+    """The cluster answers but says it cannot serve every slot (`cluster_state:fail`)."""
+
+
 @dataclass
 class Connections:
     """An engine (always) and a Redis client (None without REDIS_URL), and the schema's state."""
@@ -63,10 +67,20 @@ class Connections:
         return {"migrations_applied": self.migrations_applied}
 
     async def probe_redis(self) -> dict[str, Any] | None:
-        """One PING (only registered when there is a client)."""
+        """One PING (only registered when there is a client); on a cluster, one to every master
+        and the cluster's own verdict."""
         assert self.redis is not None
-        await self.redis.ping()
-        return None
+        if not isinstance(self.redis, RedisCluster):
+            await self.redis.ping()
+            return None
+        # A cluster client's PING goes to one node; the service needs every master (each one
+        # owns a third of the keys), so a dead or frozen master must fail the probe.
+        await self.redis.ping(target_nodes=RedisCluster.PRIMARIES)
+        info = await self.redis.cluster_info()
+        state = str(info.get("cluster_state", "unknown"))
+        if state != "ok":
+            raise RedisClusterNotOk(state)
+        return {"masters": len(self.redis.get_primaries()), "cluster_state": state}
 
     def pool_stats(self) -> dict[str, dict[str, Any]]:
         """Connections in use and idle, per pool."""
