@@ -121,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     import uvicorn
 
+    from app.platform.http_protocol import HeaderDeadlineProtocol
+
     uvicorn.run(
         "app.main:create_served_app",
         factory=True,
@@ -132,8 +134,9 @@ def main(argv: list[str] | None = None) -> int:
         proxy_headers=False,  # the app reads X-Forwarded-For itself, from TRUSTED_PROXIES only
         log_config=None,
         # Idle keep-alive connections are closed after this (a slow body is cut off by
-        # BODY_READ_TIMEOUT_S in the edge).
+        # BODY_READ_TIMEOUT_S in the edge, slow headers by HEADER_READ_TIMEOUT_S here).
         timeout_keep_alive=settings.keep_alive_timeout_s,
+        http=HeaderDeadlineProtocol,
     )
     return 0
 

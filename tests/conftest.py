@@ -333,6 +333,9 @@ def live_server_factory(
             # cut-off start their own server (test_slow_clients_live.py).
             "UVICORN_TIMEOUT_KEEP_ALIVE": "600",
             "KEEP_ALIVE_TIMEOUT_S": "300",  # the same for `python -m app serve` (argv)
+            # And its header deadline: a connection opened by a client the load then keeps off
+            # the CPU must not be cut before its first request is written.
+            "HEADER_READ_TIMEOUT_S": "300",
         }
         if workers > 1:
             metrics_dir = tmp_path / f"prom-{len(started)}"

@@ -104,6 +104,10 @@ class Settings(BaseSettings):
     # Seconds a request body may take to arrive in full (from the first read); past it: 408 and
     # the connection is closed, so a client trickling its body cannot hold a worker slot.
     body_read_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    # `python -m app serve`: a request's headers must arrive in full within this many seconds of
+    # the connection opening or of the request's first byte; past it: 408 and the connection is
+    # closed (a client trickling headers, or connecting and sending nothing, holds no slot).
+    header_read_timeout_s: float = Field(default=10.0, gt=0, le=300)
     # `python -m app serve` (uvicorn): idle keep-alive connections are closed after this many
     # seconds.
     keep_alive_timeout_s: int = Field(default=5, ge=1, le=300)

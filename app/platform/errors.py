@@ -128,7 +128,7 @@ class RequestTimeoutError(AppError):
     status = 408
     code = "REQUEST_TIMEOUT"
     error_code = "ERR_1014"
-    title = "Request body too slow"
+    title = "Request too slow"
 
 
 class DatabaseUnavailableError(ServiceUnavailableError):
