@@ -21,6 +21,11 @@ from app.platform.logging import get_logger
 
 _log = get_logger("app.http")
 
+# After the 408 the server stops writing but keeps reading (and dropping) what the client still
+# sends, for at most this long: closing a socket with unread bytes makes the kernel send a reset,
+# which can destroy the 408 before the client reads it ("lingering close", as nginx does).
+LINGER_S = 2.0
+
 
 def header_timeout_response(timeout_s: float) -> bytes:
     """The whole 408 response (status line, headers, problem body) sent when headers are late."""
@@ -47,6 +52,7 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
         # from a class it may have pickled into a worker, so the class carries no settings.
         self.header_timeout_s = get_settings().header_read_timeout_s
         self.header_deadline: asyncio.TimerHandle | None = None
+        self.lingering: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         """Start the first request's deadline as the connection opens (a silent client too)."""
@@ -54,9 +60,18 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
         self._arm()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        """Drop the deadline with the connection."""
+        """Drop the deadline (and a lingering close's timer) with the connection."""
         self._disarm()
+        if self.lingering is not None:
+            self.lingering.cancel()
+            self.lingering = None
         super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        """Bytes of a request; after a 408, dropped until the lingering close ends."""
+        if self.lingering is not None:
+            return
+        super().data_received(data)
 
     def on_message_begin(self) -> None:
         """A request's first byte: its headers' deadline starts (unless the connection's runs)."""
@@ -85,6 +100,9 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
         _log.info("request_headers_too_slow", timeout_s=self.header_timeout_s)
         # A 408 only between responses: pipelined headers arriving while the previous request
         # is still answered would cut into its response, so that connection is just closed.
-        if self.cycle is None or self.cycle.response_complete:
+        if (self.cycle is None or self.cycle.response_complete) and self.transport.can_write_eof():
             self.transport.write(header_timeout_response(self.header_timeout_s))
+            self.transport.write_eof()  # the client reads the 408, then its end of file
+            self.lingering = asyncio.get_running_loop().call_later(LINGER_S, self.transport.close)
+            return
         self.transport.close()
