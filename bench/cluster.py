@@ -15,7 +15,7 @@ from pathlib import Path
 import redis
 from redis.crc import key_slot
 
-from bench.harness import BenchError, free_port, wait_until
+from bench.harness import BenchError, ephemeral_redis_args, free_port, wait_until
 
 # A master that stops answering for this long is failed over to its replica. Small, so the
 # failover test waits about a second; redis-server's default (15 s) would stall it.
@@ -80,10 +80,7 @@ class RedisClusterServers:
         self.processes[port] = subprocess.Popen(
             [
                 _binary("redis-server"),
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
+                *ephemeral_redis_args(port, node_dir),
                 "--cluster-enabled",
                 "yes",
                 # Kept across a restart of this node: it rejoins as who it was.
@@ -96,16 +93,6 @@ class RedisClusterServers:
                 # A new replica syncs at once (the default waits 5 s for more replicas).
                 "--repl-diskless-sync-delay",
                 "0",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(node_dir),
-                "--daemonize",
-                "no",
-                "--loglevel",
-                "warning",
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

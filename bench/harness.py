@@ -182,6 +182,26 @@ def wait_until(predicate: Any, *, timeout: float, what: str) -> None:
     raise BenchError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
+def ephemeral_redis_args(port: int, workdir: Path) -> list[str]:
+    """redis-server options for a private server: loopback only, nothing kept on disk, quiet."""
+    return [
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(workdir),
+        "--daemonize",
+        "no",
+        "--loglevel",
+        "warning",
+    ]
+
+
 @dataclass
 class RedisProcess:
     """A private redis-server (no persistence) on a free port, for one bench run."""
@@ -197,21 +217,7 @@ class RedisProcess:
     def start(self) -> None:
         binary = ensure_redis_server()
         self.process = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.workdir),
-                "--loglevel",
-                "warning",
-            ],
+            [binary, *ephemeral_redis_args(self.port, self.workdir)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.harness import PORT_CLAIMS_ENV, free_port, http_status
+from bench.harness import PORT_CLAIMS_ENV, ephemeral_redis_args, free_port, http_status
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -78,23 +78,7 @@ class RedisServer:
                 "or `apt-get install redis-server`"
             )
         self.process = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.workdir),
-                "--daemonize",
-                "no",
-                "--loglevel",
-                "warning",
-            ],
+            [binary, *ephemeral_redis_args(self.port, self.workdir)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
