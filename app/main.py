@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from app import __version__, compat
 from app.accounts import endpoints as auth
@@ -54,7 +54,7 @@ def _base_app(settings: Settings, *, served: bool = False) -> FastAPI:
     install_error_handlers(app)
     # Starlette tries routes in order: the high-rate ones (probes, the flash sale) come first,
     # the AI-bound regulatory ones last. No two routers share a path, so order changes nothing else.
-    routers = (
+    routers: tuple[APIRouter, ...] = (
         health.router,
         purchases.router,
         inventory.router,
@@ -68,9 +68,10 @@ def _base_app(settings: Settings, *, served: bool = False) -> FastAPI:
         cache_router.router,
         batch.router,
         limits.router,
-        # Last: the seeds' aliases are rare, so the hot routes never wait behind them.
-        compat.router,
     )
+    if settings.seed_aliases:
+        # Last: the seeds' aliases are rare, so the hot routes never wait behind them.
+        routers += (compat.router,)
     for router in routers:
         app.include_router(router)
     auth.install_openapi_security(app)

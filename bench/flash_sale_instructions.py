@@ -6,6 +6,10 @@ while distinct buyers each send one `POST /api/purchase/{id}`, a few at once, an
 
     uv run python -m bench.flash_sale_instructions --buyers 1000 --stock 200
 
+With `--aliases`, each strategy runs a second time with the seeds' alias router switched off
+(`SEED_ALIASES=false`): the two rows show what mounting the aliases costs a purchase and a
+/ping.
+
 The throughput bench (`bench.flash_sale`) is the target's measure; on a machine shared with
 other work its ratios swing with the load, while these counts repeat within about a percent, so
 they tell whether the purchase path got cheaper or dearer. `ping ÷ purchase` is the share of
@@ -101,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database", default="postgres", choices=["postgres", "sqlite"])
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL)
     parser.add_argument(
+        "--aliases", action="store_true", help="also each strategy without the alias router"
+    )
+    parser.add_argument(
         "--start-timeout", type=float, default=300, help="seconds a server may take to start"
     )
     args = parser.parse_args(argv)
@@ -122,15 +129,19 @@ def _run(args: argparse.Namespace, work: Path, dbs: Databases, valgrind: str, co
     buyers = max(args.buyers, args.warmup)
     admin_token, tokens = asyncio.run(seed_database(seed_url, secret=secret, buyers=buyers))
     rows: list[list[str]] = []
+    runs = [(strategy, strategy, "true") for strategy in args.strategies]
+    if args.aliases:
+        runs += [(f"{strategy}-noaliases", strategy, "false") for strategy in args.strategies]
     with running(redis):
-        for number, strategy in enumerate(args.strategies, start=1):
+        for number, (label, strategy, aliases) in enumerate(runs, start=1):
             env = base_env(
                 work,
-                strategy,
+                label,
                 SECRET_KEY=secret,
-                DATABASE_URL=dbs.clone_seed(strategy),
+                DATABASE_URL=dbs.clone_seed(label.replace("-", "_")),
                 REDIS_URL=redis.url.rsplit("/", 1)[0] + f"/{number}",
                 PURCHASE_STRATEGY=strategy,
+                SEED_ALIASES=aliases,
                 RATE_LIMIT_ENABLED="true",
                 RATE_LIMIT_DEFAULT=HUGE,
                 RATE_LIMIT_AUTHENTICATED=HUGE,
@@ -143,9 +154,9 @@ def _run(args: argparse.Namespace, work: Path, dbs: Databases, valgrind: str, co
                 valgrind,
                 "--tool=callgrind",
                 "--instr-atstart=no",
-                f"--callgrind-out-file={work / f'callgrind.{strategy}.out'}",
+                f"--callgrind-out-file={work / f'callgrind.{label}.out'}",
             )
-            server = Server("app.main:create_app", 1, env, work, strategy, wrapper=wrapper)
+            server = Server("app.main:create_app", 1, env, work, label, wrapper=wrapper)
             started = time.monotonic()
             server.start(timeout=args.start_timeout)
             try:
@@ -163,7 +174,7 @@ def _run(args: argparse.Namespace, work: Path, dbs: Databases, valgrind: str, co
                 asyncio.run(
                     _send(server.url, [("GET", "/ping", {})] * args.warmup, args.concurrency)
                 )
-                product = create_product(server, admin_token, stock=args.stock, label=strategy)
+                product = create_product(server, admin_token, stock=args.stock, label=label)
                 bought, statuses = _counted(
                     server, control, buys(product, args.buyers), args.concurrency
                 )
@@ -175,16 +186,14 @@ def _run(args: argparse.Namespace, work: Path, dbs: Databases, valgrind: str, co
                 server.stop()
             per_buy, per_ping = bought / args.buyers, pings / args.buyers
             print(
-                f"  {strategy}: {per_buy:.0f} instructions per purchase attempt "
+                f"  {label}: {per_buy:.0f} instructions per purchase attempt "
                 f"(statuses {statuses}, {args.stock - left} sold), {per_ping:.0f} per /ping "
                 f"({ping_statuses}); {time.monotonic() - started:.0f} s",
                 flush=True,
             )
             if args.stock - left != min(args.stock, args.buyers):
-                raise BenchError(f"{strategy}: sold {args.stock - left} of {args.stock}")
-            rows.append(
-                [strategy, f"{per_buy:.0f}", f"{per_ping:.0f}", f"{per_ping / per_buy:.3f}"]
-            )
+                raise BenchError(f"{label}: sold {args.stock - left} of {args.stock}")
+            rows.append([label, f"{per_buy:.0f}", f"{per_ping:.0f}", f"{per_ping / per_buy:.3f}"])
     print()
     print(
         format_table(

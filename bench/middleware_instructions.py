@@ -34,6 +34,13 @@ BREAKDOWN = {
         {**MIDDLEWARE_ENV, "LOG_LEVEL": "WARNING", "METRICS_ENABLED": "false"},
     ),
 }
+# --aliases: the middleware stack with the seeds' alias router switched off (docs/configuration.md).
+ALIASES = {
+    "middleware-noaliases": (
+        "app.main:create_served_app",
+        {**MIDDLEWARE_ENV, "SEED_ALIASES": "false"},
+    ),
+}
 _REQUEST = b"GET /ping HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n"
 _LENGTH = re.compile(rb"\r\ncontent-length: *(\d+)", re.IGNORECASE)
 
@@ -90,10 +97,17 @@ def main(argv: list[str] | None = None) -> int:
         "--breakdown", action="store_true", help="also the middleware without log / metrics"
     )
     parser.add_argument(
+        "--aliases", action="store_true", help="also the middleware without the seeds' aliases"
+    )
+    parser.add_argument(
         "--start-timeout", type=float, default=300, help="seconds a server may take to start"
     )
     args = parser.parse_args(argv)
-    variants = {**VARIANTS, **(BREAKDOWN if args.breakdown else {})}
+    variants = {
+        **VARIANTS,
+        **(BREAKDOWN if args.breakdown else {}),
+        **(ALIASES if args.aliases else {}),
+    }
     hint = "run `sudo apt-get install -y valgrind`"
     valgrind = ensure_tool("valgrind", hint=hint)
     control = ensure_tool("callgrind_control", package="valgrind", hint=hint)

@@ -292,6 +292,12 @@ class Settings(BaseSettings):
     log_max_bytes: int = Field(default=10 * 1024 * 1024, ge=0)  # 0 = never rotate
     log_backup_count: int = Field(default=5, ge=0)  # rotated files kept: <file>.1 … <file>.N
 
+    # --- seed compatibility -------------------------------------------------
+    # Serve the seed documents' paths (/register, /login, /purchase/{id}, /api/health) as
+    # aliases of the project's routes (app/compat.py, docs/seed-compatibility.md). Off: only
+    # the documented API; the aliases answer 404.
+    seed_aliases: bool = True
+
     # --- metrics ------------------------------------------------------------
     metrics_enabled: bool = True
     # Who may read /metrics, /health/detailed and /api/monitoring/events (docs/security.md
