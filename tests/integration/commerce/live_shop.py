@@ -19,11 +19,16 @@ from app.platform.storage.sql.tables import purchases, users
 LIVE_SECRET = "commerce-live-test-secret-with-more-than-32-chars"
 
 
-def live_env(db_path: Path, **extra: str) -> dict[str, str]:
+def database_url(db: Path | str) -> str:
+    """A SQLite file's URL, or `db` itself when it is already a URL (PostgreSQL)."""
+    return db if isinstance(db, str) else f"sqlite+aiosqlite:///{db}"
+
+
+def live_env(db: Path | str, **extra: str) -> dict[str, str]:
     """Environment of a live server whose tokens `seed_users` can mint."""
     return {
         "SECRET_KEY": LIVE_SECRET,
-        "DATABASE_URL": f"sqlite+aiosqlite:///{db_path}",
+        "DATABASE_URL": database_url(db),
         "ARGON2_TIME_COST": "1",
         "ARGON2_MEMORY_COST": "1024",
         "LOG_LEVEL": "WARNING",
@@ -31,7 +36,7 @@ def live_env(db_path: Path, **extra: str) -> dict[str, str]:
     }
 
 
-async def seed_users(db_path: Path, count: int, *, role: str = "user") -> list[dict[str, str]]:
+async def seed_users(db: Path | str, count: int, *, role: str = "user") -> list[dict[str, str]]:
     """Insert `count` users into the server's database (no password hashing) and return an
     Authorization header for each, signed as the server signs them."""
     codec = TokenCodec(secret_key=LIVE_SECRET, expire_minutes=60)
@@ -50,7 +55,7 @@ async def seed_users(db_path: Path, count: int, *, role: str = "user") -> list[d
                 "updated_at": now,
             }
         )
-    engine = create_async_engine(f"sqlite+aiosqlite:///{db_path}")
+    engine = create_async_engine(database_url(db))
     try:
         async with engine.begin() as conn:
             await conn.execute(insert(users), rows)
@@ -70,9 +75,9 @@ class SqlSales:
     ids: set[str]
 
 
-async def sql_sales(db_path: Path, product_id: int) -> SqlSales:
-    """Σ purchases.quantity and every purchase id of a product, read from the database file."""
-    engine = create_async_engine(f"sqlite+aiosqlite:///{db_path}")
+async def sql_sales(db: Path | str, product_id: int) -> SqlSales:
+    """Σ purchases.quantity and every purchase id of a product, read from the database."""
+    engine = create_async_engine(database_url(db))
     try:
         async with engine.connect() as conn:
             total = await conn.execute(

@@ -14,6 +14,7 @@ from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisClusterException
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from app.platform.config import Settings
 
@@ -29,8 +30,31 @@ def _torn(exc: Exception) -> RedisConnectionError:
     return RedisConnectionError(f"cluster connection closed under a command ({type(exc).__name__})")
 
 
+# When a topology read reaches no node, redis-py raises its generic RedisClusterException
+# ("Redis Cluster cannot be connected"), caused by the last node's own error. Caused by a
+# refused, reset or silent socket it is an outage (a master just killed, its replica not yet
+# promoted, the other nodes' pools busy): a ConnectionError, a 503. Caused by anything else
+# ("Cluster mode is not enabled on this node") it is a misconfiguration and stays as it is.
+_UNREACHABLE_CAUSES = (RedisConnectionError, RedisTimeoutError, OSError, *_TORN_CONNECTION)
+
+
+def _unreachable(exc: RedisClusterException) -> RedisConnectionError | None:
+    if isinstance(exc.__cause__, _UNREACHABLE_CAUSES):
+        return RedisConnectionError(f"no Redis Cluster node reachable ({exc.__cause__})")
+    return None
+
+
 class ClusterClient(RedisCluster):
-    """redis-py's RedisCluster, with torn-connection errors raised as ConnectionError."""
+    """redis-py's RedisCluster, with torn connections and an unreachable cluster raised as
+    ConnectionError (an outage: 503), like a lost single server."""
+
+    async def initialize(self, *args: Any, **kwargs: Any) -> RedisCluster:
+        try:
+            return await super().initialize(*args, **kwargs)
+        except RedisClusterException as exc:
+            if (outage := _unreachable(exc)) is not None:
+                raise outage from exc
+            raise
 
     async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -55,6 +79,10 @@ class _ClusterPipeline(ClusterPipeline):
             return await super().execute(raise_on_error, allow_redirections)
         except _TORN_CONNECTION as exc:
             raise _torn(exc) from exc
+        except RedisClusterException as exc:  # a transaction's own topology re-read
+            if (outage := _unreachable(exc)) is not None:
+                raise outage from exc
+            raise
 
 
 # What the adapters are given: both clients speak the same commands, scripts and pipelines.
