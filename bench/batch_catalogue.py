@@ -2,6 +2,7 @@
 its results, and see what it costs the API beside it.
 
     uv run python -m bench.batch_catalogue --rows 100000
+    uv run python -m bench.batch_catalogue --rows 100000 --database postgres
 
 One uvicorn process (SQLite, rules engine, AI cache on as by default — a catalogue repeats
 device types, so 20 distinct concepts stand in for it), BATCH_WORKERS=1. Reported:
@@ -11,6 +12,8 @@ device types, so 20 distinct concepts stand in for it), BATCH_WORKERS=1. Reporte
 - the server's RSS before the upload, at its peak while the job runs (sampled each second),
   and after;
 - the CSV download: seconds and rows.
+With `--database postgres` the server runs on a fresh, migrated PostgreSQL database (dropped
+afterwards) instead of its SQLite file.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from typing import Any
 import httpx
 
 from bench.batch_jobs import login
+from bench.flash_sale import DEFAULT_POSTGRES_URL, Databases
 from bench.harness import (
     BenchError,
     Server,
@@ -34,6 +38,7 @@ from bench.harness import (
     ensure_wrk,
     format_table,
     machine_note,
+    migrate_database,
     run_wrk,
     running,
     workdir,
@@ -81,90 +86,103 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-duration", type=float, default=10.0)
     parser.add_argument("--latency-rate", type=int, default=200, help="offered /ping req/s")
     parser.add_argument("--chunk-size", type=int, default=None, help="BATCH_CHUNK_SIZE")
+    parser.add_argument("--database", default="sqlite", choices=["sqlite", "postgres"])
+    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL)
     args = parser.parse_args(argv)
     ensure_wrk()
     with workdir() as work:
-        extra = {} if args.chunk_size is None else {"BATCH_CHUNK_SIZE": str(args.chunk_size)}
-        env = base_env(work, "catalogue", RATE_LIMIT_ENABLED="false", LOG_LEVEL="WARNING", **extra)
-        server = Server("app.main:create_served_app", 1, env, work, "catalogue")
-        catalogue = work / "catalogue.csv"
-        write_catalogue(catalogue, args.rows)
-        delay_ms = max(1, round(4 * 1000 / args.latency_rate))
-        script = f"delay = function() return math.random(0, {2 * delay_ms}) end\n"
-        with running(server), httpx.Client(base_url=server.url, timeout=3600) as client:
-            assert server.process is not None
-            pid = server.process.pid
-            headers = login(client)
-            print(
-                f"Catalogue job: {args.rows} rows, 1 uvicorn process, SQLite, "
-                f"BATCH_CHUNK_SIZE={args.chunk_size or 'default'}; {machine_note()}"
+        dbs = Databases(args.database, work, args.postgres_url)
+        try:
+            return _run(args, work, dbs)
+        finally:
+            dbs.drop_all()
+
+
+def _run(args: argparse.Namespace, work: Path, dbs: Databases) -> int:
+    """The flow on one server, on the database `dbs` names."""
+    extra = {} if args.chunk_size is None else {"BATCH_CHUNK_SIZE": str(args.chunk_size)}
+    if args.database == "postgres":
+        extra["DATABASE_URL"] = dbs.create("catalogue")
+        migrate_database(extra["DATABASE_URL"])
+    env = base_env(work, "catalogue", RATE_LIMIT_ENABLED="false", LOG_LEVEL="WARNING", **extra)
+    server = Server("app.main:create_served_app", 1, env, work, "catalogue")
+    catalogue = work / "catalogue.csv"
+    write_catalogue(catalogue, args.rows)
+    delay_ms = max(1, round(4 * 1000 / args.latency_rate))
+    script = f"delay = function() return math.random(0, {2 * delay_ms}) end\n"
+    with running(server), httpx.Client(base_url=server.url, timeout=3600) as client:
+        assert server.process is not None
+        pid = server.process.pid
+        headers = login(client)
+        print(
+            f"Catalogue job: {args.rows} rows, 1 uvicorn process, "
+            f"{'PostgreSQL' if args.database == 'postgres' else 'SQLite'}, "
+            f"BATCH_CHUNK_SIZE={args.chunk_size or 'default'}; {machine_note()}"
+        )
+        idle = run_wrk(
+            server.url + "/ping",
+            duration_s=args.latency_duration,
+            connections=4,
+            threads=1,
+            script=script,
+            scratch=work,
+        )
+        rss_before = rss_mb(pid)
+        started = time.perf_counter()
+        with catalogue.open("rb") as upload:
+            r = client.post(
+                "/api/batch/jobs/upload",
+                data={"kind": "classify", "name": "bench"},
+                files={"file": ("catalogue.csv", upload, "text/csv")},
+                headers=headers,
             )
-            idle = run_wrk(
-                server.url + "/ping",
-                duration_s=args.latency_duration,
-                connections=4,
-                threads=1,
-                script=script,
-                scratch=work,
-            )
-            rss_before = rss_mb(pid)
-            started = time.perf_counter()
-            with catalogue.open("rb") as upload:
-                r = client.post(
-                    "/api/batch/jobs/upload",
-                    data={"kind": "classify", "name": "bench"},
-                    files={"file": ("catalogue.csv", upload, "text/csv")},
-                    headers=headers,
-                )
-            if r.status_code != 202:
-                raise BenchError(f"upload answered {r.status_code}: {r.text[:300]}")
-            stored_s = time.perf_counter() - started
-            job_id = r.json()["job_id"]
-            run_started = time.perf_counter()
+        if r.status_code != 202:
+            raise BenchError(f"upload answered {r.status_code}: {r.text[:300]}")
+        stored_s = time.perf_counter() - started
+        job_id = r.json()["job_id"]
+        run_started = time.perf_counter()
 
-            peak = [rss_before]
-            stop = threading.Event()
+        peak = [rss_before]
+        stop = threading.Event()
 
-            def sample() -> None:
-                while not stop.wait(1.0):
-                    peak[0] = max(peak[0], rss_mb(pid))
+        def sample() -> None:
+            while not stop.wait(1.0):
+                peak[0] = max(peak[0], rss_mb(pid))
 
-            sampler = threading.Thread(target=sample, daemon=True)
-            sampler.start()
-            busy = run_wrk(
-                server.url + "/ping",
-                duration_s=args.latency_duration,
-                connections=4,
-                threads=1,
-                script=script,
-                scratch=work,
-            )
-            during = client.get(f"/api/batch/jobs/{job_id}", headers=headers).json()
-            done: dict[str, Any] = {}
-            with client.stream(
-                "GET", f"/api/batch/jobs/{job_id}/events", headers=headers
-            ) as stream:
-                for line in stream.iter_lines():
-                    if line.startswith("data: {"):
-                        event = json.loads(line.removeprefix("data: "))
-                        if event["type"] == "done":
-                            done = event["job"]
-                            break
-            run_s = time.perf_counter() - run_started
-            stop.set()
-            sampler.join()
-            rss_after = rss_mb(pid)
-            if done.get("status") != "completed" or done["processed_items"] != args.rows:
-                raise BenchError(f"the job ended as {done}")
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        busy = run_wrk(
+            server.url + "/ping",
+            duration_s=args.latency_duration,
+            connections=4,
+            threads=1,
+            script=script,
+            scratch=work,
+        )
+        during = client.get(f"/api/batch/jobs/{job_id}", headers=headers).json()
+        done: dict[str, Any] = {}
+        with client.stream("GET", f"/api/batch/jobs/{job_id}/events", headers=headers) as stream:
+            for line in stream.iter_lines():
+                if line.startswith("data: {"):
+                    event = json.loads(line.removeprefix("data: "))
+                    if event["type"] == "done":
+                        done = event["job"]
+                        break
+        run_s = time.perf_counter() - run_started
+        stop.set()
+        sampler.join()
+        rss_after = rss_mb(pid)
+        if done.get("status") != "completed" or done["processed_items"] != args.rows:
+            raise BenchError(f"the job ended as {done}")
 
-            started = time.perf_counter()
-            lines = 0
-            with client.stream(
-                "GET", f"/api/batch/jobs/{job_id}/results?format=csv", headers=headers
-            ) as download:
-                for _ in download.iter_lines():
-                    lines += 1
-            download_s = time.perf_counter() - started
+        started = time.perf_counter()
+        lines = 0
+        with client.stream(
+            "GET", f"/api/batch/jobs/{job_id}/results?format=csv", headers=headers
+        ) as download:
+            for _ in download.iter_lines():
+                lines += 1
+        download_s = time.perf_counter() - started
 
     rows = [
         ["upload stored", f"{stored_s:.1f} s", f"{args.rows / stored_s:.0f} rows/s"],

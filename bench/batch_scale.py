@@ -13,8 +13,6 @@ migrated first. Prints items/s of each and the ratio two/one (target ≥ 1.6; ex
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -23,40 +21,22 @@ import httpx
 
 from bench.batch_catalogue import write_catalogue
 from bench.batch_jobs import login
-from bench.flash_sale import Databases
+from bench.flash_sale import DEFAULT_POSTGRES_URL, Databases
 from bench.harness import (
-    ROOT,
     BenchError,
     Server,
     base_env,
     format_table,
     machine_note,
+    migrate_database,
     running,
     workdir,
 )
 
-POSTGRES_URL = os.environ.get(
-    "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-)
-
-
-def migrate(database_url: str) -> None:
-    """`python -m app migrate` on a fresh database."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "app", "migrate"],
-        cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": database_url, "ENVIRONMENT": "development"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise BenchError(f"migrate failed: {proc.stderr[-2000:]}")
-
 
 def run_variant(processes: int, database_url: str, work: Path, *, rows: int, jobs: int) -> float:
     """Seconds from the first upload's answer until every job completed."""
-    migrate(database_url)
+    migrate_database(database_url)
     per_job = rows // jobs
     catalogue = work / f"catalogue-{per_job}.csv"
     if not catalogue.exists():
@@ -116,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=40_000, help="catalogue rows over all jobs")
     parser.add_argument("--jobs", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=1, help="runs of each variant (best kept)")
-    parser.add_argument("--postgres-url", default=POSTGRES_URL)
+    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL)
     args = parser.parse_args(argv)
     rows = (args.rows // args.jobs) * args.jobs
     best: dict[int, float] = {}

@@ -372,6 +372,20 @@ def add_wrk_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--warmup", type=float, default=2, help="seconds of warm-up per server")
 
 
+def migrate_database(database_url: str) -> None:
+    """`python -m app migrate` on a fresh database (PostgreSQL never migrates at startup)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "app", "migrate"],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": database_url, "ENVIRONMENT": "development"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise BenchError(f"migrate failed: {proc.stderr[-2000:]}")
+
+
 def base_env(work: Path, name: str, **extra: str) -> dict[str, str]:
     """Settings every bench server shares: its own SQLite file, a random secret, JSON logs."""
     return {
