@@ -34,6 +34,7 @@ from bench.flash_sale import DEFAULT_POSTGRES_URL, Databases
 from bench.harness import (
     BenchError,
     Server,
+    WrkResult,
     base_env,
     ensure_wrk,
     format_table,
@@ -119,14 +120,19 @@ def _run(args: argparse.Namespace, work: Path, dbs: Databases) -> int:
             f"{'PostgreSQL' if args.database == 'postgres' else 'SQLite'}, "
             f"BATCH_CHUNK_SIZE={args.chunk_size or 'default'}; {machine_note()}"
         )
-        idle = run_wrk(
-            server.url + "/ping",
-            duration_s=args.latency_duration,
-            connections=4,
-            threads=1,
-            script=script,
-            scratch=work,
-        )
+
+        def ping_latency() -> WrkResult:
+            """`/ping` at the paced rate for `--latency-duration` seconds (wrk)."""
+            return run_wrk(
+                server.url + "/ping",
+                duration_s=args.latency_duration,
+                connections=4,
+                threads=1,
+                script=script,
+                scratch=work,
+            )
+
+        idle = ping_latency()
         rss_before = rss_mb(pid)
         started = time.perf_counter()
         with catalogue.open("rb") as upload:
@@ -151,14 +157,7 @@ def _run(args: argparse.Namespace, work: Path, dbs: Databases) -> int:
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        busy = run_wrk(
-            server.url + "/ping",
-            duration_s=args.latency_duration,
-            connections=4,
-            threads=1,
-            script=script,
-            scratch=work,
-        )
+        busy = ping_latency()
         during = client.get(f"/api/batch/jobs/{job_id}", headers=headers).json()
         done: dict[str, Any] = {}
         with client.stream("GET", f"/api/batch/jobs/{job_id}/events", headers=headers) as stream:
