@@ -20,6 +20,7 @@ BENCHES: list[tuple[str, list[str]]] = [
     ("bench.middleware_overhead", ["--workers", "2", "--duration", "10", "--connections", "64"]),
     ("bench.response_headers", ["--workers", "2", "--duration", "5", "--rounds", "5"]),
     ("bench.middleware_instructions", ["--requests", "3000"]),
+    ("bench.request_opcodes", ["--requests", "200"]),
     ("bench.ratelimit_vs_slowapi", []),
     ("bench.flash_sale", ["--workers", "2", "--connections", "64"]),
     # Single Redis against a Redis Cluster: 1,000-connection sale, then 1,000 req/s for 60 s each.
