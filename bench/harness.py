@@ -204,11 +204,12 @@ def ephemeral_redis_args(port: int, workdir: Path) -> list[str]:
 
 @dataclass
 class RedisProcess:
-    """A private redis-server (no persistence) on a free port, for one bench run."""
+    """A private redis-server (no persistence) on a free port, for one bench or test run."""
 
     workdir: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    start_timeout_s: float = 15.0
 
     @property
     def url(self) -> str:
@@ -227,10 +228,11 @@ class RedisProcess:
                 sock.settimeout(0.2)
                 return sock.connect_ex(("127.0.0.1", self.port)) == 0
 
-        wait_until(up, timeout=15, what=f"redis-server on port {self.port}")
+        wait_until(up, timeout=self.start_timeout_s, what=f"redis-server on port {self.port}")
 
     def stop(self) -> None:
         if self.process is not None:
+            self.process.send_signal(signal.SIGCONT)  # a stopped (SIGSTOP) server must die too
             self.process.kill()
             self.process.wait(timeout=10)
             self.process = None

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import os
 import select
-import shutil
 import signal
 import socket
 import subprocess
@@ -18,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.harness import PORT_CLAIMS_ENV, ephemeral_redis_args, free_port, http_status
+from bench.harness import PORT_CLAIMS_ENV, RedisProcess, free_port, http_status
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,44 +51,12 @@ async def eventually(check, *, timeout: float = 60.0, what: str = "condition"): 
     raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
 
 
-def _port_open(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.2)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
+class RedisServer(RedisProcess):
+    """A redis-server of our own (no persistence) that tests may kill, freeze and restart."""
 
-
-@dataclass
-class RedisServer:
-    """A redis-server of our own (no persistence) that tests may kill and restart."""
-
-    workdir: Path
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            raise RuntimeError(
-                "redis-server is not installed: run `make test` (it installs it with apt-get) "
-                "or `apt-get install redis-server`"
-            )
-        self.process = subprocess.Popen(
-            [binary, *ephemeral_redis_args(self.port, self.workdir)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_until(lambda: _port_open(self.port), what=f"redis-server on port {self.port}")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.send_signal(signal.SIGCONT)  # a frozen server must be able to die
-            self.process.kill()
-            self.process.wait(timeout=10)
-            self.process = None
+    def __init__(self, workdir: Path) -> None:
+        # A loaded machine (xdist workers, CPU hogs) may take longer than a bench allows.
+        super().__init__(workdir, start_timeout_s=60.0)
 
     def freeze(self) -> None:
         """SIGSTOP: the port stays open, connections are accepted, nothing is answered."""
