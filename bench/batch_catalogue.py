@@ -91,12 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL)
     args = parser.parse_args(argv)
     ensure_wrk()
-    with workdir() as work:
-        dbs = Databases(args.database, work, args.postgres_url)
-        try:
-            return _run(args, work, dbs)
-        finally:
-            dbs.drop_all()
+    with workdir() as work, Databases(args.database, work, args.postgres_url) as dbs:
+        return _run(args, work, dbs)
 
 
 def _run(args: argparse.Namespace, work: Path, dbs: Databases) -> int:

@@ -100,19 +100,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rows = (args.rows // args.jobs) * args.jobs
     best: dict[int, float] = {}
-    with workdir("raidesk-batch-scale-") as work:
-        dbs = Databases("postgres", work, args.postgres_url)
-        try:
-            for round_no in range(args.rounds):
-                for processes in (1, 2):
-                    name = f"r{round_no}p{processes}"
-                    seconds = run_variant(
-                        processes, dbs.create(name), work, rows=rows, jobs=args.jobs
-                    )
-                    print(f"{processes} process(es): {rows / seconds:,.0f} items/s", flush=True)
-                    best[processes] = min(best.get(processes, seconds), seconds)
-        finally:
-            dbs.drop_all()
+    with (
+        workdir("raidesk-batch-scale-") as work,
+        Databases("postgres", work, args.postgres_url) as dbs,
+    ):
+        for round_no in range(args.rounds):
+            for processes in (1, 2):
+                name = f"r{round_no}p{processes}"
+                seconds = run_variant(processes, dbs.create(name), work, rows=rows, jobs=args.jobs)
+                print(f"{processes} process(es): {rows / seconds:,.0f} items/s", flush=True)
+                best[processes] = min(best.get(processes, seconds), seconds)
     one, two = rows / best[1], rows / best[2]
     print()
     print(f"{args.jobs} classify jobs, {rows} items in all, PostgreSQL; {machine_note()}")

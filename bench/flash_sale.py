@@ -394,6 +394,12 @@ class Databases:
                 self._pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         self.created.clear()
 
+    def __enter__(self) -> Databases:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.drop_all()  # whether the run ended or failed: no database is left behind
+
     def _pg(self, statement: str) -> None:
         try:
             asyncio.run(_pg_admin(self.admin_url, statement))
@@ -480,12 +486,8 @@ def main(argv: list[str] | None = None) -> int:
     """Set up, run the interleaved rounds, print the table and the acceptance lines."""
     args = parse_args(argv)
     ensure_wrk()
-    with workdir() as work:
-        dbs = Databases(args.database, work, args.postgres_url)
-        try:
-            return run_all(args, work, dbs)
-        finally:
-            dbs.drop_all()
+    with workdir() as work, Databases(args.database, work, args.postgres_url) as dbs:
+        return run_all(args, work, dbs)
 
 
 def run_all(args: argparse.Namespace, work: Path, dbs: Databases) -> int:

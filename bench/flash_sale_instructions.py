@@ -114,12 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     hint = "run `sudo apt-get install -y valgrind`"
     valgrind = ensure_tool("valgrind", hint=hint)
     control = ensure_tool("callgrind_control", package="valgrind", hint=hint)
-    with workdir() as work:
-        dbs = Databases(args.database, work, args.postgres_url)
-        try:
-            return _run(args, work, dbs, valgrind, control)
-        finally:
-            dbs.drop_all()
+    with workdir() as work, Databases(args.database, work, args.postgres_url) as dbs:
+        return _run(args, work, dbs, valgrind, control)
 
 
 def _run(args: argparse.Namespace, work: Path, dbs: Databases, valgrind: str, control: str) -> int:

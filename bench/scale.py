@@ -331,12 +331,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     ensure_wrk()
     raise_open_files(4 * args.connections + 1024)
-    with workdir("raidesk-scale-") as work:
-        dbs = Databases(args.database, work, args.postgres_url)
-        try:
-            return run_all(args, work, dbs)
-        finally:
-            dbs.drop_all()
+    with (
+        workdir("raidesk-scale-") as work,
+        Databases(args.database, work, args.postgres_url) as dbs,
+    ):
+        return run_all(args, work, dbs)
 
 
 def make_variants(args: argparse.Namespace, work: Path, dbs: Databases) -> list[Variant]:
