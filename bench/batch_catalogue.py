@@ -80,6 +80,23 @@ def write_catalogue(path: Path, rows: int) -> None:
             writer.writerow([f"SKU-{n:06d}", CONCEPTS[n % len(CONCEPTS)]])
 
 
+def upload_catalogue(
+    client: httpx.Client, catalogue: Path, *, name: str, headers: dict[str, str]
+) -> str:
+    """Upload a catalogue CSV as a classify job; its id (BenchError unless 202)."""
+    with catalogue.open("rb") as upload:
+        r = client.post(
+            "/api/batch/jobs/upload",
+            data={"kind": "classify", "name": name},
+            files={"file": ("catalogue.csv", upload, "text/csv")},
+            headers=headers,
+        )
+    if r.status_code != 202:
+        raise BenchError(f"upload answered {r.status_code}: {r.text[:300]}")
+    job_id: str = r.json()["job_id"]
+    return job_id
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the flow and print the table."""
     parser = argparse.ArgumentParser(prog="python -m bench.batch_catalogue")
@@ -131,17 +148,8 @@ def _run(args: argparse.Namespace, work: Path, dbs: Databases) -> int:
         idle = ping_latency()
         rss_before = rss_mb(pid)
         started = time.perf_counter()
-        with catalogue.open("rb") as upload:
-            r = client.post(
-                "/api/batch/jobs/upload",
-                data={"kind": "classify", "name": "bench"},
-                files={"file": ("catalogue.csv", upload, "text/csv")},
-                headers=headers,
-            )
-        if r.status_code != 202:
-            raise BenchError(f"upload answered {r.status_code}: {r.text[:300]}")
+        job_id = upload_catalogue(client, catalogue, name="bench", headers=headers)
         stored_s = time.perf_counter() - started
-        job_id = r.json()["job_id"]
         run_started = time.perf_counter()
 
         peak = [rss_before]

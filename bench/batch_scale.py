@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.batch_catalogue import write_catalogue
+from bench.batch_catalogue import upload_catalogue, write_catalogue
 from bench.batch_jobs import login
 from bench.flash_sale import DEFAULT_POSTGRES_URL, Databases
 from bench.harness import (
@@ -64,18 +64,9 @@ def run_variant(processes: int, database_url: str, work: Path, *, rows: int, job
         ids: list[str] = []
         started = 0.0
         for n in range(jobs):
-            with catalogue.open("rb") as upload:
-                r = client.post(
-                    "/api/batch/jobs/upload",
-                    data={"kind": "classify", "name": f"dept-{n}"},
-                    files={"file": ("catalogue.csv", upload, "text/csv")},
-                    headers=headers,
-                )
-            if r.status_code != 202:
-                raise BenchError(f"upload answered {r.status_code}: {r.text[:300]}")
-            if not ids:
+            ids.append(upload_catalogue(client, catalogue, name=f"dept-{n}", headers=headers))
+            if len(ids) == 1:
                 started = time.perf_counter()
-            ids.append(r.json()["job_id"])
         pending = set(ids)
         while pending:
             for job_id in list(pending):
