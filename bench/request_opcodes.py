@@ -27,24 +27,13 @@ from types import FrameType
 from typing import Any
 
 from bench.harness import format_table
-from bench.middleware_overhead import HUGE_LIMITS
+from bench.middleware_overhead import STACKS as SERVED_STACKS
 
-# The stacks compared: (app factory name, settings), as bench.middleware_overhead serves them.
-STACKS: dict[str, tuple[str, dict[str, Any]]] = {
-    "bare": ("create_bare_app", {"rate_limit_enabled": False}),
-    "middleware": (
-        "create_app",
-        {"rate_limit_enabled": False, "log_level": "INFO", "metrics_enabled": True},
-    ),
-    "full": (
-        "create_app",
-        {
-            "rate_limit_enabled": True,
-            "rate_limit_default": HUGE_LIMITS,
-            "log_level": "INFO",
-            "metrics_enabled": True,
-        },
-    ),
+# The stacks compared, as bench.middleware_overhead defines them: the in-process factory (the
+# served ones only add GC tuning for a long-lived process) and the settings from its environment.
+STACKS: dict[str, tuple[str, dict[str, str]]] = {
+    name: (factory.split(":")[1].replace("_served", ""), {k.lower(): v for k, v in env.items()})
+    for name, (factory, env) in SERVED_STACKS.items()
 }
 # Pairs whose difference is printed function by function: what each layer adds.
 DIFFS = (("middleware", "bare"), ("full", "middleware"))
